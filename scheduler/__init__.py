@@ -1,0 +1,40 @@
+"""duetime's scheduler: delayed and recurring Redis tasks with leases, fencing and retries.
+
+>>> from scheduler import Scheduler, Worker
+>>> sched = Scheduler.from_url("redis://127.0.0.1:6379/0", namespace="shop")
+>>> sched.schedule_task(time.time() + 30, {"user": 42}, task_type="send_email")
+>>> Worker(sched, handlers={"send_email": send_email}).run()
+"""
+
+from .client import NewTask, Scheduler
+from .cron import RecurringSchedule
+from .errors import (
+    InvalidInput,
+    InvalidState,
+    RedisUnavailable,
+    SchedulerError,
+    TaskNotFound,
+)
+from .record import Status
+from .settings import Limits, Retention, RetryPolicy
+from .task import Stats, Task, TaskInfo
+from .worker import Worker
+
+__all__ = [
+    "InvalidInput",
+    "InvalidState",
+    "Limits",
+    "NewTask",
+    "RecurringSchedule",
+    "RedisUnavailable",
+    "Retention",
+    "RetryPolicy",
+    "Scheduler",
+    "SchedulerError",
+    "Stats",
+    "Status",
+    "Task",
+    "TaskInfo",
+    "TaskNotFound",
+    "Worker",
+]

@@ -1,0 +1,334 @@
+"""The producer and admin API: :class:`Scheduler`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from . import validation
+from .cron import CronTicker, RecurringSchedule
+from .errors import InvalidInput, InvalidState, TaskNotFound, redis_errors
+from .keys import Keys
+from .lua import Scripts
+from .record import Record, Status
+from .settings import Limits, Retention, RetryPolicy
+from .task import Stats, TaskInfo
+
+# Scripts take at most this many tasks per call, so one call never blocks Redis long.
+SCHEDULE_CHUNK = 1000
+# A call that gets no answer in five seconds fails with RedisUnavailable instead of hanging.
+DEFAULT_SOCKET_TIMEOUT_S = 5.0
+DEFAULT_CONNECT_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """One task for :meth:`Scheduler.schedule_many`."""
+
+    timestamp: float | int | dt.datetime
+    data: Any = None
+    task_type: str = "default"
+    task_id: str | None = None
+    max_attempts: int | None = None
+
+
+def new_task_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class Scheduler:
+    """Schedule, inspect and manage tasks in one namespace of one Redis.
+
+    Thread-safe: share one instance per process. Create workers with
+    :class:`scheduler.Worker`. ``clock`` returns "now" in epoch milliseconds and exists
+    for tests; by default every decision about time uses Redis's clock (``TIME``).
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        namespace: str,
+        retry: RetryPolicy | None = None,
+        retention: Retention | None = None,
+        limits: Limits | None = None,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        try:
+            self.keys = Keys(namespace)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        self.namespace = namespace
+        self.redis = client
+        self.retry = retry or RetryPolicy()
+        self.retention = retention or Retention()
+        self.limits = limits or Limits()
+        self.clock = clock
+        self.scripts = Scripts(client)
+        self._cron = CronTicker(self)
+
+    @classmethod
+    def from_url(cls, url: str, *, namespace: str, **settings: Any) -> Scheduler:
+        """Connect to ``redis://host:port/db`` (or ``rediss://``, ``unix://``)."""
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=DEFAULT_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=DEFAULT_CONNECT_TIMEOUT_S,
+            health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        )
+        return cls(client, namespace=namespace, **settings)
+
+    def now_arg(self) -> str:
+        """The ``now`` argument of the scripts: '' means Redis's clock."""
+        return "" if self.clock is None else str(int(self.clock()))
+
+    def now_ms(self) -> int:
+        if self.clock is not None:
+            return int(self.clock())
+        with redis_errors("reading Redis TIME"):
+            sec, usec = self.redis.time()
+        return int(sec) * 1000 + int(usec) // 1000
+
+    # -- producing ---------------------------------------------------------
+
+    def schedule_task(
+        self,
+        timestamp: float | int | dt.datetime,
+        task_data: Any = None,
+        *,
+        task_type: str = "default",
+        task_id: str | None = None,
+        max_attempts: int | None = None,
+    ) -> str:
+        """Schedule ``task_data`` to be handled by ``task_type``'s handler at ``timestamp``.
+
+        ``timestamp`` is epoch seconds (int or float) or a timezone-aware datetime; a
+        time in the past means "now". Returns the task id. With ``task_id`` given,
+        calling again with the same id does nothing and returns the id, so a producer
+        can retry after a timeout. Raises :class:`InvalidInput` (nothing written) or
+        :class:`RedisUnavailable` (outcome unknown: retry with the same id).
+        """
+        return self.schedule_many(
+            [NewTask(timestamp, task_data, task_type, task_id, max_attempts)]
+        )[0]
+
+    def schedule_many(self, tasks: Iterable[NewTask]) -> list[str]:
+        """Schedule many tasks in few round trips. All are checked before any is written."""
+        rows = [self._prepare(t) for t in tasks]
+        ids = [row[0] for row in rows]
+        with redis_errors("schedule_task", ids):
+            pipe = self.redis.pipeline(transaction=False)
+            for start in range(0, len(rows), SCHEDULE_CHUNK):
+                chunk = rows[start : start + SCHEDULE_CHUNK]
+                args: list[Any] = [self.keys.wake, len(chunk)]
+                for row in chunk:
+                    args.extend(row)
+                self.scripts.run("schedule", [self.keys.tasks, self.keys.due], args, pipe)
+            pipe.execute()
+        return ids
+
+    def _prepare(self, t: NewTask) -> tuple[str, int, str]:
+        if not isinstance(t, NewTask):
+            raise InvalidInput(f"schedule_many takes NewTask items, not {type(t).__name__}")
+        tid = new_task_id() if t.task_id is None else validation.task_id(t.task_id)
+        due = validation.due_ms(t.timestamp)
+        record = Record(
+            Status.SCHEDULED,
+            0,
+            self.retry.max_attempts
+            if t.max_attempts is None
+            else validation.max_attempts(t.max_attempts),
+            due,
+            validation.task_type(t.task_type),
+            validation.payload(t.data, self.limits.max_payload_bytes),
+        )
+        return tid, due, record.encode()
+
+    # -- managing ----------------------------------------------------------
+
+    def get(self, task_id: str) -> TaskInfo | None:
+        """The task's state, or None if there is no such task (or its record expired)."""
+        validation.task_id(task_id)
+        with redis_errors("get"):
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hget(self.keys.tasks, task_id)
+            pipe.hget(self.keys.errors, task_id)
+            pipe.zscore(self.keys.due, task_id)
+            raw, error, run_at = pipe.execute()
+        if raw is None:
+            return None
+        return _info(task_id, Record.decode(raw), error, run_at)
+
+    def cancel(self, task_id: str) -> bool:
+        """Cancel a task that has not finished. Returns False if it had finished already.
+
+        A handler already running is not interrupted, but its result is discarded:
+        it cannot be acknowledged or retried any more.
+        """
+        validation.task_id(task_id)
+        keys = self.keys
+        with redis_errors("cancel"):
+            code = self.scripts.run(
+                "cancel",
+                [keys.tasks, keys.due, keys.leases, keys.retrying, keys.done],
+                [self.now_arg(), task_id],
+            )
+        if code == -1:
+            raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
+        return bool(code == 1)
+
+    def reschedule(self, task_id: str, timestamp: float | int | dt.datetime) -> None:
+        """Move a task that has not started yet (or waits for a retry) to a new time."""
+        validation.task_id(task_id)
+        due = validation.due_ms(timestamp)
+        with redis_errors("reschedule"):
+            code = self.scripts.run(
+                "reschedule", [self.keys.tasks, self.keys.due], [self.keys.wake, task_id, due]
+            )
+        if code == -1:
+            raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
+        if code == 0:
+            raise InvalidState(f"task {task_id!r} is running or finished; it cannot be moved")
+
+    def stats(self) -> Stats:
+        keys = self.keys
+        with redis_errors("stats"):
+            _, due, waiting, in_flight, retrying, dead, done = self.scripts.run(
+                "stats",
+                [keys.due, keys.leases, keys.retrying, keys.dead, keys.done],
+                [self.now_arg()],
+            )
+        return Stats(
+            scheduled=int(waiting) - int(due),
+            due=int(due),
+            in_flight=int(in_flight),
+            retrying=int(retrying),
+            dead=int(dead),
+            done=int(done),
+        )
+
+    # -- dead letters ------------------------------------------------------
+
+    def dead_letters(self, limit: int = 100, offset: int = 0) -> list[TaskInfo]:
+        """Dead-lettered tasks, oldest first."""
+        with redis_errors("dead_letters"):
+            raw_ids: list[bytes] = self.redis.zrange(  # type: ignore[assignment]
+                self.keys.dead, offset, offset + limit - 1
+            )
+            ids = [i.decode() for i in raw_ids]
+            if not ids:
+                return []
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hmget(self.keys.tasks, ids)
+            pipe.hmget(self.keys.errors, ids)
+            raws, errors = pipe.execute()
+        return [
+            _info(tid, Record.decode(raw), err, None)
+            for tid, raw, err in zip(ids, raws, errors, strict=False)
+            if raw is not None
+        ]
+
+    def retry_dead(self, task_id: str) -> None:
+        """Give a dead-lettered task a fresh set of attempts, due now."""
+        validation.task_id(task_id)
+        keys = self.keys
+        with redis_errors("retry_dead"):
+            code = self.scripts.run(
+                "retry_dead",
+                [keys.tasks, keys.due, keys.dead, keys.errors],
+                [self.now_arg(), keys.wake, task_id],
+            )
+        if code == -1:
+            raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
+        if code == 0:
+            raise InvalidState(f"task {task_id!r} is not in the dead-letter set")
+
+    def purge_dead(self, task_id: str | None = None) -> int:
+        """Delete one dead-lettered task, or all of them. Returns how many were deleted."""
+        keys = [self.keys.tasks, self.keys.dead, self.keys.errors]
+        with redis_errors("purge_dead"):
+            if task_id is not None:
+                validation.task_id(task_id)
+                return int(self.scripts.run("purge_dead", keys, [task_id, 0]))
+            total = 0
+            while n := int(self.scripts.run("purge_dead", keys, ["", SCHEDULE_CHUNK])):
+                total += n
+            return total
+
+    # -- recurring ---------------------------------------------------------
+
+    def schedule_recurring(
+        self,
+        name: str,
+        cron: str,
+        *,
+        task_type: str,
+        task_data: Any = None,
+        timezone: str = "UTC",
+        misfire: str = "run_once",
+        max_attempts: int | None = None,
+    ) -> None:
+        """Fire a task of ``task_type`` at every slot of ``cron`` in ``timezone``.
+
+        ``cron`` has 5 fields, or 6 with seconds first (``*/10 * * * * *``). Any number
+        of processes may register the same schedule and run :meth:`run_cron` (workers
+        do by default): each slot fires once. The task of a slot has the id
+        ``cron:<name>:<slot ms>``. ``misfire`` says what happens to slots missed while
+        no process was ticking: ``"run_once"`` fires once, late, for the newest missed
+        slot; ``"skip"`` fires nothing for them. Registering the same name with a
+        different spec replaces it.
+        """
+        spec = RecurringSchedule.create(
+            name=name,
+            cron=cron,
+            task_type=task_type,
+            task_data=task_data,
+            timezone=timezone,
+            misfire=misfire,
+            max_attempts=self.retry.max_attempts if max_attempts is None else max_attempts,
+            payload_limit=self.limits.max_payload_bytes,
+        )
+        self._cron.register(spec)
+
+    def unschedule_recurring(self, name: str) -> bool:
+        """Remove a recurring schedule. Returns False if there was none."""
+        return self._cron.unregister(validation.schedule_name(name))
+
+    def recurring(self) -> dict[str, tuple[RecurringSchedule, float | None]]:
+        """Every recurring schedule, with the epoch seconds of its next slot."""
+        return self._cron.all()
+
+    def tick_cron(self) -> float:
+        """Fire every recurring slot that is due now. Returns seconds until the next slot."""
+        return self._cron.tick()
+
+    def run_cron(self, stop: threading.Event | None = None, max_wait_s: float = 1.0) -> None:
+        """Fire recurring slots until ``stop`` is set (a "beat" process; workers do it too)."""
+        self._cron.run(stop or threading.Event(), max_wait_s)
+
+    def close(self) -> None:
+        self.redis.close()
+
+
+def _info(task_id: str, r: Record, error: bytes | None, run_at: float | None) -> TaskInfo:
+    return TaskInfo(
+        task_id=task_id,
+        task_type=r.task_type,
+        status=r.status,
+        attempts=r.attempt,
+        max_attempts=r.max_attempts,
+        due_at=r.due_ms / 1000,
+        run_at=None if run_at is None else float(run_at) / 1000,
+        last_error=error.decode(errors="replace") if error is not None else None,
+        data=json.loads(r.payload) if r.payload else None,
+    )

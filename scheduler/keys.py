@@ -1,0 +1,96 @@
+"""The one place that names Redis keys.
+
+Every key of a namespace carries the hash tag ``{namespace}`` so that a namespace
+lives on one Redis Cluster slot and every Lua script can touch all of its keys.
+A namespace can later be split into shards by giving each shard its own tag
+(``{namespace#0}``, ``{namespace#1}`` ...) and routing task ids by hash: nothing
+in the scripts assumes more than "all keys passed to one call share a tag".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key names for one namespace."""
+
+    namespace: str
+    prefix: str = "dt"
+
+    def __post_init__(self) -> None:
+        if not _NAMESPACE.fullmatch(self.namespace):
+            raise ValueError(
+                "namespace must be 1-64 characters of letters, digits and _ . : -, "
+                f"not {self.namespace!r}"
+            )
+
+    def _k(self, name: str) -> str:
+        return f"{self.prefix}:{{{self.namespace}}}:{name}"
+
+    @property
+    def tasks(self) -> str:
+        """HASH task_id -> record (header line, then the JSON payload)."""
+        return self._k("tasks")
+
+    @property
+    def due(self) -> str:
+        """ZSET task_id -> run-at (ms): tasks waiting for their time, retries included."""
+        return self._k("due")
+
+    @property
+    def leases(self) -> str:
+        """ZSET task_id -> lease expiry (ms): tasks a worker holds."""
+        return self._k("leases")
+
+    @property
+    def retrying(self) -> str:
+        """SET of task ids waiting for a retry (a subset of ``due``)."""
+        return self._k("retrying")
+
+    @property
+    def errors(self) -> str:
+        """HASH task_id -> last error text (only tasks that failed)."""
+        return self._k("errors")
+
+    @property
+    def done(self) -> str:
+        """ZSET task_id -> finish time (ms): finished or cancelled records, kept for a while."""
+        return self._k("done")
+
+    @property
+    def dead(self) -> str:
+        """ZSET task_id -> death time (ms): the dead-letter set."""
+        return self._k("dead")
+
+    @property
+    def cron(self) -> str:
+        """HASH schedule name -> JSON spec of a recurring schedule."""
+        return self._k("cron")
+
+    @property
+    def cron_next(self) -> str:
+        """ZSET schedule name -> next slot (ms) not yet fired."""
+        return self._k("cron:next")
+
+    @property
+    def wake(self) -> str:
+        """Pub/Sub channel: published when a new task becomes the earliest due."""
+        return self._k("wake")
+
+    def all(self) -> list[str]:
+        return [
+            self.tasks,
+            self.due,
+            self.leases,
+            self.retrying,
+            self.errors,
+            self.done,
+            self.dead,
+            self.cron,
+            self.cron_next,
+        ]

@@ -1,0 +1,47 @@
+"""Loads the ``.lua`` files beside this module and registers them on a Redis client.
+
+A script may say ``-- @include "name"`` on a line of its own to paste in
+``includes/name.lua``. Scripts run by SHA (redis-py's ``Script`` loads them again
+after a ``NOSCRIPT``, e.g. when Redis restarted empty).
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from importlib.abc import Traversable
+from typing import Any
+
+import redis
+from redis.commands.core import Script
+
+_INCLUDE = re.compile(r'^-- @include "([a-z_]+)"$', re.MULTILINE)
+
+
+def _read(node: Traversable) -> str:
+    return node.read_text(encoding="utf-8")
+
+
+def source(name: str) -> str:
+    """The text of script ``name`` with its includes pasted in."""
+    root = resources.files(__package__)
+    text = _read(root / f"{name}.lua")
+    return _INCLUDE.sub(lambda m: _read(root / "includes" / f"{m.group(1)}.lua"), text)
+
+
+def names() -> list[str]:
+    root = resources.files(__package__)
+    return sorted(p.name[:-4] for p in root.iterdir() if p.name.endswith(".lua"))
+
+
+class Scripts:
+    """Every script of this package, registered on one client."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._scripts: dict[str, Script] = {
+            name: client.register_script(source(name)) for name in names()
+        }
+
+    def run(self, name: str, keys: list[str], args: list[Any], client: Any = None) -> Any:
+        """Run script ``name``; ``client`` may be a pipeline."""
+        return self._scripts[name](keys=keys, args=args, client=client)

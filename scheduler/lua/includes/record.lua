@@ -1,0 +1,36 @@
+-- Shared helpers, pasted by the loader where a script says: -- @include "record"
+-- A record is "status|attempt|max_attempts|due_ms|task_type\n<payload>" (see scheduler/record.py).
+
+-- now_ms: ARGV override for tests, else Redis's own clock: one clock for every worker.
+local function now_ms(arg)
+  if arg and arg ~= '' then return tonumber(arg) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function parse(v)
+  local st, att, mx, due, ty, body = string.match(v, '^(%u)|(%d+)|(%d+)|(%d+)|([^\n]*)\n(.*)$')
+  return {st = st, att = tonumber(att), max = tonumber(mx), due = due, type = ty, body = body}
+end
+
+local function encode(r)
+  return r.st .. '|' .. string.format('%d', r.att) .. '|' .. string.format('%d', r.max) .. '|'
+    .. r.due .. '|' .. r.type .. '\n' .. r.body
+end
+
+-- Wake sleeping workers only when this task is now the earliest one due:
+-- a later task cannot change how long anyone sleeps.
+local function publish_if_head(due_key, channel, score)
+  local head = redis.call('ZRANGE', due_key, 0, 0, 'WITHSCORES')
+  if head[2] and tonumber(head[2]) >= score then
+    redis.call('PUBLISH', channel, string.format('%d', score))
+  end
+end
+
+-- A task that is out of attempts goes to the dead-letter set with the reason.
+local function bury(tasks, dead, errors, id, r, now, reason)
+  r.st = 'X'
+  redis.call('HSET', tasks, id, encode(r))
+  redis.call('ZADD', dead, now, id)
+  redis.call('HSET', errors, id, reason)
+end

@@ -1,0 +1,18 @@
+-- purge_dead: delete dead-lettered tasks for good.
+-- KEYS[1] tasks  KEYS[2] dead  KEYS[3] errors
+-- ARGV[1] task id, or '' for the oldest ones  ARGV[2] limit (with '')
+-- Returns: how many records were deleted. With '', call again until it returns 0.
+-- Atomic: each batch; a batch is bounded by the limit.
+local tasks, dead, errors = KEYS[1], KEYS[2], KEYS[3]
+local ids
+if ARGV[1] ~= '' then
+  if not redis.call('ZSCORE', dead, ARGV[1]) then return 0 end
+  ids = {ARGV[1]}
+else
+  ids = redis.call('ZRANGE', dead, 0, tonumber(ARGV[2]) - 1)
+end
+if #ids == 0 then return 0 end
+redis.call('HDEL', tasks, unpack(ids))
+redis.call('HDEL', errors, unpack(ids))
+redis.call('ZREM', dead, unpack(ids))
+return #ids

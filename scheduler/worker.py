@@ -1,0 +1,392 @@
+"""The worker: claims due tasks, runs their handlers, acknowledges or retries them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+import queue
+import random
+import signal
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from . import lease, validation
+from .client import Scheduler
+from .lease import FailOutcome, LeaseKeeper
+from .settings import DEFAULT_LEASE_S
+from .task import Task
+
+log = logging.getLogger("scheduler.worker")
+
+Handler = Callable[[Task], Any]
+
+# Eight handlers at once suits I/O-bound tasks on a small machine; raise it for more.
+DEFAULT_CONCURRENCY = 8
+# A worker asked to stop waits this long for running handlers before handing them back.
+DEFAULT_SHUTDOWN_GRACE_S = 30.0
+# Sleeping workers are woken by Pub/Sub; this bounds the sleep should a message be lost.
+MAX_IDLE_S = 1.0
+# Claims take at most this many tasks per round trip.
+MAX_CLAIM_BATCH = 200
+_ERROR_TEXT_LIMIT = 4000
+
+
+@dataclass(frozen=True)
+class _Done:
+    task: Task
+    error: BaseException | None
+
+
+class _Wake:
+    pass
+
+
+_WAKE = _Wake()
+_Event = _Done | _Wake
+
+
+class Worker:
+    """Runs handlers for the tasks of one namespace until :meth:`stop` or SIGTERM.
+
+    ``handlers`` maps a task type to a callable taking a :class:`Task`; coroutine
+    functions work too. A handler that returns finishes its task; one that raises
+    is retried with backoff (``scheduler.retry``) and dead-lettered after its last
+    attempt. A task type without a handler is dead-lettered at once, with a log line.
+
+    Many workers, in many processes and machines, may share a namespace. Each holds
+    the tasks it runs under a lease of ``lease_s`` seconds that it renews while they
+    run; if the worker dies, another one runs them again once the lease expires.
+    """
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        handlers: Mapping[str, Handler],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        lease_s: float = DEFAULT_LEASE_S,
+        shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S,
+        cron: bool = True,
+        name: str | None = None,
+    ) -> None:
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a positive int, not {concurrency!r}")
+        if not lease_s >= 0.1:
+            raise ValueError(f"lease_s must be at least 0.1 seconds, not {lease_s!r}")
+        if not shutdown_grace_s >= 0:
+            raise ValueError("shutdown_grace_s must not be negative")
+        for task_type, fn in handlers.items():
+            validation.task_type(task_type)
+            if not callable(fn):
+                raise ValueError(f"handler for {task_type!r} is not callable")
+        self.scheduler = scheduler
+        self.handlers = dict(handlers)
+        self.concurrency = concurrency
+        self.lease_ms = int(lease_s * 1000)
+        self.shutdown_grace_s = shutdown_grace_s
+        self.cron = cron
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Handler, Task] | None] = queue.SimpleQueue()
+        self._held: dict[str, Task] = {}
+        self._held_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._halt = threading.Event()
+        self._abort = threading.Event()
+        self._rng = random.Random()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._threads: list[threading.Thread] = []
+
+    # -- public ------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop claiming, let running handlers finish (up to the grace period), then return."""
+        self._stopping.set()
+        self._events.put(_WAKE)
+
+    def run(self) -> None:
+        """Run until :meth:`stop` (or SIGTERM / SIGINT when called from the main thread)."""
+        restore = self._install_signals()
+        keeper = LeaseKeeper(self.scheduler, self.lease_ms, self._held_pairs, self._on_lost)
+        cron_stop = threading.Event()
+        try:
+            self._start_threads(cron_stop)
+            keeper.start()
+            log.info(
+                "worker %s started: namespace %r, types %s, concurrency %d",
+                self.name,
+                self.scheduler.namespace,
+                sorted(self.handlers),
+                self.concurrency,
+            )
+            self._main_loop()
+        finally:
+            keeper.stop()
+            cron_stop.set()
+            self._halt.set()
+            for _ in range(self.concurrency):
+                self._jobs.put(None)
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+            restore()
+            log.info("worker %s stopped", self.name)
+
+    # -- the loop ----------------------------------------------------------
+
+    def _main_loop(self) -> None:
+        to_ack: list[tuple[str, int]] = []
+        more_due = True
+        wake_at = 0.0
+        stop_deadline: float | None = None
+        backoff = 0.0
+        while True:
+            room = self.concurrency - len(self._held)
+            if self._stopping.is_set():
+                if stop_deadline is None:
+                    stop_deadline = time.monotonic() + self.shutdown_grace_s
+                    log.info("stopping: waiting for %d running tasks", len(self._held))
+                if not self._held or self._abort.is_set() or time.monotonic() >= stop_deadline:
+                    break
+                timeout = max(0.0, stop_deadline - time.monotonic())
+            elif room > 0 and backoff == 0 and (more_due or time.monotonic() >= wake_at):
+                timeout = 0.0
+            elif room > 0:
+                timeout = max(0.0, min(wake_at - time.monotonic(), MAX_IDLE_S, backoff or 1e9))
+            else:
+                timeout = MAX_IDLE_S
+
+            woken = self._collect(to_ack, timeout)
+            more_due = more_due or woken
+            try:
+                if to_ack:
+                    self._ack(to_ack)
+                room = self.concurrency - len(self._held)
+                if (
+                    not self._stopping.is_set()
+                    and room > 0
+                    and (more_due or time.monotonic() >= wake_at)
+                ):
+                    limit = min(room, MAX_CLAIM_BATCH)
+                    got = lease.claim(self.scheduler, self.lease_ms, limit)
+                    for task in got.tasks:
+                        self._dispatch(task)
+                    if got.buried:
+                        log.warning("%d tasks ran out of attempts after lost leases", got.buried)
+                    more_due = len(got.tasks) == limit
+                    wake_at = time.monotonic() + (
+                        MAX_IDLE_S
+                        if got.next_wake_ms is None
+                        else max(0.0, (got.next_wake_ms - got.now_ms) / 1000)
+                    )
+                backoff = 0.0
+            except redis.RedisError as exc:
+                backoff = min(1.0, max(0.05, backoff * 2))
+                log.warning("Redis call failed, retrying in %.2fs: %s", backoff, exc)
+                more_due = True
+                wake_at = time.monotonic() + backoff
+        self._finish(to_ack)
+
+    def _collect(self, to_ack: list[tuple[str, int]], timeout: float) -> bool:
+        """Wait up to ``timeout`` for events, then take all that are queued."""
+        woken = False
+        try:
+            event = self._events.get(timeout=timeout) if timeout > 0 else self._events.get_nowait()
+        except queue.Empty:
+            return False
+        while True:
+            if isinstance(event, _Done):
+                self._settle(event, to_ack)
+            else:
+                woken = True
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                return woken
+
+    def _settle(self, done: _Done, to_ack: list[tuple[str, int]]) -> None:
+        task = done.task
+        if done.error is None:
+            to_ack.append((task.task_id, task.attempt))
+            return
+        with self._held_lock:
+            self._held.pop(task.task_id, None)
+        err = done.error
+        text = "".join(traceback.format_exception_only(type(err), err)).strip()
+        if isinstance(err, _NoHandler):
+            delay: int | None = None
+            log.error("%s; task %s goes to the dead-letter set", text, task.task_id)
+        else:
+            delay = int(self.scheduler.retry.delay_s(task.attempt, self._rng) * 1000)
+        try:
+            outcome = lease.fail(
+                self.scheduler, task.task_id, task.attempt, text[:_ERROR_TEXT_LIMIT], delay
+            )
+        except redis.RedisError as exc:
+            log.warning(
+                "could not record the failure of %s (lease will expire): %s", task.task_id, exc
+            )
+            return
+        if outcome is FailOutcome.LOST:
+            log.warning("task %s failed after its lease was lost", task.task_id)
+        elif outcome is FailOutcome.DEAD and delay is not None:
+            log.error(
+                "task %s failed on its last attempt (%d): %s", task.task_id, task.attempt, text
+            )
+        else:
+            log.info("task %s attempt %d failed: %s", task.task_id, task.attempt, text)
+
+    def _ack(self, to_ack: list[tuple[str, int]]) -> None:
+        results = lease.ack(self.scheduler, to_ack)
+        with self._held_lock:
+            for (tid, _), ok in zip(to_ack, results, strict=False):
+                self._held.pop(tid, None)
+                if not ok:
+                    log.warning(
+                        "ack of %s refused: its lease was taken over or it was cancelled", tid
+                    )
+        to_ack.clear()
+
+    def _finish(self, to_ack: list[tuple[str, int]]) -> None:
+        self._collect(to_ack, 0)
+        try:
+            if to_ack:
+                self._ack(to_ack)
+            leftover = self._held_pairs()
+            if leftover:
+                n = lease.release(self.scheduler, leftover)
+                log.warning("handed back %d running tasks at shutdown", n)
+        except redis.RedisError as exc:
+            log.warning("could not hand tasks back at shutdown (their leases will expire): %s", exc)
+
+    # -- running handlers --------------------------------------------------
+
+    def _dispatch(self, task: Task) -> None:
+        with self._held_lock:
+            self._held[task.task_id] = task
+        handler = self.handlers.get(task.task_type)
+        if handler is None:
+            known = ", ".join(sorted(self.handlers)) or "none"
+            self._events.put(
+                _Done(
+                    task,
+                    _NoHandler(
+                        f"no handler for task type {task.task_type!r} in worker {self.name} "
+                        f"(it handles: {known})"
+                    ),
+                )
+            )
+        elif inspect.iscoroutinefunction(handler):
+            fut = asyncio.run_coroutine_threadsafe(handler(task), self._async_loop())
+
+            def settled(f: Any, t: Task = task) -> None:
+                self._events.put(_Done(t, f.exception()))
+
+            fut.add_done_callback(settled)
+        else:
+            self._jobs.put((handler, task))
+
+    def _pool_thread(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            handler, task = job
+            try:
+                result = handler(task)
+                if inspect.isawaitable(result):
+                    asyncio.run_coroutine_threadsafe(_await(result), self._async_loop()).result()
+                self._events.put(_Done(task, None))
+            except BaseException as exc:
+                self._events.put(_Done(task, exc))
+
+    def _async_loop(self) -> asyncio.AbstractEventLoop:
+        with self._held_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                t = threading.Thread(target=loop.run_forever, name="async-handlers", daemon=True)
+                t.start()
+                self._loop = loop
+            return self._loop
+
+    # -- plumbing ----------------------------------------------------------
+
+    def _start_threads(self, cron_stop: threading.Event) -> None:
+        for i in range(self.concurrency):
+            t = threading.Thread(target=self._pool_thread, name=f"handler-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        listener = threading.Thread(target=self._listen, name="wake-listener", daemon=True)
+        listener.start()
+        if self.cron:
+            ticker = threading.Thread(
+                target=self.scheduler.run_cron, args=(cron_stop,), name="cron", daemon=True
+            )
+            ticker.start()
+
+    def _listen(self) -> None:
+        """Turn Pub/Sub wake messages into wake events; resubscribe after errors."""
+        delay = 0.05
+        while not self._halt.is_set():
+            pubsub = self.scheduler.redis.pubsub(  # type: ignore[no-untyped-call]
+                ignore_subscribe_messages=True
+            )
+            try:
+                pubsub.subscribe(self.scheduler.keys.wake)
+                # A message published while we were not subscribed is lost: look once.
+                self._events.put(_WAKE)
+                delay = 0.05
+                while not self._halt.is_set():
+                    if pubsub.get_message(timeout=MAX_IDLE_S) is not None:
+                        self._events.put(_WAKE)
+            except redis.RedisError as exc:
+                log.debug("wake listener: %s", exc)
+                self._halt.wait(delay)
+                delay = min(1.0, delay * 2)
+            finally:
+                with contextlib.suppress(redis.RedisError):
+                    pubsub.close()
+
+    def _held_pairs(self) -> list[tuple[str, int]]:
+        with self._held_lock:
+            return [(t.task_id, t.attempt) for t in self._held.values()]
+
+    def _on_lost(self, lost: set[str]) -> None:
+        log.warning(
+            "lost the lease of %d running tasks (%s): another worker may run them",
+            len(lost),
+            ", ".join(sorted(lost)[:5]),
+        )
+
+    def _install_signals(self) -> Callable[[], None]:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+        def handle(signum: int, frame: object) -> None:
+            if self._stopping.is_set() and signum == signal.SIGINT:
+                self._abort.set()  # a second Ctrl-C: hand back now
+            self.stop()
+
+        for s in previous:
+            signal.signal(s, handle)
+
+        def restore() -> None:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+        return restore
+
+
+class _NoHandler(Exception):
+    pass
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
