@@ -211,4 +211,7 @@ class CronTicker:
             except RedisUnavailable as exc:
                 log.warning("cron tick failed, will retry: %s", exc)
                 wait = 0.5
+            except Exception:  # a ticker must outlive a bad schedule or a closed client
+                log.exception("cron tick failed, will retry")
+                wait = 1.0
             stop.wait(min(wait, max_wait_s))

@@ -49,8 +49,8 @@ def redis_errors(what: str, task_ids: Sequence[str] = ()) -> Iterator[None]:
         hint = ""
         if task_ids:
             hint = (
-                "; the task may or may not have been scheduled: retry with the same "
-                "task_id, it never creates a second task"
+                f"; the task may or may not have been scheduled: retry with "
+                f"task_id={task_ids[0]!r}, it never creates a second task"
             )
         raise RedisUnavailable(
             f"{what}: Redis did not answer ({exc}){hint}",

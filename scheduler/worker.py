@@ -105,7 +105,7 @@ class Worker:
         self._abort = threading.Event()
         self._rng = random.Random()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._threads: list[threading.Thread] = []
+        self._services: list[threading.Thread] = []
 
     # -- public ------------------------------------------------------------
 
@@ -139,6 +139,10 @@ class Worker:
             if self._loop is not None:
                 self._loop.call_soon_threadsafe(self._loop.stop)
             restore()
+            # The listener and the ticker let go of their connections before the caller
+            # may close the client.
+            for t in self._services:
+                t.join(timeout=MAX_IDLE_S + 1)
             log.info("worker %s stopped", self.name)
 
     # -- the loop ----------------------------------------------------------
@@ -321,14 +325,15 @@ class Worker:
         for i in range(self.concurrency):
             t = threading.Thread(target=self._pool_thread, name=f"handler-{i}", daemon=True)
             t.start()
-            self._threads.append(t)
-        listener = threading.Thread(target=self._listen, name="wake-listener", daemon=True)
-        listener.start()
+        self._services = [threading.Thread(target=self._listen, name="wake-listener", daemon=True)]
         if self.cron:
-            ticker = threading.Thread(
-                target=self.scheduler.run_cron, args=(cron_stop,), name="cron", daemon=True
+            self._services.append(
+                threading.Thread(
+                    target=self.scheduler.run_cron, args=(cron_stop,), name="cron", daemon=True
+                )
             )
-            ticker.start()
+        for t in self._services:
+            t.start()
 
     def _listen(self) -> None:
         """Turn Pub/Sub wake messages into wake events; resubscribe after errors."""
@@ -345,8 +350,8 @@ class Worker:
                 while not self._halt.is_set():
                     if pubsub.get_message(timeout=MAX_IDLE_S) is not None:
                         self._events.put(_WAKE)
-            except redis.RedisError as exc:
-                log.debug("wake listener: %s", exc)
+            except Exception as exc:  # the listener must outlive any connection trouble
+                log.debug("wake listener: %r", exc)
                 self._halt.wait(delay)
                 delay = min(1.0, delay * 2)
             finally:

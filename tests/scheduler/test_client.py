@@ -1,0 +1,149 @@
+"""The producer and admin API against a real redis-server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from chaos.redis_server import RedisServer
+from scheduler import (
+    InvalidState,
+    NewTask,
+    RedisUnavailable,
+    Scheduler,
+    Status,
+    TaskNotFound,
+    lease,
+)
+from tests.conftest import Clock
+
+
+def test_schedule_and_get(sched: Scheduler) -> None:
+    tid = sched.schedule_task(2_000_000_000, {"user": 42}, task_type="send_email")
+    info = sched.get(tid)
+    assert info is not None
+    assert (info.status, info.task_type, info.data) == (
+        Status.SCHEDULED,
+        "send_email",
+        {"user": 42},
+    )
+    assert info.due_at == 2_000_000_000 and info.run_at == 2_000_000_000
+    assert info.attempts == 0 and info.max_attempts == 5 and info.last_error is None
+    assert sched.get("no-such-task") is None
+
+
+def test_payload_reaches_the_handler_byte_for_byte(clocked: Scheduler, clock: Clock) -> None:
+    data = {"f": 0.1 + 0.2, "big": 2**60, "text": 'ñ\n"|', "nested": [None, True, {"a": []}]}
+    clocked.schedule_task(clock.ms / 1000, data)
+    (task,) = lease.claim(clocked, 1000, 10).tasks
+    assert task.data == data
+
+
+def test_same_task_id_never_creates_a_second_task(sched: Scheduler) -> None:
+    a = sched.schedule_task(2_000_000_000, {"v": 1}, task_id="sync:device-7")
+    b = sched.schedule_task(2_000_000_100, {"v": 2}, task_id="sync:device-7")
+    assert a == b == "sync:device-7"
+    info = sched.get(a)
+    assert info is not None and info.data == {"v": 1} and info.due_at == 2_000_000_000
+    assert sched.stats().scheduled == 1
+
+
+def test_schedule_many(sched: Scheduler) -> None:
+    ids = sched.schedule_many(NewTask(1, {"i": i}, task_id=f"b{i}") for i in range(2500))
+    assert len(ids) == 2500 and ids[0] == "b0"
+    assert sched.stats().due == 2500
+    assert sched.schedule_many([NewTask(1, None, task_id="b7")]) == ["b7"]
+    assert sched.stats().due == 2500
+
+
+def test_cancel(sched: Scheduler) -> None:
+    tid = sched.schedule_task(2_000_000_000, None)
+    assert sched.cancel(tid) is True
+    assert sched.cancel(tid) is False
+    info = sched.get(tid)
+    assert info is not None and info.status is Status.CANCELLED
+    assert sched.stats().scheduled == 0
+    with pytest.raises(TaskNotFound):
+        sched.cancel("nope")
+
+
+def test_cancel_running_task_fences_its_worker(clocked: Scheduler, clock: Clock) -> None:
+    tid = clocked.schedule_task(clock.ms / 1000, None)
+    (task,) = lease.claim(clocked, 1000, 1).tasks
+    assert clocked.cancel(tid)
+    assert lease.ack(clocked, [(tid, task.attempt)]) == [False]
+    assert clocked.stats().in_flight == 0
+
+
+def test_reschedule(sched: Scheduler) -> None:
+    tid = sched.schedule_task(2_000_000_000, None)
+    before = sched.get(tid)
+    sched.reschedule(tid, 2_000_000_500)
+    info = sched.get(tid)
+    assert info is not None and before is not None
+    assert info.due_at == info.run_at == 2_000_000_500
+    with pytest.raises(TaskNotFound):
+        sched.reschedule("nope", 1)
+    sched.cancel(tid)
+    with pytest.raises(InvalidState):
+        sched.reschedule(tid, 1)
+
+
+def test_stats_counts_each_state(clocked: Scheduler, clock: Clock) -> None:
+    now = clock.ms / 1000
+    clocked.schedule_task(now + 60, None)  # scheduled
+    clocked.schedule_task(now - 4, None)  # running
+    clocked.schedule_task(now - 3, None)  # retrying
+    clocked.schedule_task(now - 2, None, max_attempts=1)  # dead
+    clocked.schedule_task(now - 1, None)  # done
+    clocked.schedule_task(now, None)  # due
+    running, retrying, dead, done = lease.claim(clocked, 60_000, 4).tasks
+    lease.fail(clocked, retrying.task_id, retrying.attempt, "boom", 10_000)
+    lease.fail(clocked, dead.task_id, dead.attempt, "boom", 10_000)
+    lease.ack(clocked, [(done.task_id, done.attempt)])
+    st = clocked.stats()
+    assert (st.scheduled, st.due, st.in_flight, st.retrying, st.dead, st.done) == (2, 1, 1, 1, 1, 1)
+
+
+def test_redis_down_raises_and_returns_no_id() -> None:
+    server = RedisServer().start()
+    s = Scheduler.from_url(server.url, namespace="down")
+    server.stop()
+    started = time.monotonic()
+    with pytest.raises(RedisUnavailable, match="retry with task_id='fixed-id'") as exc:
+        s.schedule_task(1, None, task_id="fixed-id")
+    assert exc.value.task_id == "fixed-id"
+    with pytest.raises(RedisUnavailable) as generated:
+        s.schedule_task(1, None)
+    assert generated.value.task_id  # the generated id, to retry with
+    assert time.monotonic() - started < 10
+    for call in (s.stats, lambda: s.get("x"), lambda: s.cancel("x")):
+        with pytest.raises(RedisUnavailable):
+            call()
+
+
+def test_redis_that_does_not_answer_times_out(fresh_redis: RedisServer) -> None:
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(fresh_redis.url, socket_timeout=0.5)
+    s = Scheduler(client, namespace="slow")
+    s.stats()  # connect and load scripts while it answers
+    fresh_redis.pause()
+    try:
+        with pytest.raises(RedisUnavailable, match="may or may not"):
+            s.schedule_task(1, None, task_id="t1")
+    finally:
+        fresh_redis.resume()
+    # Retrying with the same id is safe whichever way the first call went.
+    assert s.schedule_task(1, None, task_id="t1") == "t1"
+    assert s.stats().due == 1
+
+
+def test_scripts_reload_after_redis_restarts_empty(fresh_redis: RedisServer) -> None:
+    s = Scheduler.from_url(fresh_redis.url, namespace="restart")
+    s.schedule_task(1, None)
+    fresh_redis.restart()
+    s.redis.script_flush()
+    s.schedule_task(1, None)
+    assert s.stats().due == 2  # aof=always kept the first one

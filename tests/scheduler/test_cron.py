@@ -1,0 +1,168 @@
+"""Recurring schedules: once per slot across tickers, misfire policies, time zones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from zoneinfo import ZoneInfo
+
+from scheduler import Scheduler, lease
+from tests.conftest import ROOT, Clock, Executions, WorkerProcesses
+
+
+def cron_task_slots(s: Scheduler, name: str) -> list[int]:
+    ids = [k.decode() for k in s.redis.hkeys(s.keys.tasks)]
+    return sorted(int(i.rsplit(":", 1)[1]) for i in ids if i.startswith(f"cron:{name}:"))
+
+
+def test_registering_again_keeps_the_next_slot(clocked: Scheduler, clock: Clock) -> None:
+    clocked.schedule_recurring("r", "*/10 * * * * *", task_type="t")
+    (_, nxt) = clocked.recurring()["r"]
+    clock.advance(3)
+    clocked.schedule_recurring("r", "*/10 * * * * *", task_type="t")
+    assert clocked.recurring()["r"][1] == nxt
+    clocked.schedule_recurring("r", "*/20 * * * * *", task_type="t")  # changed: replaced
+    spec, _ = clocked.recurring()["r"]
+    assert spec.cron == "*/20 * * * * *"
+
+
+def test_each_slot_fires_once_across_concurrent_tickers(
+    redis_server: object, namespace: str, clock: Clock
+) -> None:
+    tickers = [
+        Scheduler.from_url(redis_server.url, namespace=namespace, clock=clock)  # type: ignore[attr-defined]
+        for _ in range(4)
+    ]
+    for s in tickers:
+        s.schedule_recurring("every2s", "*/2 * * * * *", task_type="t", task_data={"k": 1})
+    start = clock.ms
+    for _ in range(20):
+        clock.advance(0.5)
+        threads = [threading.Thread(target=s.tick_cron) for s in tickers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    slots = cron_task_slots(tickers[0], "every2s")
+    expected = list(range((start // 2000 + 1) * 2000, clock.ms + 1, 2000))
+    assert slots == expected
+
+
+def test_fired_task_is_due_at_its_slot(clocked: Scheduler, clock: Clock) -> None:
+    clocked.schedule_recurring("r", "*/5 * * * * *", task_type="report", task_data={"x": 1})
+    slot = (clock.ms // 5000 + 1) * 5000
+    clock.ms = slot
+    clocked.tick_cron()
+    (task,) = lease.claim(clocked, 1000, 10).tasks
+    assert task.task_id == f"cron:r:{slot}" and task.due_at == slot / 1000
+    assert task.data == {"x": 1} and task.task_type == "report"
+
+
+def test_slots_missed_while_everything_was_down_run_once(clocked: Scheduler, clock: Clock) -> None:
+    clocked.schedule_recurring("r", "* * * * * *", task_type="t")  # every second
+    clock.advance(60)  # nobody ticked for a minute
+    clocked.tick_cron()
+    slots = cron_task_slots(clocked, "r")
+    assert slots == [clock.ms // 1000 * 1000]  # once, for the newest missed slot
+    clock.advance(1)
+    clocked.tick_cron()
+    assert len(cron_task_slots(clocked, "r")) == 2  # then back on schedule
+
+
+def test_slots_missed_under_skip_policy_do_not_run(clocked: Scheduler, clock: Clock) -> None:
+    clocked.schedule_recurring("r", "*/10 * * * * *", task_type="t", misfire="skip")
+    clock.ms = (clock.ms // 10_000 + 5) * 10_000 + 7000  # newest slot is 7 s old
+    clocked.tick_cron()
+    assert cron_task_slots(clocked, "r") == []
+    clock.ms = (clock.ms // 10_000 + 1) * 10_000 + 200  # the next slot, 0.2 s late
+    clocked.tick_cron()
+    assert cron_task_slots(clocked, "r") == [clock.ms // 10_000 * 10_000]
+
+
+def test_a_short_hiccup_fires_every_slot(clocked: Scheduler, clock: Clock) -> None:
+    clocked.schedule_recurring("r", "* * * * * *", task_type="t")
+    first = (clock.ms // 1000 + 1) * 1000
+    clock.ms = first + 3500  # 3.5 s late: within the grace, so each slot still fires
+    clocked.tick_cron()
+    assert cron_task_slots(clocked, "r") == [first, first + 1000, first + 2000, first + 3000]
+
+
+def test_time_zone_and_daylight_saving(clocked: Scheduler, clock: Clock) -> None:
+    madrid = ZoneInfo("Europe/Madrid")
+    clock.ms = int(dt.datetime(2026, 3, 28, 12, tzinfo=madrid).timestamp() * 1000)
+    clocked.schedule_recurring("nightly", "0 3 * * *", task_type="report", timezone="Europe/Madrid")
+    for _ in range(3):
+        _, nxt = clocked.recurring()["nightly"]
+        assert nxt is not None
+        clock.ms = int(nxt * 1000)
+        clocked.tick_cron()
+    fired = [
+        dt.datetime.fromtimestamp(s / 1000, madrid) for s in cron_task_slots(clocked, "nightly")
+    ]
+    assert [(f.day, f.hour, f.utcoffset()) for f in fired] == [
+        (29, 3, dt.timedelta(hours=2)),  # the night clocks went forward
+        (30, 3, dt.timedelta(hours=2)),
+        (31, 3, dt.timedelta(hours=2)),
+    ]
+
+
+def test_unscheduled_schedule_stops_firing(clocked: Scheduler, clock: Clock) -> None:
+    clocked.schedule_recurring("r", "* * * * * *", task_type="t")
+    assert clocked.unschedule_recurring("r") is True
+    assert clocked.unschedule_recurring("r") is False
+    clock.advance(5)
+    clocked.tick_cron()
+    assert cron_task_slots(clocked, "r") == [] and clocked.recurring() == {}
+
+
+def test_cron_processes_killed_and_restarted_fire_each_slot_once(
+    redis_server: object,
+    namespace: str,
+    workers: WorkerProcesses,
+    executions: Executions,
+) -> None:
+    url = redis_server.url  # type: ignore[attr-defined]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.scheduler.cron_process",
+                url,
+                namespace,
+                "sec",
+                "* * * * * *",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+
+    workers.start(lease=2.0, extra=("--no-cron",))
+    tickers = [start() for _ in range(3)]
+    try:
+        time.sleep(2.5)
+        for i in range(3):  # kill one at a time; at least one stays alive
+            tickers[i].send_signal(signal.SIGKILL)
+            tickers[i].wait()
+            time.sleep(1.2)
+            tickers[i] = start()
+        time.sleep(2.0)
+    finally:
+        for t in tickers:
+            t.send_signal(signal.SIGKILL)
+            t.wait()
+    s = Scheduler.from_url(url, namespace=namespace)
+    slots = cron_task_slots(s, "sec")
+    assert len(slots) >= 7
+    assert slots == list(range(slots[0], slots[-1] + 1, 1000)), "a slot was missed"
+    done = executions.wait_for(lambda ev: len([e for e in ev if e["event"] == "end"]) >= len(slots))
+    ran = [e["task_id"] for e in done if e["event"] == "end"]
+    assert len(ran) == len(set(ran)) == len(slots), "a slot ran twice"

@@ -1,0 +1,237 @@
+"""The guarantees, with real worker processes against a real redis-server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from scheduler import NewTask, Scheduler, Status, Task, Worker
+from tests.conftest import Executions, WorkerProcesses
+
+
+def ended(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e["event"] == "end"]
+
+
+def wait_status(s: Scheduler, tid: str, status: Status, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = s.get(tid)
+        if info is not None and info.status is status:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{tid} did not reach {status}: {s.get(tid)}")
+
+
+def test_every_task_runs_and_none_starts_early(
+    sched: Scheduler, workers: WorkerProcesses, executions: Executions
+) -> None:
+    workers.start(concurrency=4)
+    workers.start(concurrency=4)
+    now = time.time()
+    ids = sched.schedule_many(NewTask(now + i * 0.01, {}, task_type="record") for i in range(300))
+    events = executions.wait_for(lambda ev: len(ended(ev)) >= 300)
+    starts = [e for e in events if e["event"] == "start"]
+    assert sorted(e["task_id"] for e in ended(events)) == sorted(ids)
+    early = [e for e in starts if e["time"] < e["due_at"]]
+    assert early == []
+    assert len({e["pid"] for e in starts}) == 2  # both workers took part
+
+
+def test_worker_killed_mid_task_loses_its_lease_and_another_runs_it(
+    sched: Scheduler, workers: WorkerProcesses, executions: Executions
+) -> None:
+    a = workers.start(lease=1.0)
+    tid = sched.schedule_task(time.time(), {"sleep": 2}, task_type="record")
+    executions.wait_for(lambda ev: any(e["event"] == "start" for e in ev))
+    os.killpg(a.pid, signal.SIGKILL)  # a handler is running right now
+    killed_at = time.time()
+    b = workers.start(lease=1.0)
+    events = executions.wait_for(lambda ev: len(ended(ev)) == 1)
+    (first, second) = [e for e in events if e["event"] == "start"]
+    assert (first["pid"], first["attempt"]) == (a.pid, 1)
+    assert (second["pid"], second["attempt"]) == (b.pid, 2)
+    assert second["time"] >= killed_at  # after the lease expired, not before
+    assert first["key"] == second["key"]  # same idempotency key on every attempt
+    wait_status(sched, tid, Status.DONE)
+
+
+def test_worker_paused_past_its_lease_cannot_ack(
+    sched: Scheduler, workers: WorkerProcesses, executions: Executions
+) -> None:
+    a = workers.start(lease=1.0)
+    tid = sched.schedule_task(time.time(), {"sleep": 1.0}, task_type="record")
+    executions.wait_for(lambda ev: any(e["event"] == "start" for e in ev))
+    os.killpg(a.pid, signal.SIGSTOP)
+    b = workers.start(lease=1.0)
+    executions.wait_for(lambda ev: any(e["event"] == "end" and e["pid"] == b.pid for e in ev))
+    os.killpg(a.pid, signal.SIGCONT)  # the zombie comes back and finishes its handler
+    executions.wait_for(lambda ev: len(ended(ev)) == 2)
+    time.sleep(0.5)
+    info = sched.get(tid)
+    assert info is not None and info.status is Status.DONE and info.attempts == 2
+    assert "ack of " + tid + " refused" in workers.stderr_of(a)
+
+
+def test_long_task_renews_its_lease_and_runs_once(
+    sched: Scheduler, workers: WorkerProcesses, executions: Executions
+) -> None:
+    workers.start(lease=0.6)
+    workers.start(lease=0.6)
+    tid = sched.schedule_task(time.time(), {"sleep": 3}, task_type="record")
+    wait_status(sched, tid, Status.DONE)
+    events = executions.read()
+    assert [e["event"] for e in events] == ["start", "end"]
+
+
+def test_sigterm_finishes_running_tasks_then_exits(
+    sched: Scheduler, workers: WorkerProcesses, executions: Executions
+) -> None:
+    a = workers.start(lease=5.0)
+    tid = sched.schedule_task(time.time(), {"sleep": 1.0}, task_type="record")
+    executions.wait_for(lambda ev: any(e["event"] == "start" for e in ev))
+    a.send_signal(signal.SIGTERM)
+    sched.schedule_task(time.time(), {}, task_type="record", task_id="after-sigterm")
+    assert a.wait(timeout=10) == 0
+    info = sched.get(tid)
+    assert info is not None and info.status is Status.DONE
+    later = sched.get("after-sigterm")
+    assert later is not None and later.status is Status.SCHEDULED  # it stopped claiming
+
+
+def test_sigterm_hands_back_what_outlives_the_grace_period(
+    sched: Scheduler, workers: WorkerProcesses, executions: Executions
+) -> None:
+    a = workers.start(lease=30.0, grace=0.2)
+    tid = sched.schedule_task(time.time(), {"sleep": 2.0}, task_type="record")
+    executions.wait_for(lambda ev: any(e["event"] == "start" for e in ev))
+    a.send_signal(signal.SIGTERM)
+    assert a.wait(timeout=10) == 0
+    b = workers.start(lease=30.0)
+    executions.wait_for(lambda ev: any(e["event"] == "end" and e["pid"] == b.pid for e in ev))
+    info = sched.get(tid)
+    assert info is not None and info.attempts == 2  # run again at once, not after 30 s
+
+
+def test_failing_handler_is_retried_with_backoff_then_dead_lettered(
+    sched: Scheduler, workers: WorkerProcesses, executions: Executions
+) -> None:
+    from scheduler import RetryPolicy
+
+    fast = Scheduler(
+        sched.redis,
+        namespace=sched.namespace,
+        retry=RetryPolicy(max_attempts=3, backoff_base_s=0.2, backoff_cap_s=1),
+    )
+    workers.start()
+    ok = fast.schedule_task(time.time(), {"fail_attempts": 2}, task_type="record")
+    dead = fast.schedule_task(
+        time.time(), {"fail_attempts": 99}, task_type="record", max_attempts=2
+    )
+    wait_status(fast, ok, Status.DONE)
+    wait_status(fast, dead, Status.DEAD)
+    starts = [e for e in executions.read() if e["event"] == "start" and e["task_id"] == ok]
+    assert [e["attempt"] for e in starts] == [1, 2, 3]
+    assert len({e["key"] for e in starts}) == 1
+    gaps = [b["time"] - a["time"] for a, b in zip(starts, starts[1:])]
+    # Backoff from RetryPolicy() of the *worker process* (base 1 s): >= 0.5 s, then >= 1 s.
+    assert gaps[0] >= 0.5 and gaps[1] >= 1.0
+    (letter,) = fast.dead_letters()
+    assert letter.task_id == dead and "planned failure on attempt 2" in (letter.last_error or "")
+
+
+def test_unknown_task_type_is_dead_lettered_with_a_log_line(
+    sched: Scheduler, workers: WorkerProcesses
+) -> None:
+    a = workers.start()
+    tid = sched.schedule_task(time.time(), {}, task_type="no_such_type")
+    wait_status(sched, tid, Status.DEAD)
+    info = sched.get(tid)
+    assert info is not None and "no handler for task type 'no_such_type'" in (info.last_error or "")
+    time.sleep(0.2)
+    assert "no handler for task type 'no_such_type'" in workers.stderr_of(a)
+
+
+def test_async_handlers_run(
+    sched: Scheduler, workers: WorkerProcesses, executions: Executions
+) -> None:
+    workers.start()
+    ids = [sched.schedule_task(time.time(), {}, task_type="record_async") for _ in range(5)]
+    events = executions.wait_for(lambda ev: len(ended(ev)) == 5)
+    assert sorted(e["task_id"] for e in ended(events)) == sorted(ids)
+
+
+@pytest.fixture
+def in_process_worker(sched: Scheduler) -> Iterator[list[Task]]:
+    ran: list[Task] = []
+    worker = Worker(sched, {"t": lambda task: ran.append(task)}, concurrency=2, lease_s=1)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    yield ran
+    worker.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_a_skewed_worker_clock_changes_nothing(
+    sched: Scheduler, monkeypatch: pytest.MonkeyPatch, in_process_worker: list[Task]
+) -> None:
+    real_time = time.time
+    due = real_time() + 1.0
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600)  # the worker is an hour ahead
+    tid = sched.schedule_task(due, None, task_type="t")
+    deadline = real_time() + 10
+    while not in_process_worker and real_time() < deadline:
+        time.sleep(0.005)
+    ran_at = real_time()
+    assert [t.task_id for t in in_process_worker] == [tid]
+    assert due <= ran_at < due + 0.5
+
+
+def test_wakes_for_new_earlier_tasks_without_polling(
+    sched: Scheduler, in_process_worker: list[Task]
+) -> None:
+    sched.schedule_task(time.time() + 3600, None, task_type="t")  # the worker sleeps toward this
+    time.sleep(0.3)
+    lateness = []
+    for _ in range(20):
+        due = time.time() + 0.05
+        sched.schedule_task(due, None, task_type="t")
+        while len(in_process_worker) < len(lateness) + 1:
+            time.sleep(0.001)
+        lateness.append(time.time() - due)
+    assert max(lateness) < 0.5  # a poll loop would show MAX_IDLE_S here
+    assert sorted(lateness)[len(lateness) // 2] < 0.05
+
+
+def test_duplicates_never_exceed_max_attempts(
+    sched: Scheduler, workers: WorkerProcesses, executions: Executions
+) -> None:
+    a = workers.start(lease=0.5, concurrency=4)
+    ids = [
+        sched.schedule_task(time.time(), {"sleep": 0.3}, task_type="record", max_attempts=2)
+        for _ in range(8)
+    ]
+    executions.wait_for(lambda ev: len([e for e in ev if e["event"] == "start"]) >= 4)
+    os.killpg(a.pid, signal.SIGKILL)
+    b = workers.start(lease=0.5, concurrency=4)
+    os.killpg(b.pid, signal.SIGSTOP)
+    time.sleep(1.5)  # b's leases, if any, expire too
+    os.killpg(b.pid, signal.SIGCONT)
+    workers.start(lease=0.5, concurrency=4)
+    for tid in ids:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            info = sched.get(tid)
+            if info is not None and info.status in (Status.DONE, Status.DEAD):
+                break
+            time.sleep(0.05)
+    starts = Counter(e["task_id"] for e in executions.read() if e["event"] == "start")
+    assert all(n <= 2 for n in starts.values()), starts
