@@ -98,7 +98,7 @@ def test_stats_counts_each_state(clocked: Scheduler, clock: Clock) -> None:
     clocked.schedule_task(now - 2, None, max_attempts=1)  # dead
     clocked.schedule_task(now - 1, None)  # done
     clocked.schedule_task(now, None)  # due
-    running, retrying, dead, done = lease.claim(clocked, 60_000, 4).tasks
+    _running, retrying, dead, done = lease.claim(clocked, 60_000, 4).tasks
     lease.fail(clocked, retrying.task_id, retrying.attempt, "boom", 10_000)
     lease.fail(clocked, dead.task_id, dead.attempt, "boom", 10_000)
     lease.ack(clocked, [(done.task_id, done.attempt)])
