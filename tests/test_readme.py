@@ -1,0 +1,36 @@
+"""The README's quickstart works as written (against a redis-server of the test's own)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from chaos.redis_server import RedisServer
+from tests.conftest import ROOT
+
+
+def quickstart() -> str:
+    text = (ROOT / "README.md").read_text()
+    m = re.search(r"<!-- quickstart:[^>]*-->\n```python\n(.*?)```", text, re.DOTALL)
+    assert m, "README has no quickstart block"
+    return m.group(1)
+
+
+def test_readme_quickstart_runs_as_written(redis_server: RedisServer) -> None:
+    code = quickstart()
+    assert "redis://127.0.0.1:6379/0" in code
+    code = code.replace("redis://127.0.0.1:6379/0", redis_server.url)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("Status.SCHEDULED Stats(scheduled=2")
+    assert lines[1].startswith("attempt 1: mail user 42, key shop/")
+    assert lines[-1] == "Status.DONE"
