@@ -72,7 +72,7 @@ def _scheduler(args: argparse.Namespace) -> Scheduler:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     handlers = load_handlers(args.handlers)
-    worker = Worker(
+    worker = args.worker_class(
         _scheduler(args),
         handlers,
         concurrency=args.concurrency,
@@ -191,8 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, worker_class: type[Worker] = Worker) -> int:
+    """Run the CLI. ``worker_class`` lets a program run its own Worker subclass."""
     args = build_parser().parse_args(argv)
+    args.worker_class = worker_class
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
