@@ -13,11 +13,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from chaos.redis_server import Persistence, RedisNotFound, RedisServer
 from scheduler import Scheduler
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Few examples by default, so CI stays fast; --hypothesis-profile=deep searches long.
+# The example database (.hypothesis/) stays on, so a failure found once is replayed first.
+settings.register_profile("default", max_examples=40, stateful_step_count=30, deadline=None)
+settings.register_profile("deep", max_examples=2000, stateful_step_count=80, deadline=None)
+settings.load_profile("default")
 
 
 @pytest.fixture(scope="session")

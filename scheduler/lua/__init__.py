@@ -22,11 +22,15 @@ def _read(node: Traversable) -> str:
     return node.read_text(encoding="utf-8")
 
 
+def expand_includes(text: str) -> str:
+    """Paste ``includes/<name>.lua`` where ``text`` says ``-- @include "<name>"``."""
+    root = resources.files(__package__)
+    return _INCLUDE.sub(lambda m: _read(root / "includes" / f"{m.group(1)}.lua"), text)
+
+
 def source(name: str) -> str:
     """The text of script ``name`` with its includes pasted in."""
-    root = resources.files(__package__)
-    text = _read(root / f"{name}.lua")
-    return _INCLUDE.sub(lambda m: _read(root / "includes" / f"{m.group(1)}.lua"), text)
+    return expand_includes(_read(resources.files(__package__) / f"{name}.lua"))
 
 
 def names() -> list[str]:
@@ -38,9 +42,17 @@ class Scripts:
     """Every script of this package, registered on one client."""
 
     def __init__(self, client: redis.Redis) -> None:
+        self._client = client
         self._scripts: dict[str, Script] = {
             name: client.register_script(source(name)) for name in names()
         }
+
+    def replace(self, name: str, text: str) -> None:
+        """Run ``text`` in place of script ``name``: for tests that show a broken
+        script is caught. Never needed in production."""
+        if name not in self._scripts:
+            raise KeyError(f"no script named {name!r}")
+        self._scripts[name] = self._client.register_script(expand_includes(text))
 
     def run(self, name: str, keys: list[str], args: list[Any], client: Any = None) -> Any:
         """Run script ``name``; ``client`` may be a pipeline."""

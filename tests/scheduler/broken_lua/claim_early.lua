@@ -1,0 +1,71 @@
+-- BROKEN ON PURPOSE (tests only): claim.lua that takes tasks up to a second before
+-- they are due, like a poller that rounds time up. The model test must catch it.
+-- claim: lease up to `limit` tasks that are due, expired leases first.
+-- KEYS[1] tasks  KEYS[2] due  KEYS[3] leases  KEYS[4] retrying  KEYS[5] dead  KEYS[6] errors
+-- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] lease ms  ARGV[3] limit
+-- Returns: {now_ms, next_wake_ms or -1, buried, id1, record1, id2, record2, ...}
+--   Each claimed record has status R and its attempt incremented: the attempt is the
+--   fencing token that ack, fail, renew and release must present.
+--   next_wake_ms is the earliest of the next due time and the next lease expiry.
+--   buried counts tasks moved to the dead-letter set because they were out of attempts.
+-- Atomic: moving each task from due (or an expired lease) to a fresh lease.
+-- Cost: O(log N) per task, N the number of pending tasks.
+-- @include "record"
+local tasks, due, leases, retrying, dead, errors = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local now = now_ms(ARGV[1])
+local lease_ms = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local out = {now, -1, 0}
+local claimed = 0
+local buried = 0
+
+local function take(id, r)
+  if r.att >= r.max then
+    bury(tasks, dead, errors, id, r, now, 'out of attempts: attempt ' .. r.att .. ' of ' .. r.max
+      .. ' did not finish (its worker died, lost its connection or shut down)')
+    redis.call('ZREM', leases, id)
+    buried = buried + 1
+    return
+  end
+  r.st = 'R'
+  r.att = r.att + 1
+  local rec = encode(r)
+  redis.call('HSET', tasks, id, rec)
+  redis.call('ZADD', leases, now + lease_ms, id)
+  out[#out + 1] = id
+  out[#out + 1] = rec
+  claimed = claimed + 1
+end
+
+-- A lease that expired belongs to a worker that died or was cut off.
+local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, limit)
+for _, id in ipairs(expired) do
+  local v = redis.call('HGET', tasks, id)
+  local r = v and parse(v)
+  if r and r.st == 'R' then take(id, r) else redis.call('ZREM', leases, id) end
+end
+
+local room = limit - claimed
+if room > 0 then
+  local ready = redis.call('ZRANGEBYSCORE', due, '-inf', now + 1000, 'LIMIT', 0, room)  -- BROKEN
+  if #ready > 0 then
+    redis.call('ZREM', due, unpack(ready))
+    for _, id in ipairs(ready) do
+      local v = redis.call('HGET', tasks, id)
+      local r = v and parse(v)
+      if r and (r.st == 'P' or r.st == 'Y') then
+        if r.st == 'Y' then redis.call('SREM', retrying, id) end
+        take(id, r)
+      end
+    end
+  end
+end
+
+local head = redis.call('ZRANGE', due, 0, 0, 'WITHSCORES')
+local lhead = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
+local wake = -1
+if head[2] then wake = tonumber(head[2]) end
+if lhead[2] and (wake < 0 or tonumber(lhead[2]) < wake) then wake = tonumber(lhead[2]) end
+out[2] = wake
+out[3] = buried
+return out
