@@ -1,0 +1,7 @@
+"""Entry point of ``python -m chaos``."""
+
+from __future__ import annotations
+
+from .cli import main
+
+raise SystemExit(main())

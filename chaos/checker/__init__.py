@@ -1,0 +1,24 @@
+"""Checkers: ``check(history) -> Result`` with a three-valued verdict, composed by name."""
+
+from __future__ import annotations
+
+from . import cron, duplicated, early, lateness, lost
+from .result import VERDICTS, Checker, Result, Verdict, run_checker, run_checkers
+
+DEFAULT_CHECKERS: dict[str, Checker] = {
+    "lost": lost.check,
+    "duplicated": duplicated.check,
+    "early": early.check,
+    "lateness": lateness.check,
+    "cron": cron.check,
+}
+
+__all__ = [
+    "DEFAULT_CHECKERS",
+    "VERDICTS",
+    "Checker",
+    "Result",
+    "Verdict",
+    "run_checker",
+    "run_checkers",
+]

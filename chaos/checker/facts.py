@@ -1,0 +1,161 @@
+"""Facts the checkers derive from a history: schedule outcomes, executions, fault windows."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..history import EXECUTE, FAULT_END, FAULT_START, SCHEDULE, Op
+
+CRON_PREFIX = "cron:"
+
+
+@dataclass(frozen=True)
+class ScheduleOutcome:
+    """Everything the producers saw for one task id, over all their retries.
+
+    ``acked``: some call returned ok. ``indeterminate``: no ok, at least one info.
+    ``rejected``: only fail replies. ``first_invoke``: when the first call started.
+    """
+
+    task_id: str
+    due_at: float
+    max_attempts: int
+    acked: bool
+    indeterminate: bool
+    rejected: bool
+    first_invoke: float
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One run of a handler. ``end`` is None when the worker died or froze before finishing."""
+
+    task_id: str
+    process: str
+    attempt: int
+    due_at: float
+    start: float
+    end: float | None
+    outcome: str | None  # "ok", "fail" or None (never finished)
+    max_attempts: int
+
+    @property
+    def executed(self) -> bool:
+        return self.outcome == "ok"
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    """A fault from injection to heal (``end`` is inf if never healed).
+
+    ``targets`` names the processes it hit; empty means it hit everyone (Redis).
+    """
+
+    fault: str
+    start: float
+    end: float
+    targets: tuple[str, ...]
+    detail: dict[str, Any]
+
+    def hits(self, process: str) -> bool:
+        return not self.targets or process in self.targets
+
+
+def is_cron(task_id: str) -> bool:
+    return task_id.startswith(CRON_PREFIX)
+
+
+def schedule_outcomes(history: Sequence[Op]) -> dict[str, ScheduleOutcome]:
+    by_task: dict[str, list[Op]] = defaultdict(list)
+    for op in history:
+        if op.f == SCHEDULE:
+            by_task[str(op.value["task_id"])].append(op)
+    outcomes = {}
+    for task_id, ops in by_task.items():
+        types = {op.type for op in ops}
+        invokes = [op for op in ops if op.type == "invoke"] or ops
+        acked = "ok" in types
+        outcomes[task_id] = ScheduleOutcome(
+            task_id=task_id,
+            due_at=float(ops[0].value["due_at"]),
+            max_attempts=int(ops[0].value.get("max_attempts", 1)),
+            acked=acked,
+            indeterminate=not acked and ("info" in types or types == {"invoke"}),
+            rejected=types <= {"invoke", "fail"} and "fail" in types,
+            first_invoke=min(op.time for op in invokes),
+        )
+    return outcomes
+
+
+def executions(history: Sequence[Op]) -> list[Execution]:
+    """Pair each execution start with its end by ``exec_id``; unpaired starts stay open."""
+    starts: dict[str, Op] = {}
+    ends: dict[str, Op] = {}
+    for op in history:
+        if op.f != EXECUTE:
+            continue
+        exec_id = str(op.value["exec_id"])
+        if op.type == "invoke":
+            starts[exec_id] = op
+        else:
+            ends[exec_id] = op
+    result = []
+    for exec_id, start in starts.items():
+        end = ends.get(exec_id)
+        v = start.value
+        result.append(
+            Execution(
+                task_id=str(v["task_id"]),
+                process=start.process,
+                attempt=int(v.get("attempt", 0)),
+                due_at=float(v.get("due_at", math.nan)),
+                start=start.time,
+                end=end.time if end else None,
+                outcome=end.type if end else None,
+                max_attempts=int(v.get("max_attempts", 1)),
+            )
+        )
+    return sorted(result, key=lambda e: e.start)
+
+
+def executions_by_task(history: Sequence[Op]) -> dict[str, list[Execution]]:
+    grouped: dict[str, list[Execution]] = defaultdict(list)
+    for e in executions(history):
+        grouped[e.task_id].append(e)
+    return dict(grouped)
+
+
+def fault_windows(history: Sequence[Op]) -> list[FaultWindow]:
+    """Pair fault-start and fault-end by ``fault_id``."""
+    starts: dict[str, Op] = {}
+    ends: dict[str, float] = {}
+    for op in history:
+        if op.f == FAULT_START:
+            starts[str(op.value["fault_id"])] = op
+        elif op.f == FAULT_END:
+            ends[str(op.value["fault_id"])] = op.time
+    return sorted(
+        (
+            FaultWindow(
+                fault=str(op.value.get("fault", "?")),
+                start=op.time,
+                end=ends.get(fid, math.inf),
+                targets=tuple(op.value.get("targets", ())),
+                detail=dict(op.value),
+            )
+            for fid, op in starts.items()
+        ),
+        key=lambda w: w.start,
+    )
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in [0, 100]) of an ascending, non-empty sequence."""
+    if not sorted_values:
+        raise ValueError("percentile of no values")
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]

@@ -1,0 +1,197 @@
+"""``python -m chaos``: list scenarios, run one, or run the matrix.
+
+Exit status: 0 when every expectation held, 1 when one did not (or a run
+crashed), 2 on bad usage, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from .config import ConfigError, expand_configs, parse_config
+from .display import RichObserver, print_summary
+from .matrix import print_matrix, write_matrix
+from .redis_server import Persistence
+from .runner import RunRequest, run_scenario
+from .scenario import Scenario, ScenarioError, discover, load_scenario
+from .toxiproxy import cli as toxiproxy_cli
+
+DEFAULT_SEED = 1
+DEFAULT_OUT = Path("reports")
+
+
+def _command(
+    path: Path, persistence: Persistence, seed: int, quick: bool, worker_module: str | None
+) -> str:
+    parts = [
+        "python",
+        "-m",
+        "chaos",
+        "run",
+        str(path),
+        "--config",
+        persistence.label,
+        "--seed",
+        str(seed),
+    ]
+    if quick:
+        parts.append("--quick")
+    if worker_module:
+        parts += ["--worker-module", worker_module]
+    return shlex.join(parts)
+
+
+def _prepare(scenario: Scenario, quick: bool, worker_module: str | None) -> Scenario:
+    if quick:
+        scenario = scenario.quick()
+    if worker_module:
+        scenario = scenario.with_worker_module(worker_module)
+    return scenario
+
+
+def _run_one(
+    console: Console,
+    path: Path,
+    scenario: Scenario,
+    persistence: Persistence,
+    args: argparse.Namespace,
+    out: Path,
+) -> dict[str, Any]:
+    request = RunRequest(
+        scenario=_prepare(scenario, args.quick, args.worker_module),
+        persistence=persistence,
+        seed=args.seed,
+        out_root=out,
+        command=_command(path, persistence, args.seed, args.quick, args.worker_module),
+    )
+    label = f"{scenario.name} {persistence.label}"
+    with RichObserver(console, label) as observer:
+        outcome = run_scenario(request, observer)
+    print_summary(console, outcome.results, str(outcome.run_dir))
+    return outcome.results
+
+
+def cmd_list(args: argparse.Namespace, console: Console) -> int:
+    for path in discover(Path(args.directory)):
+        s = load_scenario(path)
+        nemeses = ", ".join(n.name for n in s.nemeses) or "none"
+        console.print(f"[bold]{path}[/bold]  ({s.name})")
+        console.print(f"    {s.description}")
+        console.print(
+            f"    configs: {', '.join(s.configs)} (default {s.default_config}); nemeses: {nemeses}"
+        )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    path = Path(args.scenario)
+    scenario = load_scenario(path)
+    persistence = parse_config(args.config or scenario.default_config)
+    results = _run_one(console, path, scenario, persistence, args, Path(args.out))
+    return 0 if results.get("passed") else 1
+
+
+def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
+    paths = discover(Path(args.directory))
+    if args.scenarios:
+        wanted = set(args.scenarios.split(","))
+        paths = [p for p in paths if p.stem in wanted]
+    chosen = expand_configs(args.config) if args.config else None
+    out = Path(args.out or DEFAULT_OUT / time.strftime("matrix-%Y%m%d-%H%M%S", time.gmtime()))
+    out.mkdir(parents=True, exist_ok=True)
+    plan = []
+    for path in paths:
+        scenario = load_scenario(path)
+        configs = chosen or [parse_config(c) for c in scenario.configs]
+        plan += [(path, scenario, persistence) for persistence in configs]
+    all_results = []
+    for n, (path, scenario, persistence) in enumerate(plan, start=1):
+        console.rule(f"run {n}/{len(plan)}: {scenario.name} {persistence.label}")
+        all_results.append(_run_one(console, path, scenario, persistence, args, out))
+    command = shlex.join(["python", "-m", "chaos", *sys.argv[1:]])
+    md = write_matrix(out, all_results, command)
+    print_matrix(console, all_results)
+    console.print(f"matrix: {md}")
+    return 0 if all(r.get("passed") for r in all_results) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m chaos",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ls = sub.add_parser("list", help="list scenarios and the configs they take")
+    ls.add_argument("directory", nargs="?", default="scenarios")
+    ls.set_defaults(func=cmd_list)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--seed",
+            type=int,
+            default=DEFAULT_SEED,
+            help="fixes the workload and the fault schedule (default %(default)s)",
+        )
+        sp.add_argument("--quick", action="store_true", help="a shorter version of each run")
+        sp.add_argument(
+            "--worker-module",
+            default=None,
+            help="run workers as python -m MODULE worker ... (default: scenario's)",
+        )
+
+    run = sub.add_parser("run", help="run one scenario")
+    run.add_argument("scenario", help="path of a scenario file")
+    run.add_argument("--config", default=None, help="e.g. aof=everysec (default: scenario's)")
+    run.add_argument("--out", default=str(DEFAULT_OUT), help="parent of the run folder")
+    common(run)
+    run.set_defaults(func=cmd_run)
+
+    mx = sub.add_parser("matrix", help="run every scenario under every config")
+    mx.add_argument("directory", help="folder of scenario files")
+    mx.add_argument(
+        "--config",
+        action="append",
+        help="e.g. aof=off,no,everysec,always (default: each scenario's configs)",
+    )
+    mx.add_argument("--scenarios", default=None, help="comma-separated names to keep")
+    mx.add_argument("--out", default=None, help="folder for the runs and matrix.md")
+    common(mx)
+    mx.set_defaults(func=cmd_matrix)
+
+    tp = sub.add_parser(
+        "toxiproxy", help="serve the embedded Toxiproxy HTTP API until Ctrl-C (any client works)"
+    )
+    toxiproxy_cli.add_arguments(tp)
+    tp.set_defaults(func=lambda args, console: toxiproxy_cli.run(args))
+    return p
+
+
+def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    try:
+        result: int = args.func(args, console)
+        return result
+    except (ConfigError, ScenarioError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: every process of the run was stopped[/yellow]")
+        return 130

@@ -1,0 +1,262 @@
+"""The system under test: one redis-server, worker processes and cron-scheduler processes.
+
+Every lifecycle event goes into the history (``process-start``/``process-end``),
+so checkers know who was up when. ``stop()`` ends everything the cluster started;
+it is registered with ``atexit`` as a backstop and is safe to call twice.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .clock import TestbedClock
+from .history import PROCESS_END, PROCESS_START
+from .process import ManagedProcess, ProcessSpec
+from .redis_server import Persistence, RedisServer
+from .sink import EventSink
+from .workload import CronSpec
+
+WORKER_ROLE = "worker"
+CRON_ROLE = "cron"
+REDIS_ROLE = "redis"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Process counts and worker flags.
+
+    ``worker_module`` is run as ``python -m <worker_module> worker ...`` (the worker
+    CLI contract), so a scenario can swap in another implementation.
+    """
+
+    workers: int = 3
+    concurrency: int = 4
+    lease_s: float = 2.0
+    cron_schedulers: int = 0
+    worker_module: str = "scheduler"
+    worker_args: tuple[str, ...] = ()
+    namespace: str = "chaos"
+    handlers: str = "chaos.handlers:HANDLERS"
+
+
+class Cluster:
+    """Starts, faults and stops the processes of one run."""
+
+    def __init__(
+        self,
+        *,
+        settings: ClusterSettings,
+        persistence: Persistence,
+        run_dir: Path,
+        sink_dir: Path,
+        clock: TestbedClock,
+        recorder: EventSink,
+        cron: Sequence[CronSpec] = (),
+    ) -> None:
+        self.settings = settings
+        self.run_dir = run_dir
+        self.sink_dir = sink_dir
+        self.clock = clock
+        self.recorder = recorder
+        self.cron = tuple(cron)
+        self.redis = RedisServer(persistence)
+        self.client_url = ""
+        self._procs: dict[str, ManagedProcess] = {}
+        self._started_at: dict[str, float] = {}
+        self._up: set[str] = set()
+        # Bookkeeping is guarded by _lock (held briefly); acting on one process by its own
+        # lock, so a slow graceful stop of one process never delays healing another.
+        self._lock = threading.Lock()
+        self._proc_locks: dict[str, threading.Lock] = {}
+        self._redis_lock = threading.Lock()
+        self._stopped = False
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start_redis(self) -> None:
+        """Start redis-server (before nemesis setup, which may put a proxy in front)."""
+        atexit.register(self.stop)
+        self.redis.start()
+        self.client_url = self.redis.url
+        self._record_start(REDIS_ROLE, "redis", self.redis.pid, port=self.redis.port)
+
+    def start_processes(self) -> None:
+        for i in range(self.settings.workers):
+            self._add(self._worker_spec(f"worker-{i}"))
+        for i in range(self.settings.cron_schedulers):
+            self._add(self._cron_spec(f"cron-{i}"))
+        for name in list(self._procs):
+            self.start_process(name)
+
+    def stop(self) -> None:
+        """Stop every process and redis-server; keep redis's log in the run folder."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        for role in (CRON_ROLE, WORKER_ROLE):
+            self.stop_role(role)
+        with self._redis_lock:
+            if self.redis.running:
+                pid = self.redis.pid
+                self.redis.kill()
+                self._record_end(REDIS_ROLE, "redis", pid, "stopped")
+            self._keep_redis_log()
+            self.redis.stop()
+        atexit.unregister(self.stop)
+
+    # -- queries -----------------------------------------------------------
+
+    def names(self, role: str) -> list[str]:
+        return sorted(n for n, p in self._procs.items() if p.spec.role == role)
+
+    def pid(self, name: str) -> int | None:
+        return self._procs[name].pid
+
+    def alive(self, name: str) -> bool:
+        return self._procs[name].alive
+
+    def started_at(self, name: str) -> float:
+        return self._started_at.get(name, 0.0)
+
+    def note_exits(self) -> list[str]:
+        """Record processes that exited on their own (crashed); returns their names."""
+        with self._lock:
+            gone = [n for n in sorted(self._up) if not self._procs[n].alive]
+        for name in gone:
+            self._end(name, "exited", lambda: None)
+        return gone
+
+    # -- faults ------------------------------------------------------------
+
+    def start_process(self, name: str, extra_env: Mapping[str, str] | None = None) -> None:
+        proc = self._procs[name]
+        with self._proc_locks[name]:
+            if self._stopped or proc.alive:
+                return
+            pid = proc.start(extra_env)
+            with self._lock:
+                self._started_at[name] = self.clock.now()
+                self._up.add(name)
+            self._record_start(proc.spec.role, name, pid, **dict(extra_env or {}))
+
+    def kill_process(self, name: str) -> int | None:
+        """SIGKILL a process group; returns the pid it had."""
+        return self._end(name, "killed", self._procs[name].kill)
+
+    def stop_process(self, name: str) -> int | None:
+        return self._end(name, "stopped", self._procs[name].stop)
+
+    def stop_role(self, role: str) -> None:
+        """Stop every process of ``role`` gracefully, all at once."""
+        names = self.names(role)
+        for name in names:
+            with self._proc_locks[name]:
+                self._procs[name].terminate()
+        for name in names:
+            self._end(name, "stopped", self._procs[name].finish)
+
+    def pause_process(self, name: str) -> None:
+        self._procs[name].signal_group(signal.SIGSTOP)
+
+    def resume_process(self, name: str) -> None:
+        self._procs[name].signal_group(signal.SIGCONT)
+
+    def kill_redis(self) -> None:
+        with self._redis_lock:
+            pid = self.redis.pid
+            self.redis.kill()
+            self._record_end(REDIS_ROLE, "redis", pid, "killed")
+
+    def restart_redis(self) -> None:
+        with self._redis_lock:
+            if self._stopped:
+                return
+            self.redis.start(timeout=60)
+            self._record_start(REDIS_ROLE, "redis", self.redis.pid, port=self.redis.port)
+
+    # -- internals ---------------------------------------------------------
+
+    def _env(self, name: str) -> dict[str, str]:
+        return {
+            **EventSink.env(self.sink_dir, name),
+            **self.clock.env(),
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
+            ),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def _worker_spec(self, name: str) -> ProcessSpec:
+        s = self.settings
+        args = [
+            "worker",
+            "--url",
+            self.client_url,
+            "--namespace",
+            s.namespace,
+            "--handlers",
+            s.handlers,
+            "--concurrency",
+            str(s.concurrency),
+            "--lease",
+            str(s.lease_s),
+            *s.worker_args,
+        ]
+        return ProcessSpec.python_module(name, WORKER_ROLE, s.worker_module, args, self._env(name))
+
+    def _cron_spec(self, name: str) -> ProcessSpec:
+        schedules = json.dumps([spec.__dict__ for spec in self.cron])
+        args = [
+            "--url",
+            self.client_url,
+            "--namespace",
+            self.settings.namespace,
+            "--schedules",
+            schedules,
+        ]
+        return ProcessSpec.python_module(
+            name, CRON_ROLE, "chaos.cron_process", args, self._env(name)
+        )
+
+    def _add(self, spec: ProcessSpec) -> None:
+        self._procs[spec.name] = ManagedProcess(spec, self.run_dir / "logs" / f"{spec.name}.log")
+        self._proc_locks[spec.name] = threading.Lock()
+
+    def _end(self, name: str, how: str, action: Callable[[], None]) -> int | None:
+        proc = self._procs[name]
+        with self._proc_locks[name]:
+            pid = proc.pid
+            action()
+            with self._lock:
+                was_up = name in self._up
+                self._up.discard(name)
+            if was_up:
+                self._record_end(proc.spec.role, name, pid, how, returncode=proc.returncode)
+        return pid
+
+    def _record_start(self, role: str, name: str, pid: int | None, **extra: object) -> None:
+        self.recorder.record(
+            "info", PROCESS_START, {"role": role, "name": name, "pid": pid, **extra}
+        )
+
+    def _record_end(self, role: str, name: str, pid: int | None, how: str, **extra: object) -> None:
+        self.recorder.record(
+            "info", PROCESS_END, {"role": role, "name": name, "pid": pid, "how": how, **extra}
+        )
+
+    def _keep_redis_log(self) -> None:
+        if self.redis.data_dir is not None:
+            log = self.redis.data_dir / "redis.log"
+            if log.exists():
+                (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+                shutil.copy(log, self.run_dir / "logs" / "redis.log")

@@ -1,0 +1,67 @@
+"""The headline figures of a run, pulled from its results (for reports, summaries, matrix)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One row of the comparison table."""
+
+    scenario: str
+    config: str
+    status: str
+    acknowledged: int | None
+    executed: int | None
+    lost: int | None
+    duplicated_tasks: int | None
+    max_per_task: int | None
+    early: int | None
+    indeterminate: int | None
+    recovered: int | None
+    lateness_p50: float | None
+    lateness_p99: float | None
+    lateness_max: float | None
+    expectations: dict[str, bool]
+    passed: bool
+    run_id: str
+
+    @property
+    def failed_expectations(self) -> list[str]:
+        return [name for name, held in self.expectations.items() if not held]
+
+
+def _detail(results: dict[str, Any], checker: str, key: str) -> Any:
+    return results.get("checkers", {}).get(checker, {}).get("details", {}).get(key)
+
+
+def figures(results: dict[str, Any]) -> Figures:
+    return Figures(
+        scenario=results["scenario"],
+        config=results["config"],
+        status=results["status"],
+        acknowledged=_detail(results, "lost", "acknowledged"),
+        executed=_detail(results, "lost", "executed"),
+        lost=_detail(results, "lost", "lost"),
+        duplicated_tasks=_detail(results, "duplicated", "duplicated_tasks"),
+        max_per_task=_detail(results, "duplicated", "max_executions_per_task"),
+        early=_detail(results, "early", "early"),
+        indeterminate=_detail(results, "lost", "indeterminate"),
+        recovered=_detail(results, "lost", "recovered"),
+        lateness_p50=_detail(results, "lateness", "p50_s"),
+        lateness_p99=_detail(results, "lateness", "p99_s"),
+        lateness_max=_detail(results, "lateness", "max_s"),
+        expectations={e["checker"]: bool(e["held"]) for e in results.get("expectations", [])},
+        passed=bool(results.get("passed")),
+        run_id=results["run_id"],
+    )
+
+
+def fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)

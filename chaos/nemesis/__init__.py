@@ -1,0 +1,22 @@
+"""Nemeses: one module per kind of fault, each able to heal what it did."""
+
+from __future__ import annotations
+
+from .base import Fault, FaultSchedule, Nemesis, NemesisContext, NemesisUnavailable
+from .clock import ClockSkew
+from .cron import KillCronSchedulers
+from .redis_process import KillRedis
+from .workers import KillWorker, PauseWorker
+
+__all__ = [
+    "ClockSkew",
+    "Fault",
+    "FaultSchedule",
+    "KillCronSchedulers",
+    "KillRedis",
+    "KillWorker",
+    "Nemesis",
+    "NemesisContext",
+    "NemesisUnavailable",
+    "PauseWorker",
+]

@@ -1,0 +1,352 @@
+"""The runner: interprets a scenario against a real cluster and stores what happened.
+
+Order: start redis-server, set up nemeses, start workers and cron schedulers,
+run producers and the nemesis schedules together (the load phase), heal every
+fault, stop the cron schedulers, drain until nothing is left to run (or the
+drain timeout), stop everything, then check the history and write the run
+folder. Every process is stopped on the way out, also on Ctrl-C or an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import random
+import shutil
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from .checker import run_checkers
+from .clock import TestbedClock
+from .cluster import CRON_ROLE, WORKER_ROLE, Cluster
+from .expectations import evaluate, expectations_for
+from .handlers import TASK_TYPE
+from .history import CRON_SCHEDULE, PHASE
+from .live import LiveView, Progress
+from .nemesis import Nemesis, NemesisContext, NemesisUnavailable
+from .nemesis.driver import NemesisDriver
+from .producer import Producer, start_producers
+from .redis_server import Persistence
+from .report import write_report
+from .scenario import Scenario
+from .sink import EventSink
+from .sink_reader import read_sink
+from .store import SINK_DIR, new_run_dir, save_history, save_results
+
+POLL_S = 0.2
+# Workers need about a second to import and connect before the first task is due.
+STARTUP_S = 1.0
+# Nothing pending for this long ends the drain.
+SETTLE_S = 1.0
+# A producer retries an indeterminate schedule call until this long after its due time.
+PRODUCER_GIVE_UP_S = 10.0
+WORKER_STOP_GRACE_S = 5.0
+
+
+class RunObserver(Protocol):
+    """Receives progress while a run is going (the CLI draws it)."""
+
+    def phase(self, name: str, expected_s: float | None) -> None: ...
+
+    def update(self, elapsed_s: float, progress: Progress, faults: Sequence[str]) -> None: ...
+
+
+class SilentObserver:
+    """An observer that shows nothing."""
+
+    def phase(self, name: str, expected_s: float | None) -> None:
+        pass
+
+    def update(self, elapsed_s: float, progress: Progress, faults: Sequence[str]) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run: a scenario under one configuration and seed; ``command`` reproduces it."""
+
+    scenario: Scenario
+    persistence: Persistence
+    seed: int
+    out_root: Path
+    command: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_dir: Path
+    results: dict[str, Any]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results.get("passed"))
+
+
+def run_scenario(request: RunRequest, observer: RunObserver | None = None) -> RunOutcome:
+    """Run one scenario end to end and return where its folder is and what it found."""
+    return _Run(request, observer or SilentObserver()).execute()
+
+
+class _Run:
+    def __init__(self, request: RunRequest, observer: RunObserver) -> None:
+        self.request = request
+        self.scenario = request.scenario
+        self.observer = observer
+        self.run_dir = new_run_dir(
+            request.out_root, self.scenario.name, request.persistence.label, request.seed
+        )
+        self.sink_dir = self.run_dir / SINK_DIR
+        self.clock = TestbedClock.anchored_now()
+        self.recorder = EventSink(self.sink_dir / "runner.jsonl", "runner", self.clock)
+        self.live = LiveView(self.sink_dir)
+        self.cluster = Cluster(
+            settings=self.scenario.cluster,
+            persistence=request.persistence,
+            run_dir=self.run_dir,
+            sink_dir=self.sink_dir,
+            clock=self.clock,
+            recorder=EventSink(self.sink_dir / "cluster.jsonl", "cluster", self.clock),
+            cron=self.scenario.workload.cron,
+        )
+        self.producer_stop = threading.Event()
+        self.nemesis_stop = threading.Event()
+        self.driver: NemesisDriver | None = None
+        self.nemeses: list[Nemesis] = []
+        self.skipped: dict[str, str] = {}
+        self.producer_threads: list[threading.Thread] = []
+        self.producer_crashes: list[str] = []
+        self.phases: dict[str, float] = {}
+        self.final_stats: dict[str, Any] | None = None
+        self.clients: list[Any] = []
+        self.started = time.time()
+
+    # -- the run -------------------------------------------------------------
+
+    def execute(self) -> RunOutcome:
+        status, error = "completed", ""
+        try:
+            self._drive()
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        except BaseException:
+            status, error = "crashed", traceback.format_exc()
+            raise
+        finally:
+            self._shutdown()
+            outcome = self._finish(status, error)
+        return outcome
+
+    def _client(self) -> Any:
+        """A scheduler client on the cluster's URL, closed when the run ends."""
+        from scheduler import Scheduler
+
+        client = Scheduler.from_url(
+            self.cluster.client_url, namespace=self.scenario.cluster.namespace
+        )
+        self.clients.append(client)
+        return client
+
+    def _drive(self) -> None:
+        from scheduler import InvalidInput
+
+        workload = self.scenario.workload
+        self._setup_nemeses(self.scenario.nemeses, lambda n: n.before_start(self.cluster))
+        self.cluster.start_redis()
+        self._setup_nemeses(list(self.nemeses), lambda n: n.setup(self.cluster))
+        for spec in workload.cron:
+            self.recorder.record("info", CRON_SCHEDULE, dataclasses.asdict(spec))
+        self.cluster.start_processes()
+
+        load_start = self.clock.now() + STARTUP_S
+        self._phase("load", workload.span + STARTUP_S, at=load_start)
+        plan = workload.plan(random.Random(f"{self.request.seed}:workload"))
+        producers = [
+            Producer(
+                scheduler=self._client(),
+                plan=[p for p in plan if p.producer == i],
+                sink=EventSink(self.sink_dir / f"producer-{i}.jsonl", f"producer-{i}", self.clock),
+                run_start=load_start,
+                task_type=TASK_TYPE,
+                rejected=(InvalidInput,),
+                give_up_after=PRODUCER_GIVE_UP_S,
+                stop=self.producer_stop,
+            )
+            for i in range(workload.producers)
+        ]
+        self.producer_threads = start_producers(producers, self._producer_crashed)
+        self.driver = NemesisDriver(
+            self.nemeses,
+            context=NemesisContext(
+                self.cluster, self.live, random.Random(self.request.seed), self.nemesis_stop
+            ),
+            recorder=EventSink(self.sink_dir / "nemesis.jsonl", "nemesis", self.clock),
+            seed=self.request.seed,
+            load_start=load_start,
+            load_s=workload.span,
+        )
+        self.driver.start()
+        load_end = load_start + workload.span
+        while self.clock.now() < load_end or any(t.is_alive() for t in self.producer_threads):
+            self._tick()
+
+        self._phase("heal", None)
+        self.driver.stop_and_heal_all()
+        self.cluster.stop_role(CRON_ROLE)
+        self._phase("drain", self.scenario.drain_timeout_s)
+        self._drain(self._client())
+        self._phase("stop", None)
+
+    def _drain(self, client: Any) -> None:
+        """Wait until the scheduler has nothing left and no handler runs, or the timeout."""
+        from scheduler import SchedulerError
+
+        deadline = self.clock.now() + self.scenario.drain_timeout_s
+        quiet_since: float | None = None
+        while self.clock.now() < deadline:
+            self._tick()
+            try:
+                stats = client.stats()
+                pending = stats.scheduled + stats.due + stats.in_flight
+                self.final_stats = dataclasses.asdict(stats)
+            except SchedulerError:
+                pending = self.live.progress().acked_pending
+            if pending == 0 and not self._handlers_running():
+                quiet_since = quiet_since or self.clock.now()
+                if self.clock.now() - quiet_since >= SETTLE_S:
+                    return
+            else:
+                quiet_since = None
+        self.recorder.record("info", PHASE, {"phase": "drain-timeout"})
+
+    def _handlers_running(self) -> bool:
+        return any(
+            self.live.running_in(n, self.cluster.started_at(n))
+            for n in self.cluster.names(WORKER_ROLE)
+            if self.cluster.alive(n)
+        )
+
+    def _tick(self) -> None:
+        time.sleep(POLL_S)
+        self.cluster.note_exits()
+        self.live.refresh()
+        faults = self.driver.active() if self.driver else []
+        self.observer.update(time.time() - self.started, self.live.progress(), faults)
+
+    def _phase(self, name: str, expected_s: float | None, at: float | None = None) -> None:
+        self.phases[name] = at if at is not None else self.clock.now()
+        self.recorder.record("info", PHASE, {"phase": name})
+        self.observer.phase(name, expected_s)
+
+    def _setup_nemeses(
+        self, candidates: Sequence[Nemesis], hook: Callable[[Nemesis], None]
+    ) -> None:
+        """Run one setup hook of each nemesis; keep those that are available."""
+        self.nemeses = []
+        for nemesis in candidates:
+            try:
+                hook(nemesis)
+            except NemesisUnavailable as exc:
+                self.skipped[nemesis.name] = str(exc)
+                self.recorder.record(
+                    "info", "nemesis-skipped", {"fault": nemesis.name, "reason": str(exc)}
+                )
+                continue
+            self.nemeses.append(nemesis)
+
+    def _producer_crashed(self, exc: BaseException) -> None:
+        self.producer_crashes.append("".join(traceback.format_exception(exc)))
+
+    def _shutdown(self) -> None:
+        # A second Ctrl-C must not cut the cleanup short and leave processes behind.
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+        try:
+            self.producer_stop.set()
+            self.nemesis_stop.set()
+            try:
+                if self.driver is not None:
+                    self.driver.stop_and_heal_all()
+            finally:
+                self.cluster.stop()
+                for nemesis in self.nemeses:
+                    nemesis.teardown(self.cluster)
+                for t in self.producer_threads:
+                    t.join(timeout=WORKER_STOP_GRACE_S)
+                for client in self.clients:
+                    with contextlib.suppress(Exception):
+                        client.close()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    # -- results -------------------------------------------------------------
+
+    def _warnings(self) -> list[str]:
+        """Things that make a pass weaker: a fault that never happened, a nemesis error."""
+        injected = self.driver.report.injected if self.driver else {}
+        warnings = [
+            f"nemesis {n.name} injected no fault: the run did not test it"
+            for n in self.nemeses
+            if not injected.get(n.name)
+        ]
+        warnings += [f"nemesis {name} skipped: {why}" for name, why in self.skipped.items()]
+        if self.driver is not None and self.driver.report.errors:
+            warnings.append(f"{len(self.driver.report.errors)} nemesis errors (see report)")
+        return warnings
+
+    def _finish(self, status: str, error: str) -> RunOutcome:
+        history = read_sink(self.sink_dir)
+        save_history(self.run_dir, history)
+        # history.jsonl now holds every line of the sink; keep one copy only.
+        shutil.rmtree(self.sink_dir, ignore_errors=True)
+        results: dict[str, Any] = {
+            "run_id": self.run_dir.name,
+            "scenario": self.scenario.name,
+            "description": self.scenario.description,
+            "config": self.request.persistence.label,
+            "seed": self.request.seed,
+            "command": self.request.command,
+            "status": status,
+            "error": error,
+            "started_at": self.started,
+            "duration_s": round(time.time() - self.started, 3),
+            "phases": self.phases,
+            "clock_offset": self.clock.offset,
+            "redis": {
+                "binary": self.cluster.redis.binary,
+                "version": ".".join(map(str, self.cluster.redis.version)),
+            },
+            "cluster": dataclasses.asdict(self.scenario.cluster),
+            "workload": dataclasses.asdict(self.scenario.workload),
+            "nemeses": {
+                "configured": [n.name for n in self.scenario.nemeses],
+                "skipped": self.skipped,
+                "injected": self.driver.report.injected if self.driver else {},
+                "errors": self.driver.report.errors if self.driver else [],
+                "heal_failures": self.driver.report.heal_failures if self.driver else [],
+            },
+            "producer_crashes": self.producer_crashes,
+            "warnings": self._warnings(),
+            "stats_at_end": self.final_stats,
+            "history_ops": len(history),
+        }
+        if status == "completed":
+            checks = run_checkers(self.scenario.checkers, history)
+            expected = expectations_for(self.scenario.expectations, self.request.persistence.label)
+            outcomes = evaluate(expected, checks)
+            trustworthy = not (results["nemeses"]["heal_failures"] or self.producer_crashes)
+            results["checkers"] = {name: r.to_dict() for name, r in checks.items()}
+            results["expectations"] = [o.to_dict() for o in outcomes]
+            results["passed"] = trustworthy and all(o.held for o in outcomes)
+        else:
+            results["checkers"], results["expectations"], results["passed"] = {}, [], False
+        save_results(self.run_dir, results)
+        write_report(self.run_dir, results, history)
+        return RunOutcome(self.run_dir, results)

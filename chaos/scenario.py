@@ -1,0 +1,92 @@
+"""Scenarios: a test description (workload, cluster, nemeses, expectations) in one value.
+
+A scenario file in ``scenarios/`` defines ``SCENARIO = Scenario(...)``, overriding
+only what differs from the defaults here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checker import DEFAULT_CHECKERS, Checker
+from .cluster import ClusterSettings
+from .expectations import ANY_CONFIG, Expect
+from .nemesis import Nemesis
+from .redis_server import AOF_MODES
+from .workload import Workload
+
+NO_LOSS = Expect(
+    "lost",
+    "valid",
+    "every acknowledged schedule must run: a task is deleted only when its run is acknowledged",
+)
+BOUNDED_DUPLICATES = Expect(
+    "duplicated",
+    "valid",
+    "at-least-once: a task may run again after a fault, but at most max_attempts times",
+)
+NEVER_EARLY = Expect(
+    "early", "valid", "due time is judged by Redis's clock: no task starts before it is due"
+)
+CRON_ONCE = Expect(
+    "cron",
+    "valid",
+    "each slot fires once while any ticker is up; outages follow the documented misfire policy",
+)
+STANDARD_EXPECTATIONS: Mapping[str, tuple[Expect, ...]] = {
+    ANY_CONFIG: (NO_LOSS, BOUNDED_DUPLICATES, NEVER_EARLY, CRON_ONCE),
+}
+ALL_AOF_CONFIGS = tuple(f"aof={mode}" for mode in AOF_MODES)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One test description; ``quick()`` is the same test, shorter (for CI)."""
+
+    name: str
+    description: str
+    workload: Workload = field(default_factory=Workload)
+    nemeses: tuple[Nemesis, ...] = ()
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    expectations: Mapping[str, tuple[Expect, ...]] = field(
+        default_factory=lambda: dict(STANDARD_EXPECTATIONS)
+    )
+    checkers: Mapping[str, Checker] = field(default_factory=lambda: dict(DEFAULT_CHECKERS))
+    configs: tuple[str, ...] = ALL_AOF_CONFIGS
+    default_config: str = "aof=everysec"
+    drain_timeout_s: float = 20.0
+    quick_factor: float = 0.5
+
+    def quick(self) -> Scenario:
+        return dataclasses.replace(self, workload=self.workload.scaled(self.quick_factor))
+
+    def with_worker_module(self, module: str) -> Scenario:
+        return dataclasses.replace(
+            self, cluster=dataclasses.replace(self.cluster, worker_module=module)
+        )
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be loaded."""
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Import a scenario file and return its ``SCENARIO``."""
+    spec = importlib.util.spec_from_file_location(f"chaos_scenario_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ScenarioError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    scenario = getattr(module, "SCENARIO", None)
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError(f"{path}: defines no SCENARIO = Scenario(...)")
+    return scenario
+
+
+def discover(directory: Path) -> list[Path]:
+    """Scenario files in ``directory`` (``*.py`` not starting with ``_``), sorted by name."""
+    return sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))

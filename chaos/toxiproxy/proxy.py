@@ -1,0 +1,187 @@
+"""A proxy: a listener that pairs each client with a new upstream connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import struct
+from collections.abc import Callable
+
+from chaos.toxiproxy.addresses import dial_target, open_listener
+from chaos.toxiproxy.chain import ToxicChain
+from chaos.toxiproxy.errors import ListenError
+from chaos.toxiproxy.link import Link
+from chaos.toxiproxy.spec import Direction
+
+log = logging.getLogger(__name__)
+
+LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
+STOP_WAIT_S = 5.0  # Python 3.12+ wait_closed() also waits for connections to detach
+
+
+class Connection:
+    """A client socket and its upstream socket, joined by one link per direction."""
+
+    def __init__(
+        self,
+        chain: ToxicChain,
+        client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        *,
+        rng: random.Random,
+        on_closed: Callable[[Connection], None],
+    ) -> None:
+        self._chain = chain
+        self._writers = (client[1], upstream[1])
+        self._on_closed = on_closed
+        self._reset = False
+        self._finished: set[Link] = set()
+        self._closed = False
+        self._links = (
+            Link(
+                Direction.UPSTREAM,
+                chain.specs(Direction.UPSTREAM),
+                client[0],
+                upstream[1],
+                rng=rng,
+                on_reset=self._request_reset,
+                on_finished=self._link_finished,
+            ),
+            Link(
+                Direction.DOWNSTREAM,
+                chain.specs(Direction.DOWNSTREAM),
+                upstream[0],
+                client[1],
+                rng=rng,
+                on_reset=self._request_reset,
+                on_finished=self._link_finished,
+            ),
+        )
+
+    def start(self) -> None:
+        for link in self._links:
+            self._chain.attach(link)
+            link.start()
+
+    def _request_reset(self) -> None:
+        """From now on every close of either socket is an RST (SO_LINGER 0)."""
+        self._reset = True
+        for writer in self._writers:
+            sock = writer.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
+
+    def _close_writer(self, writer: asyncio.StreamWriter, *, abort: bool) -> None:
+        if abort or self._reset:
+            writer.transport.abort()
+        else:
+            writer.close()
+
+    def _link_finished(self, link: Link) -> None:
+        # The destination's stream ended: close that socket, which ends the other
+        # direction's source in turn, as the real server's full close does.
+        self._close_writer(link.dest, abort=False)
+        self._finished.add(link)
+        if len(self._finished) == len(self._links):
+            self.close()
+
+    def close(self, *, abort: bool = False) -> None:
+        """Tear the connection down now; ``abort`` drops unsent data (proxy disabled)."""
+        if self._closed:
+            return
+        self._closed = True
+        for link in self._links:
+            self._chain.detach(link)
+            link.kill()
+        for writer in self._writers:
+            self._close_writer(writer, abort=abort)
+        self._on_closed(self)
+
+
+class Proxy:
+    """One named proxy: its addresses, its toxics and, while enabled, its listener."""
+
+    def __init__(self, name: str, listen: str, upstream: str, rng: random.Random) -> None:
+        self.name = name
+        self.listen = listen
+        self.upstream = upstream
+        self.enabled = False
+        self.chain = ToxicChain()
+        self._rng = rng
+        self._server: asyncio.Server | None = None
+        self._connections: set[Connection] = set()
+        self._dialing: set[asyncio.Task[object]] = set()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "listen": self.listen,
+            "upstream": self.upstream,
+            "enabled": self.enabled,
+            "toxics": [spec.to_json() for spec in self.chain.all()],
+        }
+
+    async def start(self) -> None:
+        """Listen; ``listen`` becomes the bound address. Raises ListenError."""
+        if self.enabled:
+            return
+        try:
+            sock, bound = open_listener(self.listen)
+        except OSError as exc:
+            raise ListenError(str(exc)) from None
+        self._server = await asyncio.start_server(self._accept, sock=sock)
+        self.listen = bound
+        self.enabled = True
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection and pending upstream dial."""
+        if not self.enabled or self._server is None:
+            return
+        self.enabled = False
+        server, self._server = self._server, None
+        server.close()
+        for task in list(self._dialing):
+            task.cancel()
+        for connection in list(self._connections):
+            connection.close(abort=True)
+        if self._dialing:
+            await asyncio.wait(set(self._dialing))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), STOP_WAIT_S)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        if not self.enabled:
+            writer.transport.abort()
+            return
+        self._dialing.add(task)
+        try:
+            host, port = dial_target(self.upstream)
+            upstream = await asyncio.open_connection(host, port)
+        except (OSError, ValueError) as exc:
+            log.info("proxy %s: cannot reach upstream %s: %s", self.name, self.upstream, exc)
+            writer.close()
+            return
+        except asyncio.CancelledError:
+            writer.transport.abort()
+            return  # the proxy stopped while dialing; nothing to propagate to
+        finally:
+            self._dialing.discard(task)
+        if not self.enabled:
+            writer.transport.abort()
+            upstream[1].transport.abort()
+            return
+        connection = Connection(
+            self.chain,
+            (reader, writer),
+            upstream,
+            rng=self._rng,
+            on_closed=self._connections.discard,
+        )
+        self._connections.add(connection)
+        connection.start()

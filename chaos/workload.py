@@ -1,0 +1,97 @@
+"""Workloads: seeded, pure descriptions of which tasks to schedule and when."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass
+
+MISFIRE_POLICIES = ("run_once", "skip")
+
+
+@dataclass(frozen=True)
+class CronSpec:
+    """A recurring schedule the cron-scheduler processes register (6 fields, seconds first)."""
+
+    name: str
+    expr: str
+    misfire: str = "run_once"
+    work_s: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.misfire not in MISFIRE_POLICIES:
+            raise ValueError(f"misfire must be one of {MISFIRE_POLICIES}, not {self.misfire!r}")
+        if len(self.expr.split()) != 6:
+            raise ValueError(f"cron expr must have 6 fields (seconds first): {self.expr!r}")
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    """One task to schedule: ``send_at`` and ``due_in`` are seconds after the run starts."""
+
+    task_id: str
+    producer: int
+    send_at: float
+    due_in: float
+    work_s: float
+    max_attempts: int
+    fail_attempts: int
+
+
+@dataclass(frozen=True)
+class Workload:
+    """How many one-off tasks, spread how, and which cron schedules.
+
+    Due times are uniform over ``duration``; each task is scheduled ``lead``
+    seconds (uniform in the range) before it is due, and its handler works for
+    ``work`` seconds. ``fail_fraction`` of tasks fail their first attempt.
+    """
+
+    tasks: int = 200
+    duration: float = 20.0
+    lead: tuple[float, float] = (0.5, 3.0)
+    work: tuple[float, float] = (0.05, 0.4)
+    producers: int = 2
+    max_attempts: int = 10
+    fail_fraction: float = 0.0
+    cron: tuple[CronSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.tasks < 0 or self.producers < 1 or self.duration <= 0:
+            raise ValueError("tasks >= 0, producers >= 1 and duration > 0 are required")
+        if not 0 <= self.lead[0] <= self.lead[1] or not 0 <= self.work[0] <= self.work[1]:
+            raise ValueError("lead and work must be (low, high) ranges with 0 <= low <= high")
+        if not 0.0 <= self.fail_fraction <= 1.0:
+            raise ValueError("fail_fraction must be within [0, 1]")
+
+    def plan(self, rng: random.Random) -> list[PlannedTask]:
+        """The tasks to schedule, ordered by when to send them; same rng state, same plan."""
+        planned = []
+        for i in range(self.tasks):
+            due_in = round(rng.uniform(self.lead[1], self.lead[1] + self.duration), 3)
+            send_at = max(0.0, due_in - rng.uniform(*self.lead))
+            planned.append(
+                PlannedTask(
+                    task_id=f"t-{i:05d}",
+                    producer=i % self.producers,
+                    send_at=round(send_at, 3),
+                    due_in=due_in,
+                    work_s=round(rng.uniform(*self.work), 3),
+                    max_attempts=self.max_attempts,
+                    fail_attempts=1 if rng.random() < self.fail_fraction else 0,
+                )
+            )
+        return sorted(planned, key=lambda p: (p.send_at, p.task_id))
+
+    @property
+    def span(self) -> float:
+        """Seconds from the run's start to the last due time."""
+        return self.lead[1] + self.duration
+
+    def scaled(self, factor: float) -> Workload:
+        """The same workload shape, shorter: ``factor`` of the tasks and of the duration."""
+        return dataclasses.replace(
+            self,
+            tasks=max(1, round(self.tasks * factor)),
+            duration=max(1.0, self.duration * factor),
+        )

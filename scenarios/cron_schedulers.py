@@ -1,0 +1,34 @@
+"""Cron-scheduler processes are SIGKILLed: one of two (the other must cover), then all.
+
+While any ticker is up every slot fires once. When every ticker is down longer
+than the scheduler's misfire grace (5 s), run_once fires one late task for the
+newest missed slot on recovery; shorter outages catch up slot by slot.
+Workers run with --no-cron so the cron processes are the only tickers.
+"""
+
+from chaos.cluster import ClusterSettings
+from chaos.nemesis import FaultSchedule, KillCronSchedulers
+from chaos.scenario import Scenario
+from chaos.workload import CronSpec, Workload
+
+SCENARIO = Scenario(
+    name="cron_schedulers",
+    description="Kill one of two cron tickers, then both for longer than the misfire grace.",
+    workload=Workload(
+        tasks=40,
+        duration=20.0,
+        work=(0.05, 0.2),
+        cron=(CronSpec("every1s", "* * * * * *"), CronSpec("every2s", "*/2 * * * * *")),
+    ),
+    cluster=ClusterSettings(workers=2, cron_schedulers=2, worker_args=("--no-cron",)),
+    nemeses=(
+        KillCronSchedulers(
+            all=False,
+            schedule=FaultSchedule(first_s=1.5, every_s=12.0, jitter_s=0.3, hold_s=(2.5, 3.5)),
+        ),
+        KillCronSchedulers(
+            all=True,
+            schedule=FaultSchedule(first_s=6.0, every_s=12.0, jitter_s=0.3, hold_s=(6.5, 7.5)),
+        ),
+    ),
+)

@@ -1,0 +1,31 @@
+"""redis-server is SIGKILLed and restarted from the files it left behind.
+
+Redis writes the AOF to the kernel before it replies, so a process kill loses
+nothing acknowledged under appendfsync no/everysec/always (the OS survives).
+With AOF off and no RDB snapshot, Redis restarts empty: pending tasks are lost,
+as documented. That loss is the expectation for aof=off, not a testbed failure.
+"""
+
+from chaos.expectations import Expect
+from chaos.nemesis import FaultSchedule, KillRedis
+from chaos.scenario import STANDARD_EXPECTATIONS, Scenario
+from chaos.workload import Workload
+
+LOSES_WITHOUT_PERSISTENCE = Expect(
+    "lost",
+    "invalid",
+    "Redis docs: with AOF off and no RDB, a restarted redis-server starts empty, so "
+    "acknowledged tasks still pending at the kill are lost",
+)
+
+SCENARIO = Scenario(
+    name="kill_redis",
+    description="SIGKILL redis-server about every 6 s, restart it from its AOF/RDB files.",
+    workload=Workload(tasks=240, duration=16.0, work=(0.05, 0.3)),
+    nemeses=(
+        KillRedis(
+            schedule=FaultSchedule(first_s=3.0, every_s=6.0, jitter_s=1.0, hold_s=(0.5, 1.5))
+        ),
+    ),
+    expectations={**STANDARD_EXPECTATIONS, "aof=off": (LOSES_WITHOUT_PERSISTENCE,)},
+)

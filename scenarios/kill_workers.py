@@ -1,0 +1,20 @@
+"""Workers are SIGKILLed while a handler runs, then restarted.
+
+The killed worker's leases expire after --lease seconds and another worker runs
+those tasks again: nothing acknowledged may be lost, duplicates stay bounded.
+"""
+
+from chaos.nemesis import FaultSchedule, KillWorker
+from chaos.scenario import Scenario
+from chaos.workload import Workload
+
+SCENARIO = Scenario(
+    name="kill_workers",
+    description="SIGKILL a worker mid-task about every 3 s and restart it.",
+    workload=Workload(tasks=260, duration=16.0, work=(0.1, 0.6)),
+    nemeses=(
+        KillWorker(
+            schedule=FaultSchedule(first_s=2.0, every_s=3.0, jitter_s=0.5, hold_s=(0.3, 1.0))
+        ),
+    ),
+)

@@ -1,0 +1,21 @@
+"""A worker is frozen (SIGSTOP) for longer than its lease, then thawed (SIGCONT).
+
+Another worker takes the frozen one's tasks over when the lease expires; the
+frozen one wakes up still running them. Both runs finish: a bounded duplicate,
+never a loss.
+"""
+
+from chaos.nemesis import FaultSchedule, PauseWorker
+from chaos.scenario import Scenario
+from chaos.workload import Workload
+
+SCENARIO = Scenario(
+    name="pause_worker",
+    description="SIGSTOP a busy worker for 1.5-2.5x the lease (2 s), then SIGCONT.",
+    workload=Workload(tasks=240, duration=16.0, work=(0.2, 0.8)),
+    nemeses=(
+        PauseWorker(
+            schedule=FaultSchedule(first_s=2.0, every_s=5.0, jitter_s=0.5, hold_s=(3.0, 5.0))
+        ),
+    ),
+)

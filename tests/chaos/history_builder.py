@@ -1,0 +1,117 @@
+"""HistoryBuilder: hand-written histories for the checker tests."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from chaos.history import (
+    CRON_READY,
+    CRON_SCHEDULE,
+    EXECUTE,
+    FAULT_END,
+    FAULT_START,
+    PROCESS_END,
+    SCHEDULE,
+    Op,
+    OpType,
+    sorted_by_time,
+)
+
+
+class HistoryBuilder:
+    """Appends the operations the testbed would record, in a few readable calls."""
+
+    def __init__(self) -> None:
+        self.ops: list[Op] = []
+        self._ids = itertools.count()
+
+    def schedule(
+        self,
+        task_id: str,
+        due: float,
+        at: float = 0.0,
+        outcomes: Sequence[OpType] = ("ok",),
+        max_attempts: int = 3,
+    ) -> HistoryBuilder:
+        """One schedule call per outcome (retries), each an invoke then its completion."""
+        value = {"task_id": task_id, "due_at": due, "max_attempts": max_attempts}
+        for i, outcome in enumerate(outcomes):
+            self.ops.append(Op("invoke", "producer-0", at + i * 0.1, SCHEDULE, value))
+            self.ops.append(Op(outcome, "producer-0", at + i * 0.1 + 0.01, SCHEDULE, value))
+        return self
+
+    def run(
+        self,
+        task_id: str,
+        start: float,
+        end: float | None = None,
+        *,
+        process: str = "worker-0",
+        outcome: OpType = "ok",
+        due: float = 0.0,
+        attempt: int = 1,
+        max_attempts: int = 3,
+    ) -> HistoryBuilder:
+        """A handler run; ``end=None`` means the worker died before it finished."""
+        value = {
+            "exec_id": f"x{next(self._ids)}",
+            "task_id": task_id,
+            "attempt": attempt,
+            "due_at": due,
+            "max_attempts": max_attempts,
+        }
+        self.ops.append(Op("invoke", process, start, EXECUTE, value))
+        if end is not None:
+            self.ops.append(Op(outcome, process, end, EXECUTE, value))
+        return self
+
+    def fault(
+        self, name: str, start: float, end: float, targets: Sequence[str] = ()
+    ) -> HistoryBuilder:
+        fid = f"{name}-{next(self._ids)}"
+        value = {"fault": name, "fault_id": fid, "targets": list(targets)}
+        self.ops.append(Op("info", "nemesis", start, FAULT_START, value))
+        self.ops.append(Op("info", "nemesis", end, FAULT_END, {"fault": name, "fault_id": fid}))
+        return self
+
+    def cron_schedule(self, name: str, expr: str, misfire: str = "run_once") -> HistoryBuilder:
+        self.ops.append(
+            Op(
+                "info",
+                "runner",
+                0.0,
+                CRON_SCHEDULE,
+                {"name": name, "expr": expr, "misfire": misfire},
+            )
+        )
+        return self
+
+    def cron_up(self, pid: int, ready: float, end: float | None = None) -> HistoryBuilder:
+        """A cron-scheduler process ticking from ``ready`` until ``end`` (None: never ended)."""
+        self.ops.append(Op("info", f"cron-{pid}", ready, CRON_READY, {"pid": pid}))
+        if end is not None:
+            self.ops.append(
+                Op(
+                    "info",
+                    "cluster",
+                    end,
+                    PROCESS_END,
+                    {"role": "cron", "name": f"cron-{pid}", "pid": pid},
+                )
+            )
+        return self
+
+    def cron_fire(
+        self, name: str, slot: float, start: float | None = None, finished: bool = True
+    ) -> HistoryBuilder:
+        started = slot + 0.01 if start is None else start
+        return self.run(
+            f"cron:{name}:{round(slot * 1000)}",
+            started,
+            started + 0.05 if finished else None,
+            due=slot,
+        )
+
+    def build(self) -> list[Op]:
+        return sorted_by_time(self.ops)

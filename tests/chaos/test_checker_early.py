@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from history_builder import HistoryBuilder
+
+from chaos.checker import early
+
+
+def test_runs_at_or_after_due_are_valid(hb: HistoryBuilder) -> None:
+    hb.schedule("a", due=10.0).run("a", 10.0, 10.1, due=10.0)
+    hb.schedule("b", due=10.0).run("b", 10.0 - early.TOLERANCE_S / 2, 10.1, due=10.0)
+    assert early.check(hb.build()).verdict == "valid"
+
+
+def test_run_before_due_is_invalid(hb: HistoryBuilder) -> None:
+    hb.schedule("a", due=10.0).run("a", 9.5, 9.6, due=10.0)
+    result = early.check(hb.build())
+    assert result.verdict == "invalid"
+    assert result.details["early_ids"] == ["a"]
+    assert abs(result.details["max_early_s"] - 0.5) < 1e-6
+
+
+def test_due_time_is_the_one_asked_for_not_the_one_reported(hb: HistoryBuilder) -> None:
+    hb.schedule("a", due=10.0).run("a", 9.0, 9.1, due=8.0)
+    result = early.check(hb.build())
+    assert result.verdict == "invalid"
+    assert result.details["due_mismatch"] == 1
+
+
+def test_cron_firing_before_its_slot_is_invalid(hb: HistoryBuilder) -> None:
+    hb.cron_fire("c", 20.0, start=19.0)
+    assert early.check(hb.build()).verdict == "invalid"

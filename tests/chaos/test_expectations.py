@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from chaos.checker import Result
+from chaos.expectations import ANY_CONFIG, Expect, evaluate, expectations_for
+
+TABLE = {
+    ANY_CONFIG: (Expect("lost", "valid", "docs"), Expect("early", "valid", "docs")),
+    "aof=off": (Expect("lost", "invalid", "no persistence"),),
+}
+
+
+def test_config_specific_expectations_override_the_default() -> None:
+    off = expectations_for(TABLE, "aof=off")
+    assert off["lost"].verdict == "invalid"
+    assert off["early"].verdict == "valid"
+    assert expectations_for(TABLE, "aof=always")["lost"].verdict == "valid"
+
+
+def test_an_expected_failure_holds_and_an_unexpected_pass_does_not() -> None:
+    expected = expectations_for(TABLE, "aof=off")
+    held = evaluate(expected, {"lost": Result("invalid", "3 lost"), "early": Result("valid", "")})
+    assert all(o.held for o in held)
+    missed = evaluate(expected, {"lost": Result("valid", ""), "early": Result("unknown", "")})
+    assert [o.held for o in missed] == [False, False]
+
+
+def test_a_checker_that_did_not_run_does_not_hold() -> None:
+    (outcome,) = evaluate({"lost": Expect("lost", "valid", "docs")}, {})
+    assert not outcome.held

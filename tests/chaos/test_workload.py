@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from chaos.workload import CronSpec, Workload
+
+
+def test_same_seed_same_plan_other_seed_other_plan() -> None:
+    w = Workload(tasks=50, duration=10.0)
+    assert w.plan(random.Random(7)) == w.plan(random.Random(7))
+    assert w.plan(random.Random(7)) != w.plan(random.Random(8))
+
+
+def test_plan_respects_the_workload_shape() -> None:
+    w = Workload(tasks=200, duration=10.0, lead=(0.5, 2.0), work=(0.1, 0.2), producers=3)
+    plan = w.plan(random.Random(1))
+    assert len({p.task_id for p in plan}) == 200
+    assert [p.send_at for p in plan] == sorted(p.send_at for p in plan)
+    for p in plan:
+        assert 0 <= p.send_at <= p.due_in <= w.span
+        assert p.due_in - p.send_at <= 2.0 + 1e-9
+        assert 0.1 <= p.work_s <= 0.2
+    assert {p.producer for p in plan} == {0, 1, 2}
+
+
+def test_quick_scales_tasks_and_duration() -> None:
+    w = Workload(tasks=100, duration=20.0).scaled(0.5)
+    assert (w.tasks, w.duration) == (50, 10.0)
+
+
+def test_bad_shapes_are_rejected() -> None:
+    with pytest.raises(ValueError):
+        Workload(lead=(3.0, 1.0))
+    with pytest.raises(ValueError):
+        CronSpec("c", "* * * * *")
+    with pytest.raises(ValueError):
+        CronSpec("c", "* * * * * *", misfire="sometimes")
