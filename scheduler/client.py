@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
-import secrets
+import random
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from .cron import CronTicker, RecurringSchedule
 from .errors import InvalidInput, InvalidState, TaskNotFound, redis_errors
 from .keys import Keys
 from .lua import Scripts
-from .record import Record, Status
+from .record import Record
 from .settings import Limits, Retention, RetryPolicy
 from .task import Stats, TaskInfo
 
@@ -41,8 +42,9 @@ class NewTask:
     max_attempts: int | None = None
 
 
-def new_task_id() -> str:
-    return secrets.token_urlsafe(12)
+def new_task_id(rng: random.Random) -> str:
+    """96 random bits, URL-safe: 16 characters."""
+    return base64.urlsafe_b64encode(rng.getrandbits(96).to_bytes(12, "big")).decode()
 
 
 class Scheduler:
@@ -74,6 +76,8 @@ class Scheduler:
         self.limits = limits or Limits()
         self.clock = clock
         self.scripts = Scripts(client)
+        # Seeded from os.urandom once; drawing ids from it needs no system call per task.
+        self._ids = random.Random()
         self._cron = CronTicker(self)
 
     @classmethod
@@ -126,33 +130,38 @@ class Scheduler:
         """Schedule many tasks in few round trips. All are checked before any is written."""
         rows = [self._prepare(t) for t in tasks]
         ids = [row[0] for row in rows]
+        keys = [self.keys.tasks, self.keys.due]
+        calls: list[list[Any]] = []
+        for start in range(0, len(rows), SCHEDULE_CHUNK):
+            chunk = rows[start : start + SCHEDULE_CHUNK]
+            args: list[Any] = [self.keys.wake, len(chunk)]
+            for row in chunk:
+                args.extend(row)
+            calls.append(args)
         with redis_errors("schedule_task", ids):
-            pipe = self.redis.pipeline(transaction=False)
-            for start in range(0, len(rows), SCHEDULE_CHUNK):
-                chunk = rows[start : start + SCHEDULE_CHUNK]
-                args: list[Any] = [self.keys.wake, len(chunk)]
-                for row in chunk:
-                    args.extend(row)
-                self.scripts.run("schedule", [self.keys.tasks, self.keys.due], args, pipe)
-            pipe.execute()
+            if len(calls) == 1:
+                # One round trip: a pipeline would first ask SCRIPT EXISTS.
+                self.scripts.run("schedule", keys, calls[0])
+            elif calls:
+                pipe = self.redis.pipeline(transaction=False)
+                for args in calls:
+                    self.scripts.run("schedule", keys, args, pipe)
+                pipe.execute()
         return ids
 
     def _prepare(self, t: NewTask) -> tuple[str, int, str]:
         if not isinstance(t, NewTask):
             raise InvalidInput(f"schedule_many takes NewTask items, not {type(t).__name__}")
-        tid = new_task_id() if t.task_id is None else validation.task_id(t.task_id)
+        tid = new_task_id(self._ids) if t.task_id is None else validation.task_id(t.task_id)
         due = validation.due_ms(t.timestamp)
-        record = Record(
-            Status.SCHEDULED,
-            0,
+        max_attempts = (
             self.retry.max_attempts
             if t.max_attempts is None
-            else validation.max_attempts(t.max_attempts),
-            due,
-            validation.task_type(t.task_type),
-            validation.payload(t.data, self.limits.max_payload_bytes),
+            else validation.max_attempts(t.max_attempts)
         )
-        return tid, due, record.encode()
+        task_type = validation.task_type(t.task_type)
+        data = validation.payload(t.data, self.limits.max_payload_bytes)
+        return tid, due, Record.new(max_attempts, due, task_type, data)
 
     # -- managing ----------------------------------------------------------
 

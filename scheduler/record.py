@@ -46,6 +46,11 @@ class Record:
         status, attempt, max_attempts, due_ms, task_type = header.split("|", 4)
         return cls(Status(status), int(attempt), int(max_attempts), int(due_ms), task_type, payload)
 
+    @staticmethod
+    def new(max_attempts: int, due_ms: int, task_type: str, payload: str) -> str:
+        """The encoded record of a task not yet run (``encode`` of a fresh Record)."""
+        return f"P|0|{max_attempts}|{due_ms}|{task_type}\n{payload}"
+
     def encode(self) -> str:
         return (
             f"{self.status.value}|{self.attempt}|{self.max_attempts}|{self.due_ms}|"

@@ -18,6 +18,8 @@ MAX_TIMESTAMP = 253_402_300_799.0
 MAX_TASK_ID_BYTES = 256
 _TASK_TYPE = re.compile(r"[A-Za-z0-9_.:/\-]{1,128}")
 _SCHEDULE_NAME = re.compile(r"[A-Za-z0-9_.:/\-]{1,128}")
+# One encoder, configured once: json.dumps with options builds a new one per call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def due_ms(timestamp: object) -> int:
@@ -52,10 +54,11 @@ def due_ms(timestamp: object) -> int:
 def payload(data: Any, limit: int) -> str:
     """Serialise ``data`` as compact JSON, or raise if it is not JSON or too large."""
     try:
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _JSON.encode(data)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"task_data must be JSON-serialisable: {exc}") from None
-    size = len(text.encode())
+    # A UTF-8 byte count only when the text could be over the limit (4 bytes a char at most).
+    size = len(text) if 4 * len(text) <= limit else len(text.encode())
     if size > limit:
         raise InvalidInput(f"task_data is {size} bytes as JSON; the limit is {limit}")
     return text

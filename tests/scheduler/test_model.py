@@ -114,7 +114,7 @@ def make_machine(
             # an example would differ. Number them instead.
             counter = itertools.count()
             self._ids = mock.patch(
-                "scheduler.client.new_task_id", lambda: f"gen-{next(counter):04d}"
+                "scheduler.client.new_task_id", lambda rng: f"gen-{next(counter):04d}"
             )
             self._ids.start()
 
