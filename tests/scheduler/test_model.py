@@ -15,7 +15,6 @@ import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -36,10 +35,10 @@ from hypothesis.stateful import (
 from chaos.redis_server import RedisServer
 from scheduler import InvalidState, Scheduler, TaskNotFound, lease
 from scheduler.lease import FailOutcome
+from tests.scheduler.broken_lua import broken
 
 LEASE_MS = 1000
 IDS = [f"task-{c}" for c in "abcdef"]
-BROKEN = Path(__file__).parent / "broken_lua"
 
 
 @dataclass
@@ -97,9 +96,9 @@ class Model:
 
 
 def make_machine(
-    connect: Callable[[], redis.Redis], broken: dict[str, str] | None = None
+    connect: Callable[[], redis.Redis], variant: str | None = None
 ) -> type[RuleBasedStateMachine]:
-    """The machine; ``broken`` maps script names to broken variants in ``broken_lua/``."""
+    """The machine; ``variant`` names a broken script from ``broken_lua.MUTATIONS``."""
 
     class SchedulerMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -108,8 +107,8 @@ def make_machine(
             self.sched = Scheduler(
                 connect(), namespace=f"m{uuid.uuid4().hex[:10]}", clock=lambda: self.model.now
             )
-            for name, variant in (broken or {}).items():
-                self.sched.scripts.replace(name, (BROKEN / variant).read_text())
+            if variant is not None:
+                self.sched.scripts.replace(*broken(variant))
             self.held: dict[int, list[tuple[str, int]]] = {0: [], 1: [], 2: []}
             # Generated ids are random; ties in due time are broken by id, so replays of
             # an example would differ. Number them instead.
@@ -370,7 +369,7 @@ def shrunk_failure(
 
 
 def test_claim_that_takes_tasks_early_is_caught_and_shrunk() -> None:
-    error, steps = shrunk_failure(make_machine(fake_client, {"claim": "claim_early.lua"}), 500, 12)
+    error, steps = shrunk_failure(make_machine(fake_client, "claim_early"), 500, 12)
     assert "claim differs from the model" in error
     # Shrunk to a few steps around the two that matter: schedule a task for later, claim it.
     names = [step.split("(")[0] for step in steps]
@@ -380,7 +379,7 @@ def test_claim_that_takes_tasks_early_is_caught_and_shrunk() -> None:
 
 @pytest.mark.slow
 def test_unfenced_ack_is_caught_and_shrunk() -> None:
-    error, steps = shrunk_failure(make_machine(fake_client, {"ack": "ack_unfenced.lua"}), 5000, 40)
+    error, steps = shrunk_failure(make_machine(fake_client, "ack_unfenced"), 5000, 40)
     assert "a stale holder acked" in error
     # Shrunk to: schedule, claim, let the lease expire, claim again, ack as the stale holder.
     names = [s.split("(")[0] for s in steps]
