@@ -18,8 +18,10 @@ from typing import Any
 
 from rich.console import Console
 
+from .backends import BACKENDS, DEFAULT_BACKEND, BackendUnavailable, check_backend
 from .config import ConfigError, expand_configs, parse_config
 from .display import RichObserver, print_summary
+from .explore import cli as explore_cli
 from .matrix import print_matrix, write_matrix
 from .redis_server import Persistence
 from .runner import RunRequest, run_scenario
@@ -31,7 +33,12 @@ DEFAULT_OUT = Path("reports")
 
 
 def _command(
-    path: Path, persistence: Persistence, seed: int, quick: bool, worker_module: str | None
+    path: Path,
+    persistence: Persistence,
+    seed: int,
+    quick: bool,
+    worker_module: str | None,
+    backend: str = DEFAULT_BACKEND,
 ) -> str:
     parts = [
         "python",
@@ -48,6 +55,8 @@ def _command(
         parts.append("--quick")
     if worker_module:
         parts += ["--worker-module", worker_module]
+    if backend != DEFAULT_BACKEND:
+        parts += ["--backend", backend]
     return shlex.join(parts)
 
 
@@ -72,7 +81,10 @@ def _run_one(
         persistence=persistence,
         seed=args.seed,
         out_root=out,
-        command=_command(path, persistence, args.seed, args.quick, args.worker_module),
+        command=_command(
+            path, persistence, args.seed, args.quick, args.worker_module, args.backend
+        ),
+        backend=args.backend,
     )
     label = f"{scenario.name} {persistence.label}"
     with RichObserver(console, label) as observer:
@@ -150,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help="run workers as python -m MODULE worker ... (default: scenario's)",
         )
+        sp.add_argument(
+            "--backend",
+            type=_backend,
+            default=DEFAULT_BACKEND,
+            help=f"where Redis and Toxiproxy run: {', '.join(BACKENDS)} (default %(default)s; "
+            "testcontainers needs a Docker engine)",
+        )
 
     run = sub.add_parser("run", help="run one scenario")
     run.add_argument("scenario", help="path of a scenario file")
@@ -170,12 +189,26 @@ def build_parser() -> argparse.ArgumentParser:
     common(mx)
     mx.set_defaults(func=cmd_matrix)
 
+    ex = sub.add_parser(
+        "explore",
+        help="search generated fault schedules for failing properties; shrink and save them",
+    )
+    explore_cli.add_arguments(ex)
+    ex.set_defaults(func=explore_cli.run)
+
     tp = sub.add_parser(
         "toxiproxy", help="serve the embedded Toxiproxy HTTP API until Ctrl-C (any client works)"
     )
     toxiproxy_cli.add_arguments(tp)
     tp.set_defaults(func=lambda args, console: toxiproxy_cli.run(args))
     return p
+
+
+def _backend(name: str) -> str:
+    try:
+        return check_backend(name)
+    except BackendUnavailable as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:

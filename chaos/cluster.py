@@ -3,11 +3,17 @@
 Every lifecycle event goes into the history (``process-start``/``process-end``),
 so checkers know who was up when. ``stop()`` ends everything the cluster started;
 it is registered with ``atexit`` as a backstop and is safe to call twice.
+
+The backend (``chaos.backends``) provides Redis. Two resources are added on a
+nemesis's request, before anything connects: a Toxiproxy proxy per client
+(``route_clients_through_toxiproxy``), and the power-loss filesystem under Redis's
+files (``attach_power_disk``). ``stop()`` releases both.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -17,16 +23,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .backends import Backend, LocalBackend, PowerDisk, RedisNode
 from .clock import TestbedClock
 from .history import PROCESS_END, PROCESS_START
+from .network import ClientRoutes
+from .powerfs import DropReport
 from .process import ManagedProcess, ProcessSpec
-from .redis_server import Persistence, RedisServer
+from .redis_server import Persistence
 from .sink import EventSink
 from .workload import CronSpec
 
 WORKER_ROLE = "worker"
 CRON_ROLE = "cron"
 REDIS_ROLE = "redis"
+# Producers are threads of the runner, not processes; they are clients with a route.
+PRODUCER_ROLE = "producer"
+# The history's record of a client's proxy (``route_clients_through_toxiproxy``).
+ROUTE = "route"
+# The history's record of the power-loss filesystem's mount (``attach_power_disk``).
+POWER_DISK = "power-disk"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -61,6 +76,8 @@ class Cluster:
         clock: TestbedClock,
         recorder: EventSink,
         cron: Sequence[CronSpec] = (),
+        backend: Backend | None = None,
+        producers: int = 0,
     ) -> None:
         self.settings = settings
         self.run_dir = run_dir
@@ -68,8 +85,16 @@ class Cluster:
         self.clock = clock
         self.recorder = recorder
         self.cron = tuple(cron)
-        self.redis = RedisServer(persistence)
+        self.persistence = persistence
+        self.producers = producers
+        self.backend = backend or LocalBackend()
+        self.redis: RedisNode = self.backend.redis(persistence, log_dir=self.log_dir)
+        # The direct URL of Redis (the runner's own checks); clients use url_for().
         self.client_url = ""
+        self.routes: ClientRoutes | None = None
+        self.disk: PowerDisk | None = None
+        self._resources = contextlib.ExitStack()
+        self._power_losses = 0
         self._procs: dict[str, ManagedProcess] = {}
         self._started_at: dict[str, float] = {}
         self._up: set[str] = set()
@@ -88,6 +113,57 @@ class Cluster:
         self.redis.start()
         self.client_url = self.redis.url
         self._record_start(REDIS_ROLE, "redis", self.redis.pid, port=self.redis.port)
+
+    def attach_power_disk(self) -> PowerDisk:
+        """Put Redis's files on the power-loss filesystem (once; before ``start_redis``).
+
+        Raises PowerDiskUnavailable (FUSE missing) or Unsupported (the backend cannot).
+        """
+        if self.disk is not None:
+            return self.disk
+        if self.redis.running:
+            raise RuntimeError("attach the power-loss disk before Redis starts")
+        disk = self.backend.power_disk()
+        self._resources.callback(disk.unmount)
+        data_dir = disk.mount()
+        self.recorder.record("info", POWER_DISK, {"mountpoint": str(disk.fs.mountpoint)})
+        previous = self.redis
+        self.redis = self.backend.redis(self.persistence, log_dir=self.log_dir, data_dir=data_dir)
+        previous.stop()  # removes the temporary data directory it made
+        self.disk = disk
+        return disk
+
+    def route_clients_through_toxiproxy(self) -> ClientRoutes:
+        """Give every client a Toxiproxy proxy of its own (once; after ``start_redis``,
+        before ``start_processes`` and the producers)."""
+        if self.routes is not None:
+            return self.routes
+        if not self.redis.running:
+            raise RuntimeError("start Redis before routing clients to it")
+        clients = self.planned_clients()
+        site = self._resources.enter_context(self.backend.toxiproxy(len(clients)))
+        routes = ClientRoutes(site, self.backend.upstream(self.redis))
+        self._resources.callback(routes.close)
+        for name, role in clients:
+            route = routes.add(name, role)
+            self.recorder.record(
+                "info", ROUTE, {"client": name, "proxy": route.proxy, "url": route.url}
+            )
+        self.routes = routes
+        return routes
+
+    def planned_clients(self) -> list[tuple[str, str]]:
+        """``(name, role)`` of every client of Redis this run will start."""
+        return [
+            *((f"worker-{i}", WORKER_ROLE) for i in range(self.settings.workers)),
+            *((f"cron-{i}", CRON_ROLE) for i in range(self.settings.cron_schedulers)),
+            *((f"producer-{i}", PRODUCER_ROLE) for i in range(self.producers)),
+        ]
+
+    def url_for(self, client: str) -> str:
+        """The Redis URL ``client`` uses: its proxy's if clients are routed, else Redis's."""
+        route = self.routes.get(client) if self.routes is not None else None
+        return route.url if route is not None else self.client_url
 
     def start_processes(self) -> None:
         for i in range(self.settings.workers):
@@ -112,6 +188,8 @@ class Cluster:
                 self._record_end(REDIS_ROLE, "redis", pid, "stopped")
             self._keep_redis_log()
             self.redis.stop()
+        self._resources.close()
+        self.backend.close()
         atexit.unregister(self.stop)
 
     # -- queries -----------------------------------------------------------
@@ -177,6 +255,30 @@ class Cluster:
             self.redis.kill()
             self._record_end(REDIS_ROLE, "redis", pid, "killed")
 
+    def power_loss(self) -> tuple[float, DropReport]:
+        """SIGKILL redis-server and drop what its files had not fsynced, as a power cut.
+
+        The drop comes before the process is reaped: a thread stuck in a slow fsync
+        would otherwise finish it and make its data durable. Returns when it struck
+        (testbed clock) and what the filesystem dropped.
+        """
+        if self.disk is None:
+            raise RuntimeError("power loss needs attach_power_disk() before Redis started")
+        with self._redis_lock:
+            pid = self.redis.pid
+            self._power_losses += 1
+            self._keep_redis_log(f"redis-before-power-loss-{self._power_losses}.log")
+            struck = self.clock.now()
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            try:
+                report = self.disk.fs.drop_unsynced()
+            finally:
+                self.redis.kill()
+                self._record_end(REDIS_ROLE, "redis", pid, "power-loss")
+        return struck, report
+
     def restart_redis(self) -> None:
         with self._redis_lock:
             if self._stopped:
@@ -201,7 +303,7 @@ class Cluster:
         args = [
             "worker",
             "--url",
-            self.client_url,
+            self.url_for(name),
             "--namespace",
             s.namespace,
             "--handlers",
@@ -218,7 +320,7 @@ class Cluster:
         schedules = json.dumps([spec.__dict__ for spec in self.cron])
         args = [
             "--url",
-            self.client_url,
+            self.url_for(name),
             "--namespace",
             self.settings.namespace,
             "--schedules",
@@ -254,9 +356,13 @@ class Cluster:
             "info", PROCESS_END, {"role": role, "name": name, "pid": pid, "how": how, **extra}
         )
 
-    def _keep_redis_log(self) -> None:
+    @property
+    def log_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    def _keep_redis_log(self, name: str = "redis.log") -> None:
         if self.redis.data_dir is not None:
             log = self.redis.data_dir / "redis.log"
             if log.exists():
-                (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-                shutil.copy(log, self.run_dir / "logs" / "redis.log")
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copy(log, self.log_dir / name)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .figures import Figures, figures, fmt
+from .matrix_summary import loss_cell, summary_section
 
 MATRIX_MD = "matrix.md"
 MATRIX_JSON = "matrix.json"
@@ -20,9 +21,11 @@ HEADERS = (
     "acked",
     "executed",
     "lost",
+    "lost by strike: lost/at risk, oldest ack",
     "dup tasks (max/task)",
     "early",
     "indeterminate (recovered)",
+    "indeterminate replies",
     "lateness p50/p99/max s",
     "expectations",
     "result",
@@ -35,19 +38,31 @@ def _expectation_cell(f: Figures) -> str:
     return " ".join(f"{name}:{'ok' if held else 'FAIL'}" for name, held in f.expectations.items())
 
 
-def row(f: Figures) -> list[str]:
+def _lost_detail(results: dict[str, Any], key: str) -> Any:
+    return results.get("checkers", {}).get("lost", {}).get("details", {}).get(key)
+
+
+def _result_cell(f: Figures) -> str:
+    if f.status == "skipped":
+        return "skipped"
+    return "pass" if f.passed else "FAIL"
+
+
+def row(f: Figures, results: dict[str, Any]) -> list[str]:
     return [
         f.scenario,
         f.config,
         fmt(f.acknowledged),
         fmt(f.executed),
         fmt(f.lost),
+        loss_cell(results),
         f"{fmt(f.duplicated_tasks)} ({fmt(f.max_per_task)})",
         fmt(f.early),
         f"{fmt(f.indeterminate)} ({fmt(f.recovered)})",
+        fmt(_lost_detail(results, "indeterminate_replies")),
         f"{fmt(f.lateness_p50)}/{fmt(f.lateness_p99)}/{fmt(f.lateness_max)}",
         _expectation_cell(f),
-        "pass" if f.passed else "FAIL",
+        _result_cell(f),
     ]
 
 
@@ -66,7 +81,7 @@ def render_markdown(all_results: Sequence[dict[str, Any]], command: str) -> str:
     ]
     for results in all_results:
         f = figures(results)
-        cells = row(f)
+        cells = row(f, results)
         cells[0] = f"[{f.scenario}]({f.run_id}/report.md)"
         lines.append("| " + " | ".join(cells) + " |")
     failed = [figures(r) for r in all_results if not r.get("passed")]
@@ -77,13 +92,27 @@ def render_markdown(all_results: Sequence[dict[str, Any]], command: str) -> str:
     for f in failed:
         what = ", ".join(f.failed_expectations) or f.status
         lines.append(f"- {f.scenario} under {f.config}: {what}")
-    return "\n".join(lines) + "\n"
+    for results in all_results:
+        if results.get("status") == "skipped":
+            lines.append(
+                f"- {results['scenario']} under {results['config']} was skipped: "
+                f"{results.get('skip_reason', '')}"
+            )
+    return "\n".join([*lines, "", *summary_section(all_results)]) + "\n"
 
 
 def write_matrix(out_dir: Path, all_results: Sequence[dict[str, Any]], command: str) -> Path:
-    (out_dir / MATRIX_JSON).write_text(
-        json.dumps([figures(r).__dict__ for r in all_results], indent=1, default=str) + "\n"
-    )
+    rows = [
+        {
+            **figures(r).__dict__,
+            "loss_windows": r.get("checkers", {})
+            .get("lost", {})
+            .get("details", {})
+            .get("loss_windows", []),
+        }
+        for r in all_results
+    ]
+    (out_dir / MATRIX_JSON).write_text(json.dumps(rows, indent=1, default=str) + "\n")
     path = out_dir / MATRIX_MD
     path.write_text(render_markdown(all_results, command))
     return path
@@ -95,5 +124,5 @@ def print_matrix(console: Console, all_results: Sequence[dict[str, Any]]) -> Non
         table.add_column(h, overflow="fold")
     for results in all_results:
         f = figures(results)
-        table.add_row(*row(f), style=None if f.passed else "red")
+        table.add_row(*row(f, results), style=None if f.passed else "red")
     console.print(table)

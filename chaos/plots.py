@@ -1,4 +1,10 @@
-"""Plots of a run: throughput and lateness over time, fault windows shaded."""
+"""Plots of a run: throughput and lateness over time, fault windows shaded.
+
+A fault is shaded from when it began (its ``began_at`` detail, else its start: a
+disk slowed before it was struck) to its heal; the moment it struck Redis
+(``struck_at``) is a dashed line. Lost tasks are drawn at their due time and, as a
+count per second, at their acknowledgement: the window a strike took them from.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,9 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from .checker.facts import executions, fault_windows, schedule_outcomes
+from .checker.facts import FaultWindow, executions, fault_windows, schedule_outcomes
 from .checker.lateness import latenesses
+from .checker.loss_windows import ack_times, lost_tasks
 from .history import SCHEDULE, Op
 
 TIMELINE_FILE = "timeline.png"
@@ -44,6 +51,17 @@ def plot_timeline(run_dir: Path, history: Sequence[Op], origin: float) -> Path |
     top.hist(
         acks, bins=edges, histtype="step", label="schedules acknowledged /s", color="tab:green"
     )
+    acked_at = ack_times(history)
+    lost_acks = [acked_at[t] - origin for t in sorted(lost_tasks(history))]
+    if lost_acks:
+        top.hist(
+            lost_acks,
+            bins=edges,
+            histtype="stepfilled",
+            alpha=0.5,
+            label="acknowledged, later lost /s",
+            color="black",
+        )
     top.set_ylabel("per second")
     ids = sorted(late)
     bottom.scatter(
@@ -80,13 +98,15 @@ def plot_timeline(run_dir: Path, history: Sequence[Op], origin: float) -> Path |
     kinds = sorted({w.fault for w in windows})
     for w in windows:
         color = FAULT_COLORS[kinds.index(w.fault) % len(FAULT_COLORS)]
+        left = _began(w) - origin
         right = (w.end if w.end != math.inf else origin + end) - origin
         lane = kinds.index(w.fault)
-        lanes.broken_barh(
-            [(w.start - origin, right - (w.start - origin))], (lane - 0.4, 0.8), color=color
-        )
+        lanes.broken_barh([(left, right - left)], (lane - 0.4, 0.8), color=color)
+        struck = w.detail.get("struck_at")
         for ax in (top, bottom):
-            ax.axvspan(w.start - origin, right, color=color, alpha=0.12, lw=0)
+            ax.axvspan(left, right, color=color, alpha=0.12, lw=0)
+            if struck is not None:
+                ax.axvline(float(struck) - origin, color=color, ls="--", lw=1)
     lanes.set_yticks(range(len(kinds)), kinds, fontsize=8)
     lanes.set_ylim(-0.6, max(len(kinds), 1) - 0.4)
     lanes.set_title("faults (shaded below)", fontsize=9, loc="left")
@@ -96,3 +116,8 @@ def plot_timeline(run_dir: Path, history: Sequence[Op], origin: float) -> Path |
     path = run_dir / TIMELINE_FILE
     fig.savefig(path, dpi=90)
     return path
+
+
+def _began(w: FaultWindow) -> float:
+    began = w.detail.get("began_at")
+    return min(w.start, float(began)) if began is not None else w.start

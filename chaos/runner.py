@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .backends import DEFAULT_BACKEND, make_backend
 from .checker import run_checkers
 from .clock import TestbedClock
 from .cluster import CRON_ROLE, WORKER_ROLE, Cluster
@@ -69,13 +70,17 @@ class SilentObserver:
 
 @dataclass(frozen=True)
 class RunRequest:
-    """One run: a scenario under one configuration and seed; ``command`` reproduces it."""
+    """One run: a scenario under one configuration and seed; ``command`` reproduces it.
+
+    ``backend`` names where Redis and Toxiproxy run (``chaos.backends``).
+    """
 
     scenario: Scenario
     persistence: Persistence
     seed: int
     out_root: Path
     command: str
+    backend: str = DEFAULT_BACKEND
 
 
 @dataclass(frozen=True)
@@ -93,11 +98,17 @@ def run_scenario(request: RunRequest, observer: RunObserver | None = None) -> Ru
     return _Run(request, observer or SilentObserver()).execute()
 
 
+class _Skipped(Exception):
+    """No configured fault can be injected here: the run would test nothing."""
+
+
 class _Run:
     def __init__(self, request: RunRequest, observer: RunObserver) -> None:
         self.request = request
         self.scenario = request.scenario
         self.observer = observer
+        # Before the run folder exists: an unavailable backend leaves nothing behind.
+        backend = make_backend(request.backend)
         self.run_dir = new_run_dir(
             request.out_root, self.scenario.name, request.persistence.label, request.seed
         )
@@ -113,12 +124,17 @@ class _Run:
             clock=self.clock,
             recorder=EventSink(self.sink_dir / "cluster.jsonl", "cluster", self.clock),
             cron=self.scenario.workload.cron,
+            backend=backend,
+            producers=self.scenario.workload.producers,
         )
         self.producer_stop = threading.Event()
         self.nemesis_stop = threading.Event()
         self.driver: NemesisDriver | None = None
         self.nemeses: list[Nemesis] = []
+        # Every nemesis whose before_start ran, available or not: each gets its teardown.
+        self.prepared: list[Nemesis] = []
         self.skipped: dict[str, str] = {}
+        self.skip_reason = ""
         self.producer_threads: list[threading.Thread] = []
         self.producer_crashes: list[str] = []
         self.phases: dict[str, float] = {}
@@ -132,6 +148,8 @@ class _Run:
         status, error = "completed", ""
         try:
             self._drive()
+        except _Skipped as exc:
+            status, self.skip_reason = "skipped", str(exc)
         except KeyboardInterrupt:
             status = "interrupted"
             raise
@@ -143,13 +161,11 @@ class _Run:
             outcome = self._finish(status, error)
         return outcome
 
-    def _client(self) -> Any:
-        """A scheduler client on the cluster's URL, closed when the run ends."""
+    def _client(self, url: str) -> Any:
+        """A scheduler client on ``url``, closed when the run ends."""
         from scheduler import Scheduler
 
-        client = Scheduler.from_url(
-            self.cluster.client_url, namespace=self.scenario.cluster.namespace
-        )
+        client = Scheduler.from_url(url, namespace=self.scenario.cluster.namespace)
         self.clients.append(client)
         return client
 
@@ -157,9 +173,12 @@ class _Run:
         from scheduler import InvalidInput
 
         workload = self.scenario.workload
+        self.prepared = list(self.scenario.nemeses)
         self._setup_nemeses(self.scenario.nemeses, lambda n: n.before_start(self.cluster))
+        self._skip_if_nothing_to_inject()
         self.cluster.start_redis()
         self._setup_nemeses(list(self.nemeses), lambda n: n.setup(self.cluster))
+        self._skip_if_nothing_to_inject()
         for spec in workload.cron:
             self.recorder.record("info", CRON_SCHEDULE, dataclasses.asdict(spec))
         self.cluster.start_processes()
@@ -169,7 +188,7 @@ class _Run:
         plan = workload.plan(random.Random(f"{self.request.seed}:workload"))
         producers = [
             Producer(
-                scheduler=self._client(),
+                scheduler=self._client(self.cluster.url_for(f"producer-{i}")),
                 plan=[p for p in plan if p.producer == i],
                 sink=EventSink(self.sink_dir / f"producer-{i}.jsonl", f"producer-{i}", self.clock),
                 run_start=load_start,
@@ -200,7 +219,7 @@ class _Run:
         self.driver.stop_and_heal_all()
         self.cluster.stop_role(CRON_ROLE)
         self._phase("drain", self.scenario.drain_timeout_s)
-        self._drain(self._client())
+        self._drain(self._client(self.cluster.client_url))
         self._phase("stop", None)
 
     def _drain(self, client: Any) -> None:
@@ -260,6 +279,11 @@ class _Run:
                 continue
             self.nemeses.append(nemesis)
 
+    def _skip_if_nothing_to_inject(self) -> None:
+        if self.scenario.nemeses and not self.nemeses:
+            reasons = "; ".join(f"{name}: {why}" for name, why in self.skipped.items())
+            raise _Skipped(f"no fault of this scenario can be injected here ({reasons})")
+
     def _producer_crashed(self, exc: BaseException) -> None:
         self.producer_crashes.append("".join(traceback.format_exception(exc)))
 
@@ -275,8 +299,15 @@ class _Run:
                     self.driver.stop_and_heal_all()
             finally:
                 self.cluster.stop()
-                for nemesis in self.nemeses:
-                    nemesis.teardown(self.cluster)
+                for nemesis in self.prepared:
+                    try:
+                        nemesis.teardown(self.cluster)
+                    except Exception:
+                        self.recorder.record(
+                            "info",
+                            "nemesis-error",
+                            {"fault": nemesis.name, "error": traceback.format_exc()[-2000:]},
+                        )
                 for t in self.producer_threads:
                     t.join(timeout=WORKER_STOP_GRACE_S)
                 for client in self.clients:
@@ -313,8 +344,10 @@ class _Run:
             "config": self.request.persistence.label,
             "seed": self.request.seed,
             "command": self.request.command,
+            "backend": self.request.backend,
             "status": status,
             "error": error,
+            "skip_reason": self.skip_reason,
             "started_at": self.started,
             "duration_s": round(time.time() - self.started, 3),
             "phases": self.phases,
@@ -346,7 +379,9 @@ class _Run:
             results["expectations"] = [o.to_dict() for o in outcomes]
             results["passed"] = trustworthy and all(o.held for o in outcomes)
         else:
-            results["checkers"], results["expectations"], results["passed"] = {}, [], False
+            # A skipped run tested nothing and claims nothing; it fails nobody's check.
+            results["checkers"], results["expectations"] = {}, []
+            results["passed"] = status == "skipped"
         save_results(self.run_dir, results)
         write_report(self.run_dir, results, history)
         return RunOutcome(self.run_dir, results)

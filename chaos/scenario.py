@@ -44,8 +44,23 @@ ALL_AOF_CONFIGS = tuple(f"aof={mode}" for mode in AOF_MODES)
 
 
 @dataclass(frozen=True)
+class QuickVersion:
+    """What ``--quick`` runs instead of the full test; None keeps the full value.
+
+    For scenarios whose faults need a set time (a fault held longer than the lease,
+    a slow disk that must lag first) that scaling the workload alone would cut.
+    ``expectations`` must drop what the shorter run no longer tests.
+    """
+
+    workload: Workload | None = None
+    nemeses: tuple[Nemesis, ...] | None = None
+    expectations: Mapping[str, tuple[Expect, ...]] | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """One test description; ``quick()`` is the same test, shorter (for CI)."""
+    """One test description; ``quick()`` is the same test, shorter (for CI): the
+    ``quick_version`` if given, else the workload scaled by ``quick_factor``."""
 
     name: str
     description: str
@@ -60,9 +75,21 @@ class Scenario:
     default_config: str = "aof=everysec"
     drain_timeout_s: float = 20.0
     quick_factor: float = 0.5
+    quick_version: QuickVersion | None = None
 
     def quick(self) -> Scenario:
-        return dataclasses.replace(self, workload=self.workload.scaled(self.quick_factor))
+        shorter = self.quick_version
+        if shorter is None:
+            return dataclasses.replace(self, workload=self.workload.scaled(self.quick_factor))
+        return dataclasses.replace(
+            self,
+            workload=shorter.workload or self.workload.scaled(self.quick_factor),
+            nemeses=self.nemeses if shorter.nemeses is None else shorter.nemeses,
+            expectations=self.expectations
+            if shorter.expectations is None
+            else shorter.expectations,
+            quick_version=None,
+        )
 
     def with_worker_module(self, module: str) -> Scenario:
         return dataclasses.replace(

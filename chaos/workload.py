@@ -36,6 +36,7 @@ class PlannedTask:
     work_s: float
     max_attempts: int
     fail_attempts: int
+    payload_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,9 @@ class Workload:
 
     Due times are uniform over ``duration``; each task is scheduled ``lead``
     seconds (uniform in the range) before it is due, and its handler works for
-    ``work`` seconds. ``fail_fraction`` of tasks fail their first attempt.
+    ``work`` seconds. ``fail_fraction`` of tasks fail their first attempt. Each
+    task carries a filler payload of ``payload_bytes`` (uniform in the range;
+    none by default), which makes each schedule a bigger write to the AOF.
     """
 
     tasks: int = 200
@@ -55,6 +58,7 @@ class Workload:
     max_attempts: int = 10
     fail_fraction: float = 0.0
     cron: tuple[CronSpec, ...] = ()
+    payload_bytes: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         if self.tasks < 0 or self.producers < 1 or self.duration <= 0:
@@ -63,6 +67,8 @@ class Workload:
             raise ValueError("lead and work must be (low, high) ranges with 0 <= low <= high")
         if not 0.0 <= self.fail_fraction <= 1.0:
             raise ValueError("fail_fraction must be within [0, 1]")
+        if not 0 <= self.payload_bytes[0] <= self.payload_bytes[1]:
+            raise ValueError("payload_bytes must be a (low, high) range with 0 <= low <= high")
 
     def plan(self, rng: random.Random) -> list[PlannedTask]:
         """The tasks to schedule, ordered by when to send them; same rng state, same plan."""
@@ -79,9 +85,14 @@ class Workload:
                     work_s=round(rng.uniform(*self.work), 3),
                     max_attempts=self.max_attempts,
                     fail_attempts=1 if rng.random() < self.fail_fraction else 0,
+                    payload_bytes=self._payload_size(rng),
                 )
             )
         return sorted(planned, key=lambda p: (p.send_at, p.task_id))
+
+    def _payload_size(self, rng: random.Random) -> int:
+        # No draw without payloads, so the plans of existing seeds stay the same.
+        return rng.randint(*self.payload_bytes) if self.payload_bytes[1] else 0
 
     @property
     def span(self) -> float:

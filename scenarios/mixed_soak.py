@@ -14,7 +14,7 @@ from chaos.nemesis import (
     KillWorker,
     PauseWorker,
 )
-from chaos.scenario import STANDARD_EXPECTATIONS, Scenario
+from chaos.scenario import STANDARD_EXPECTATIONS, QuickVersion, Scenario
 from chaos.workload import CronSpec, Workload
 
 NO_PERSISTENCE = (
@@ -43,4 +43,20 @@ SCENARIO = Scenario(
         ),
     ),
     expectations={**STANDARD_EXPECTATIONS, "aof=off": NO_PERSISTENCE},
+    # Each fault once in an 8.3 s load (keeps the CI matrix under 7 minutes); Redis is
+    # killed early, so cron slots come due after it restarts (empty, under aof=off).
+    quick_factor=0.24,
+    quick_version=QuickVersion(
+        nemeses=(
+            KillWorker(schedule=FaultSchedule(first_s=2.0, every_s=5.0, hold_s=(0.3, 1.0))),
+            PauseWorker(schedule=FaultSchedule(first_s=4.0, every_s=7.0, hold_s=(3.0, 4.0))),
+            KillRedis(
+                schedule=FaultSchedule(first_s=2.5, every_s=60.0, jitter_s=0.3, hold_s=(0.5, 1.0))
+            ),
+            ClockSkew(schedule=FaultSchedule(first_s=1.0, every_s=11.0, hold_s=(5.0, 6.0))),
+            KillCronSchedulers(
+                all=False, schedule=FaultSchedule(first_s=3.0, every_s=8.0, hold_s=(2.0, 3.0))
+            ),
+        ),
+    ),
 )

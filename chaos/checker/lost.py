@@ -6,15 +6,23 @@ every call was indeterminate; ``unexpected`` = executed but never scheduled;
 ``rejected_but_executed`` = every call said fail (certainly not written), yet it
 ran. Valid when nothing is lost, unexpected or rejected-but-executed.
 Cron firings are the cron checker's business.
+
+The details also trace each lost task to the fault that lost it and give the
+window of acknowledged writes it came from (:mod:`.loss_windows`).
+:class:`LostWithin` and :class:`LostAllPending` turn what Redis documents about
+that window under a persistence setting into checks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from ..history import SCHEDULE, Op
 from .facts import executions, is_cron, schedule_outcomes
-from .result import Result, listed
+from .loss_windows import LossWindow, loss_windows, lost_tasks, window_details
+from .result import MAX_LISTED, Result, listed
 
 
 def check(history: Sequence[Op]) -> Result:
@@ -43,6 +51,7 @@ def check(history: Sequence[Op]) -> Result:
         "lost_ids": listed(lost),
         "unexpected_ids": listed(unexpected),
         "rejected_but_executed_ids": listed(rejected_but_executed),
+        **window_details(history, lost),
     }
     problems = []
     if lost:
@@ -59,3 +68,79 @@ def check(history: Sequence[Op]) -> Result:
         f"{len(indeterminate)} indeterminate recovered)",
         details,
     )
+
+
+def _strikes_of(fault: str, history: Sequence[Op]) -> tuple[list[LossWindow], dict[str, Any]]:
+    windows = [w for w in loss_windows(history, lost_tasks(history))[0] if w.fault == fault]
+    details = {
+        "fault": fault,
+        "strikes": len(windows),
+        "at_risk": sum(w.at_risk for w in windows),
+        "lost": sum(w.lost for w in windows),
+        "loss_windows": [w.to_dict() for w in windows[:MAX_LISTED]],
+    }
+    return windows, details
+
+
+@dataclass(frozen=True)
+class LostWithin:
+    """Every task lost by a ``fault`` strike was acknowledged at most ``max_s`` before it.
+
+    The bound a persistence setting documents (``everysec``: about the last second,
+    up to about 2 s). ``unknown`` when no such strike happened: a run that did not
+    test the bound does not pass it.
+    """
+
+    fault: str
+    max_s: float
+
+    def __call__(self, history: Sequence[Op]) -> Result:
+        windows, details = _strikes_of(self.fault, history)
+        details["max_s"] = self.max_s
+        if not windows:
+            return Result("unknown", f"no {self.fault} struck in this run", details)
+        ages = [w.oldest_lost_s for w in windows if w.oldest_lost_s is not None]
+        if not ages:
+            return Result(
+                "valid",
+                f"{len(windows)} {self.fault} strikes lost none of {details['at_risk']} "
+                "acknowledged tasks at risk",
+                details,
+            )
+        oldest = max(ages)
+        details["oldest_lost_ack_s"] = round(oldest, 3)
+        summary = (
+            f"{len(windows)} {self.fault} strikes lost {details['lost']} of "
+            f"{details['at_risk']} acknowledged tasks at risk, acknowledged up to "
+            f"{oldest:.3f} s before the strike"
+        )
+        if oldest > self.max_s:
+            return Result("invalid", f"{summary}: over the {self.max_s:g} s bound", details)
+        return Result("valid", f"{summary}: within the {self.max_s:g} s bound", details)
+
+
+@dataclass(frozen=True)
+class LostAllPending:
+    """Every ``fault`` strike lost every acknowledged task that was only in Redis.
+
+    What Redis documents for no persistence at all, and for ``appendfsync no`` on
+    a filesystem that never writes back on its own. ``unknown`` when no such strike
+    found a task at risk.
+    """
+
+    fault: str
+
+    def __call__(self, history: Sequence[Op]) -> Result:
+        windows, details = _strikes_of(self.fault, history)
+        tested = [w for w in windows if w.at_risk]
+        if not tested:
+            return Result("unknown", f"no {self.fault} strike found a task at risk", details)
+        kept = [w.fault_id for w in tested if not w.everything_lost]
+        summary = (
+            f"{len(tested)} {self.fault} strikes lost {details['lost']} of "
+            f"{details['at_risk']} acknowledged tasks at risk"
+        )
+        if kept:
+            details["kept_some"] = kept
+            return Result("invalid", f"{summary}: {len(kept)} kept some", details)
+        return Result("valid", f"{summary}: each lost all of them", details)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from .base import Fault, FaultSchedule, Nemesis, NemesisContext, NemesisUnavailable
 from .clock import ClockSkew
 from .cron import KillCronSchedulers
+from .network_toxic import NetworkToxic
+from .partition import Partition
+from .power_loss import PowerLoss
 from .redis_process import KillRedis
+from .slow_disk import SlowDisk
 from .workers import KillWorker, PauseWorker
 
 __all__ = [
@@ -18,5 +22,9 @@ __all__ = [
     "Nemesis",
     "NemesisContext",
     "NemesisUnavailable",
+    "NetworkToxic",
+    "Partition",
     "PauseWorker",
+    "PowerLoss",
+    "SlowDisk",
 ]

@@ -67,10 +67,11 @@ class HistoryBuilder:
         return self
 
     def fault(
-        self, name: str, start: float, end: float, targets: Sequence[str] = ()
+        self, name: str, start: float, end: float, targets: Sequence[str] = (), **detail: object
     ) -> HistoryBuilder:
+        """A fault window; ``detail`` adds to its fault-start (``struck_at``, ``began_at``)."""
         fid = f"{name}-{next(self._ids)}"
-        value = {"fault": name, "fault_id": fid, "targets": list(targets)}
+        value = {"fault": name, "fault_id": fid, "targets": list(targets), **detail}
         self.ops.append(Op("info", "nemesis", start, FAULT_START, value))
         self.ops.append(Op("info", "nemesis", end, FAULT_END, {"fault": name, "fault_id": fid}))
         return self

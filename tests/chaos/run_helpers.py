@@ -1,27 +1,14 @@
-"""Helpers of the end-to-end chaos tests: is the scheduler there, are processes gone."""
+"""Helpers of the end-to-end chaos tests: are the processes of a run gone."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import socket
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def require_scheduler() -> None:
-    """Skip unless the scheduler package provides its public API."""
-    try:
-        module = importlib.import_module("scheduler")
-    except ImportError as exc:
-        pytest.skip(f"scheduler not importable: {exc}")
-    if not all(hasattr(module, name) for name in ("Scheduler", "Worker", "SchedulerError")):
-        pytest.skip("scheduler does not provide Scheduler/Worker/SchedulerError yet")
 
 
 def started_processes(jsonl: Path) -> list[dict[str, Any]]:

@@ -6,13 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from run_helpers import REPO_ROOT, pid_alive, port_open, require_scheduler, started_processes
+from run_helpers import REPO_ROOT, pid_alive, port_open, started_processes
 
 from chaos.store import HISTORY_FILE, load_results
 
 
 def test_sigint_mid_run_leaves_no_process_or_port_behind(tmp_path: Path) -> None:
-    require_scheduler()
     cmd = [
         sys.executable,
         "-m",

@@ -10,7 +10,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from run_helpers import REPO_ROOT, pid_alive, require_scheduler, started_processes
+from run_helpers import REPO_ROOT, pid_alive, started_processes
 
 from chaos.config import parse_config
 from chaos.nemesis import FaultSchedule, KillWorker
@@ -50,7 +50,6 @@ def scenario_file(name: str) -> Scenario:
 
 
 def test_smoke_run_writes_the_run_folder_and_stops_everything(tmp_path: Path) -> None:
-    require_scheduler()
     outcome = run(SMOKE, tmp_path)
     for name in (HISTORY_FILE, RESULTS_FILE, REPORT_FILE, "timeline.png"):
         assert (outcome.run_dir / name).is_file(), name
@@ -67,7 +66,6 @@ def test_smoke_run_writes_the_run_folder_and_stops_everything(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_kill_workers_loses_nothing(tmp_path: Path) -> None:
-    require_scheduler()
     outcome = run(scenario_file("kill_workers").quick(), tmp_path)
     assert outcome.results["checkers"]["lost"]["details"]["lost"] == 0
     assert outcome.passed, outcome.results["expectations"]
@@ -76,7 +74,6 @@ def test_kill_workers_loses_nothing(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_broken_worker_that_acks_before_running_loses_tasks(tmp_path: Path) -> None:
     """Proof the testbed can fail: the lost checker must catch an ack-first worker."""
-    require_scheduler()
     if importlib.util.find_spec("chaos.broken_worker") is None:
         pytest.skip("chaos.broken_worker is not there yet")
     scenario = scenario_file("kill_workers").quick().with_worker_module("chaos.broken_worker")
@@ -87,7 +84,6 @@ def test_broken_worker_that_acks_before_running_loses_tasks(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_kill_redis_without_persistence_loses_as_documented(tmp_path: Path) -> None:
-    require_scheduler()
     scenario = scenario_file("kill_redis").quick()
     outcome = run(scenario, tmp_path, config="aof=off")
     assert outcome.results["checkers"]["lost"]["verdict"] == "invalid"
@@ -96,7 +92,6 @@ def test_kill_redis_without_persistence_loses_as_documented(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_kill_redis_with_aof_always_loses_nothing(tmp_path: Path) -> None:
-    require_scheduler()
     outcome = run(scenario_file("kill_redis").quick(), tmp_path, config="aof=always")
     assert outcome.results["checkers"]["lost"]["details"]["lost"] == 0
 

@@ -1,0 +1,158 @@
+"""Which fault lost each lost task, and the window of acknowledged writes it came from.
+
+A *strike* is a fault that hit Redis itself (a fault window without targets) at
+one moment: its ``struck_at`` detail, else the window's start. A fault that never
+struck (``struck_at`` None: a disk that was only slow) is none. A lost task was
+lost by the first strike at or after its acknowledgement (``ACK_SLACK_S`` allows
+for a reply recorded just after the strike it raced).
+
+Per strike: the tasks *at risk* (acknowledged before it and not yet started by a
+worker, so Redis's copy was the only one), the tasks it lost, and how long before
+it each lost task had been acknowledged. The oldest of those ages is the window of
+acknowledged writes the persistence setting gave up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..history import SCHEDULE, Op
+from .facts import FaultWindow, executions, fault_windows, is_cron
+from .result import MAX_LISTED, listed
+
+# A reply recorded this long after a strike may still be one Redis sent before it;
+# a run started this long after it was claimed before it (Redis was down meanwhile).
+ACK_SLACK_S = 0.5
+
+
+@dataclass(frozen=True)
+class LossWindow:
+    """What one strike on Redis cost; ages are seconds before the strike (``at``)."""
+
+    fault_id: str
+    fault: str
+    at: float
+    at_risk: int
+    lost: int
+    lost_ack_ages_s: tuple[float, ...]
+    at_risk_oldest_ack_s: float | None
+
+    @property
+    def oldest_lost_s(self) -> float | None:
+        return max(self.lost_ack_ages_s) if self.lost_ack_ages_s else None
+
+    @property
+    def newest_lost_s(self) -> float | None:
+        return min(self.lost_ack_ages_s) if self.lost_ack_ages_s else None
+
+    @property
+    def everything_lost(self) -> bool:
+        """It lost every task at risk (and there was one)."""
+        return self.at_risk > 0 and self.lost == self.at_risk
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fault_id": self.fault_id,
+            "fault": self.fault,
+            "at": round(self.at, 3),
+            "at_risk": self.at_risk,
+            "lost": self.lost,
+            "everything_at_risk_lost": self.everything_lost,
+            "oldest_lost_ack_s": _round(self.oldest_lost_s),
+            "newest_lost_ack_s": _round(self.newest_lost_s),
+            "oldest_at_risk_ack_s": _round(self.at_risk_oldest_ack_s),
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def strikes(history: Sequence[Op]) -> list[tuple[FaultWindow, float]]:
+    """Faults that hit Redis at a moment, with that moment, in time order."""
+    found = []
+    for w in fault_windows(history):
+        at = w.detail.get("struck_at", w.start)
+        if not w.targets and at is not None:
+            found.append((w, float(at)))
+    return sorted(found, key=lambda pair: pair[1])
+
+
+def ack_times(history: Sequence[Op]) -> dict[str, float]:
+    """When each one-off task was first acknowledged."""
+    acked: dict[str, float] = {}
+    for op in history:
+        if op.f == SCHEDULE and op.type == "ok":
+            task_id = str(op.value["task_id"])
+            if not is_cron(task_id):
+                acked[task_id] = min(op.time, acked.get(task_id, math.inf))
+    return acked
+
+
+def lost_tasks(history: Sequence[Op]) -> set[str]:
+    """Acknowledged one-off tasks with no run that finished."""
+    executed = {e.task_id for e in executions(history) if e.executed}
+    return set(ack_times(history)) - executed
+
+
+def loss_windows(history: Sequence[Op], lost: set[str]) -> tuple[list[LossWindow], set[str]]:
+    """One :class:`LossWindow` per strike, and the lost tasks no strike explains."""
+    found = strikes(history)
+    acked = ack_times(history)
+    first_start: dict[str, float] = {}
+    for e in executions(history):
+        first_start.setdefault(e.task_id, e.start)
+    culprit: dict[str, int] = {}
+    for task_id in lost:
+        moment = acked[task_id] - ACK_SLACK_S
+        first = next((i for i, (_, at) in enumerate(found) if at >= moment), None)
+        if first is not None:
+            culprit[task_id] = first
+    by_strike: dict[int, set[str]] = defaultdict(set)
+    for task_id, i in culprit.items():
+        by_strike[i].add(task_id)
+    windows: list[LossWindow] = []
+    gone: set[str] = set()
+    for i, (w, at) in enumerate(found):
+        lost_here = by_strike[i]
+        pending = {
+            t
+            for t, a in acked.items()
+            if a <= at and first_start.get(t, math.inf) > at + ACK_SLACK_S and t not in gone
+        }
+        at_risk = lost_here | pending
+        gone |= lost_here
+        windows.append(
+            LossWindow(
+                fault_id=str(w.detail.get("fault_id", w.fault)),
+                fault=w.fault,
+                at=at,
+                at_risk=len(at_risk),
+                lost=len(lost_here),
+                lost_ack_ages_s=tuple(sorted(at - acked[t] for t in lost_here)),
+                at_risk_oldest_ack_s=max((at - acked[t] for t in at_risk), default=None),
+            )
+        )
+    return windows, lost - set(culprit)
+
+
+def window_details(history: Sequence[Op], lost: set[str]) -> dict[str, Any]:
+    """The lost checker's details about where its losses came from."""
+    windows, unexplained = loss_windows(history, lost)
+    by_fault: dict[str, int] = defaultdict(int)
+    oldest: dict[str, float] = {}
+    for w in windows:
+        by_fault[w.fault] += w.lost
+        if w.oldest_lost_s is not None:
+            oldest[w.fault] = round(max(w.oldest_lost_s, oldest.get(w.fault, -math.inf)), 3)
+    return {
+        "lost_by_fault": dict(by_fault),
+        "lost_unexplained": len(unexplained),
+        "lost_unexplained_ids": listed(unexplained),
+        "lost_oldest_ack_s": oldest,
+        "loss_windows": [w.to_dict() for w in windows[:MAX_LISTED]],
+    }

@@ -1,0 +1,70 @@
+"""A slow disk under Redis, then redis-server is SIGKILLed (the machine survives).
+
+Redis keeps its files on the FUSE power-loss filesystem, which makes every fsync
+take 3 s. Under ``appendfsync everysec`` Redis then postpones writing its AOF for up
+to 2 s while an fsync runs, and still replies (reading ``aof.c``; FACTS.md): the
+kill is aimed a few tenths of a second into a new fsync, when acknowledged writes
+live only in Redis's memory, so it should lose some, all acknowledged less than
+2 s before it. ``always`` replies only after its fsync and ``no`` never postpones:
+a process kill loses nothing acknowledged. Without persistence Redis restarts
+empty. Where FUSE is not available the scenario is skipped, saying why.
+"""
+
+from chaos.checker import DEFAULT_CHECKERS
+from chaos.expectations import Expect
+from chaos.nemesis import FaultSchedule, SlowDisk
+from chaos.redis_docs import (
+    DISAGREES_WITH_DOCS,
+    EVERYSEC_WINDOW_S,
+    KILL_LOSES_NOTHING,
+    LOST_WINDOW,
+    OFF_LOSES_ON_A_KILL,
+    window_checker,
+)
+from chaos.scenario import STANDARD_EXPECTATIONS, QuickVersion, Scenario
+from chaos.workload import Workload
+
+EVERYSEC_KILL_LOSES = Expect(
+    "lost",
+    "invalid",
+    f"{DISAGREES_WITH_DOCS}, which say a process kill loses nothing acknowledged: reading "
+    "aof.c, while a background fsync lags everysec postpones write(2) but still replies, "
+    "so a SIGKILL loses those acknowledged writes",
+)
+EVERYSEC_KILL_WINDOW = Expect(
+    LOST_WINDOW,
+    "valid",
+    f"reading aof.c: Redis postpones AOF writes for at most about {EVERYSEC_WINDOW_S:g} s",
+)
+
+SCENARIO = Scenario(
+    name="slow_disk",
+    description="Make every fsync take 3 s, SIGKILL redis-server while it lags (aimed "
+    "under everysec), restart it; twice.",
+    workload=Workload(tasks=220, duration=20.0, work=(0.05, 0.3)),
+    nemeses=(
+        SlowDisk(
+            fsync_delay_s=3.0,
+            then="kill",
+            schedule=FaultSchedule(first_s=2.0, every_s=11.0, jitter_s=0.5, hold_s=(0.5, 1.0)),
+        ),
+    ),
+    checkers={**DEFAULT_CHECKERS, LOST_WINDOW: window_checker("slow_disk_kill")},
+    expectations={
+        **STANDARD_EXPECTATIONS,
+        "aof=always": (KILL_LOSES_NOTHING,),
+        "aof=everysec": (EVERYSEC_KILL_LOSES, EVERYSEC_KILL_WINDOW),
+        "aof=no": (KILL_LOSES_NOTHING,),
+        "aof=off": (OFF_LOSES_ON_A_KILL,),
+    },
+    quick_version=QuickVersion(
+        workload=Workload(tasks=60, duration=7.0, lead=(0.5, 1.5), work=(0.05, 0.3)),
+        nemeses=(
+            SlowDisk(
+                fsync_delay_s=3.0,
+                then="kill",
+                schedule=FaultSchedule(first_s=0.5, every_s=60.0, jitter_s=0.0, hold_s=(0.5, 0.5)),
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,51 @@
+"""Every scenario file: it loads, its expectations name checkers it runs, and its full and
+quick versions leave each of its nemeses time to strike at least once."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from run_helpers import REPO_ROOT
+
+from chaos.nemesis import FaultSchedule, KillWorker
+from chaos.scenario import QuickVersion, Scenario, discover, load_scenario
+from chaos.workload import Workload
+
+SCENARIOS = discover(REPO_ROOT / "scenarios")
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_expectations_name_checkers_the_scenario_runs(path: object) -> None:
+    scenario = load_scenario(path)  # type: ignore[arg-type]
+    for version in (scenario, scenario.quick()):
+        for expects in version.expectations.values():
+            for expect in expects:
+                assert expect.checker in version.checkers, (scenario.name, expect.checker)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_each_nemesis_gets_a_chance_to_strike(path: object) -> None:
+    scenario = load_scenario(path)  # type: ignore[arg-type]
+    for version in (scenario, scenario.quick()):
+        for nemesis in version.nemeses:
+            times = nemesis.schedule.times(random.Random(1), version.workload.span)
+            assert times, f"{version.name}: {nemesis.name} never strikes"
+
+
+def test_a_quick_version_replaces_what_it_gives_and_keeps_the_rest() -> None:
+    full = Scenario(
+        name="s",
+        description="d",
+        workload=Workload(tasks=100, duration=10.0),
+        nemeses=(KillWorker(),),
+        quick_version=QuickVersion(
+            nemeses=(KillWorker(schedule=FaultSchedule(first_s=1.0)),), expectations={}
+        ),
+    )
+    quick = full.quick()
+    assert quick.workload == full.workload.scaled(full.quick_factor)
+    assert quick.nemeses[0].schedule.first_s == 1.0
+    assert quick.expectations == {} and quick.checkers == full.checkers
+    assert quick.quick_version is None
+    assert Scenario(name="s", description="d").quick().workload.tasks == 100
