@@ -1,52 +1,71 @@
-"""``python -m benchmarks run [--quick] [--out FILE]``: start a redis-server, measure, print."""
+"""``python -m benchmarks run [--quick] [--systems a,b] [--out DIR] [--cache DIR]``.
+
+Measures duetime and its peers against one redis-server it starts itself, prints the table
+of ratios (duetime / peer) and writes ``results.json``, ``report.md`` and
+``benchmarks.png`` to ``--out``. Exits 1 if a measurement failed (a system that cannot be
+installed here, such as BullMQ without node, is skipped with a message instead).
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import time
 from pathlib import Path
 
-from chaos.redis_server import Persistence, RedisServer
+from . import goals, report, table
+from .envs import cache_root
+from .runner import Options, run
+from .systems import SYSTEMS
 
-from . import duetime
 
-
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="measure duetime on this machine")
-    r.add_argument("--quick", action="store_true", help="small counts, to check it works")
-    r.add_argument("--out", type=Path, default=None, help="write the JSON result here")
-    args = p.parse_args()
-
-    with RedisServer(Persistence(aof="off")) as server:
-        version = ".".join(map(str, server.version))
-        result = {
-            "command": " ".join(["python -m benchmarks", *sys.argv[1:]]),
-            "machine": f"{platform.node()} {platform.machine()} {platform.system()}, "
-            f"Python {platform.python_version()}, redis-server {version}",
-            "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            "duetime": duetime.run(server.url, args.quick),
-        }
-    d = result["duetime"]
-    late = d["lateness"]
-    print(f"machine: {result['machine']}")
-    print(f"schedule_task, one call per task:   {d['schedule']['single_per_s']:>10,.0f} tasks/s")
-    print(f"schedule_many (batch):              {d['schedule']['batch_per_s']:>10,.0f} tasks/s")
-    print(f"drain no-op tasks, 1 worker proc:   {d['drain_1_process_per_s']:>10,.0f} tasks/s")
-    print(f"drain no-op tasks, 2 worker procs:  {d['drain_2_processes_per_s']:>10,.0f} tasks/s")
-    print(
-        f"lateness of {late['tasks']} delayed tasks: p50 {late['p50_ms']:.1f} ms, "
-        f"p99 {late['p99_ms']:.1f} ms, max {late['max_ms']:.1f} ms, "
-        f"early {late['early']}, missing {late['tasks'] - late['ran']}"
+    r = sub.add_parser("run", help="measure duetime and its peers on this machine")
+    r.add_argument("--quick", action="store_true", help="small counts, duetime and arq: a check")
+    r.add_argument(
+        "--systems",
+        type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+        default=None,
+        help=f"comma-separated, from: {','.join(SYSTEMS)} (default: all; --quick: duetime,arq)",
     )
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-    return 0
+    r.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for results.json, report.md, benchmarks.png (default: reports/bench-<time>)",
+    )
+    r.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="venvs and npm installs (default: $DUETIME_BENCH_CACHE or ~/.cache/duetime-bench)",
+    )
+    args = p.parse_args(argv)
+    out = args.out or Path("reports") / time.strftime("bench-%Y%m%d-%H%M%S", time.gmtime())
+    command = " ".join(["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        results = run(Options(args.quick, args.systems, args.cache or cache_root(), command))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report.write(results, out)
+    ok = {n: s for n, s in results["systems"].items() if s["status"] == "ok"}
+    print()
+    print(table.markdown(ok, report.scale_levels(results)))
+    if results["goals"]:
+        print(goals.markdown(results["goals"]))
+    for name, s in results["systems"].items():
+        if s["status"] != "ok":
+            print(f"{name}: {s['status']}: {s['reason']}")
+    m = results["machine"]
+    print(
+        f"\nmachine: {m['summary']}; load average before {m['load_before'][0]:.2f}, "
+        f"highest {m['load_max']:.2f}"
+    )
+    print(f"wrote {out}/results.json, report.md, benchmarks.png ({results['duration_s']:.0f} s)")
+    return 0 if results["ok"] else 1
 
 
 sys.exit(main())

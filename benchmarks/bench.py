@@ -1,0 +1,36 @@
+"""What every measurement needs: the Redis under test, a scratch folder, the sizes, a voice."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from .sizes import Sizes
+
+# Worker commands must take their first task (or say they are ready) within this long.
+STARTUP_TIMEOUT_S = 60.0
+# How often the harness looks at the records while workers run.
+POLL_S = 0.05
+
+
+@dataclass
+class Bench:
+    url: str
+    client: redis.Redis
+    scratch: Path
+    sizes: Sizes
+    started: float = field(default_factory=time.monotonic)
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    def folder(self, name: str) -> Path:
+        """A new folder for one measurement's records and logs."""
+        path = self.scratch / f"{next(self._ids):03d}-{name}"
+        path.mkdir(parents=True)
+        return path
+
+    def say(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.started:5.0f}s] {message}", flush=True)

@@ -1,0 +1,1 @@
+"""One module per measurement; each works the same way for every system."""
