@@ -7,11 +7,14 @@ pick, only through its HTTP API (``cluster.routes.api``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Literal
 
 from ..cluster import CRON_ROLE, PRODUCER_ROLE, WORKER_ROLE, Cluster
 from ..network import ClientRoutes
+from ..toxiproxy.client import ToxiproxyClient
 from .base import NemesisContext
 
 Group = Literal["workers", "producers", "cron", "clients"]
@@ -85,3 +88,29 @@ class Undo:
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if exc is not None:
             self()
+
+
+def add_toxic_to_each(
+    undo: Undo,
+    api: ToxiproxyClient,
+    proxies: Sequence[str],
+    direction: str,
+    toxic: str,
+    *,
+    name: str,
+    attributes: Mapping[str, int],
+    toxicity: float = 1.0,
+) -> None:
+    """Add ``toxic`` on each stream of ``direction`` of every proxy; ``undo`` removes them."""
+    tag = uuid.uuid4().hex[:6]  # toxic names are unique per proxy
+    for proxy in proxies:
+        for stream in STREAMS[direction]:
+            added = api.add_toxic(
+                proxy,
+                toxic,
+                stream=stream,
+                name=f"{name}_{stream}_{tag}",
+                toxicity=toxicity,
+                attributes=dict(attributes),
+            )
+            undo.add(partial(api.remove_toxic, proxy, added))

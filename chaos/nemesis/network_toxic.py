@@ -12,19 +12,17 @@ data (see :class:`~chaos.nemesis.partition.Partition`). Heal: remove the toxics.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from ..cluster import Cluster
 from .base import Fault, Nemesis, NemesisContext
 from .clients import (
-    STREAMS,
     Direction,
     Group,
     Undo,
+    add_toxic_to_each,
     check_direction,
     check_group,
     pick_clients,
@@ -116,19 +114,17 @@ class NetworkToxic(Nemesis):
         routes = routes_of(ctx.cluster)
         api = routes.api
         proxies = routes.proxies(clients)
-        tag = uuid.uuid4().hex[:6]  # toxic names are unique per proxy
         with Undo() as undo:
-            for proxy in proxies:
-                for stream in STREAMS[self.stream]:
-                    toxic = api.add_toxic(
-                        proxy,
-                        self.toxic,
-                        stream=stream,
-                        name=f"{self.name}_{stream}_{tag}",
-                        toxicity=self.toxicity,
-                        attributes=dict(self.attributes),
-                    )
-                    undo.add(partial(api.remove_toxic, proxy, toxic))
+            add_toxic_to_each(
+                undo,
+                api,
+                proxies,
+                self.stream,
+                self.toxic,
+                name=self.name,
+                attributes=dict(self.attributes),
+                toxicity=self.toxicity,
+            )
         return Fault(
             targets=tuple(clients),
             detail={

@@ -11,7 +11,6 @@ down. Heal: remove the toxics, or enable the proxies again.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
@@ -19,10 +18,10 @@ from typing import Literal
 from ..cluster import Cluster
 from .base import Fault, Nemesis, NemesisContext
 from .clients import (
-    STREAMS,
     Direction,
     Group,
     Undo,
+    add_toxic_to_each,
     check_direction,
     check_group,
     pick_clients,
@@ -67,22 +66,21 @@ class Partition(Nemesis):
         routes = routes_of(ctx.cluster)
         api = routes.api
         proxies = routes.proxies(clients)
-        tag = uuid.uuid4().hex[:6]  # toxic names are unique per proxy
         with Undo() as undo:
-            for proxy in proxies:
-                if self.how == "refuse":
+            if self.how == "refuse":
+                for proxy in proxies:
                     api.set_enabled(proxy, False)
                     undo.add(partial(api.set_enabled, proxy, True))
-                    continue
-                for stream in STREAMS[self.stream]:
-                    toxic = api.add_toxic(
-                        proxy,
-                        "timeout",
-                        stream=stream,
-                        name=f"{self.name}_{stream}_{tag}",
-                        attributes={"timeout": 0},
-                    )
-                    undo.add(partial(api.remove_toxic, proxy, toxic))
+            else:
+                add_toxic_to_each(
+                    undo,
+                    api,
+                    proxies,
+                    self.stream,
+                    "timeout",
+                    name=self.name,
+                    attributes={"timeout": 0},
+                )
         return Fault(
             targets=tuple(clients),
             detail={"how": self.how, "stream": self.stream, "proxies": len(proxies)},
