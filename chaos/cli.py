@@ -20,6 +20,7 @@ from rich.console import Console
 
 from .backends import BACKENDS, DEFAULT_BACKEND, BackendUnavailable, check_backend
 from .config import ConfigError, expand_configs, parse_config
+from .designs import DESIGNS, REFERENCE, Design, UnknownDesign, parse_strategies
 from .display import RichObserver, print_summary
 from .explore import cli as explore_cli
 from .matrix import print_matrix, write_matrix
@@ -39,6 +40,7 @@ def _command(
     quick: bool,
     worker_module: str | None,
     backend: str = DEFAULT_BACKEND,
+    design: Design = REFERENCE,
 ) -> str:
     parts = [
         "python",
@@ -57,6 +59,8 @@ def _command(
         parts += ["--worker-module", worker_module]
     if backend != DEFAULT_BACKEND:
         parts += ["--backend", backend]
+    if design is not REFERENCE:
+        parts += ["--strategy", design.name]
     return shlex.join(parts)
 
 
@@ -75,18 +79,24 @@ def _run_one(
     persistence: Persistence,
     args: argparse.Namespace,
     out: Path,
+    design: Design = REFERENCE,
 ) -> dict[str, Any]:
+    if args.worker_module and design is not REFERENCE:
+        raise UnknownDesign("--worker-module replaces the reference scheduler's workers only")
     request = RunRequest(
         scenario=_prepare(scenario, args.quick, args.worker_module),
         persistence=persistence,
         seed=args.seed,
         out_root=out,
         command=_command(
-            path, persistence, args.seed, args.quick, args.worker_module, args.backend
+            path, persistence, args.seed, args.quick, args.worker_module, args.backend, design
         ),
         backend=args.backend,
+        design=design,
     )
     label = f"{scenario.name} {persistence.label}"
+    if design is not REFERENCE:
+        label += f" {design.name}"
     with RichObserver(console, label) as observer:
         outcome = run_scenario(request, observer)
     print_summary(console, outcome.results, str(outcome.run_dir))
@@ -109,7 +119,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     path = Path(args.scenario)
     scenario = load_scenario(path)
     persistence = parse_config(args.config or scenario.default_config)
-    results = _run_one(console, path, scenario, persistence, args, Path(args.out))
+    designs = parse_strategies(args.strategy)
+    if len(designs) != 1:
+        raise UnknownDesign(f"run takes one --strategy, not {args.strategy!r}")
+    (design,) = designs
+    results = _run_one(console, path, scenario, persistence, args, Path(args.out), design)
     return 0 if results.get("passed") else 1
 
 
@@ -119,17 +133,22 @@ def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
         wanted = set(args.scenarios.split(","))
         paths = [p for p in paths if p.stem in wanted]
     chosen = expand_configs(args.config) if args.config else None
+    designs = parse_strategies(args.strategy)
+    if args.worker_module and designs != [REFERENCE]:
+        raise UnknownDesign("--worker-module replaces the reference scheduler's workers only")
     out = Path(args.out or DEFAULT_OUT / time.strftime("matrix-%Y%m%d-%H%M%S", time.gmtime()))
     out.mkdir(parents=True, exist_ok=True)
     plan = []
     for path in paths:
         scenario = load_scenario(path)
         configs = chosen or [parse_config(c) for c in scenario.configs]
-        plan += [(path, scenario, persistence) for persistence in configs]
+        plan += [
+            (path, scenario, persistence, design) for design in designs for persistence in configs
+        ]
     all_results = []
-    for n, (path, scenario, persistence) in enumerate(plan, start=1):
-        console.rule(f"run {n}/{len(plan)}: {scenario.name} {persistence.label}")
-        all_results.append(_run_one(console, path, scenario, persistence, args, out))
+    for n, (path, scenario, persistence, design) in enumerate(plan, start=1):
+        console.rule(f"run {n}/{len(plan)}: {scenario.name} {persistence.label} {design.name}")
+        all_results.append(_run_one(console, path, scenario, persistence, args, out, design))
     command = shlex.join(["python", "-m", "chaos", *sys.argv[1:]])
     md = write_matrix(out, all_results, command)
     print_matrix(console, all_results)
@@ -174,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="path of a scenario file")
     run.add_argument("--config", default=None, help="e.g. aof=everysec (default: scenario's)")
     run.add_argument("--out", default=str(DEFAULT_OUT), help="parent of the run folder")
+    run.add_argument(
+        "--strategy",
+        default=REFERENCE.name,
+        help=f"the design under test: one of {', '.join(DESIGNS)} (default %(default)s)",
+    )
     common(run)
     run.set_defaults(func=cmd_run)
 
@@ -186,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mx.add_argument("--scenarios", default=None, help="comma-separated names to keep")
     mx.add_argument("--out", default=None, help="folder for the runs and matrix.md")
+    mx.add_argument(
+        "--strategy",
+        default=REFERENCE.name,
+        help=f"designs to compare: all, or a comma-separated list of {', '.join(DESIGNS)} "
+        "(default %(default)s)",
+    )
     common(mx)
     mx.set_defaults(func=cmd_matrix)
 
@@ -222,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args, console)
         return result
-    except (ConfigError, ScenarioError, FileNotFoundError) as exc:
+    except (ConfigError, ScenarioError, UnknownDesign, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
     except KeyboardInterrupt:

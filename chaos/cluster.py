@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .backends import Backend, LocalBackend, PowerDisk, RedisNode
 from .clock import TestbedClock
+from .designs import REFERENCE, Design
 from .history import PROCESS_END, PROCESS_START
 from .network import ClientRoutes
 from .powerfs import DropReport
@@ -43,6 +44,8 @@ ROUTE = "route"
 # The history's record of the power-loss filesystem's mount (``attach_power_disk``).
 POWER_DISK = "power-disk"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The reference scheduler's cron process (published designs bring their own).
+CRON_MODULE = "chaos.cron_process"
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ class ClusterSettings:
     """Process counts and worker flags.
 
     ``worker_module`` is run as ``python -m <worker_module> worker ...`` (the worker
-    CLI contract), so a scenario can swap in another implementation.
+    CLI contract), so a scenario can swap in another implementation of the
+    reference scheduler; a published design (``chaos.designs``) runs its own.
     """
 
     workers: int = 3
@@ -78,13 +82,17 @@ class Cluster:
         cron: Sequence[CronSpec] = (),
         backend: Backend | None = None,
         producers: int = 0,
+        design: Design = REFERENCE,
     ) -> None:
         self.settings = settings
+        self.design = design
         self.run_dir = run_dir
         self.sink_dir = sink_dir
         self.clock = clock
         self.recorder = recorder
-        self.cron = tuple(cron)
+        # A design without recurring tasks gets no cron processes.
+        self.cron = tuple(cron) if design.cron else ()
+        self.cron_processes = settings.cron_schedulers if design.cron else 0
         self.persistence = persistence
         self.producers = producers
         self.backend = backend or LocalBackend()
@@ -156,7 +164,7 @@ class Cluster:
         """``(name, role)`` of every client of Redis this run will start."""
         return [
             *((f"worker-{i}", WORKER_ROLE) for i in range(self.settings.workers)),
-            *((f"cron-{i}", CRON_ROLE) for i in range(self.settings.cron_schedulers)),
+            *((f"cron-{i}", CRON_ROLE) for i in range(self.cron_processes)),
             *((f"producer-{i}", PRODUCER_ROLE) for i in range(self.producers)),
         ]
 
@@ -167,8 +175,8 @@ class Cluster:
 
     def start_processes(self) -> None:
         for i in range(self.settings.workers):
-            self._add(self._worker_spec(f"worker-{i}"))
-        for i in range(self.settings.cron_schedulers):
+            self._add(self._worker_spec(i))
+        for i in range(self.cron_processes):
             self._add(self._cron_spec(f"cron-{i}"))
         for name in list(self._procs):
             self.start_process(name)
@@ -298,8 +306,10 @@ class Cluster:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def _worker_spec(self, name: str) -> ProcessSpec:
+    def _worker_spec(self, index: int) -> ProcessSpec:
         s = self.settings
+        name = f"worker-{index}"
+        module = self.design.module if self.design.own_processes else s.worker_module
         args = [
             "worker",
             "--url",
@@ -313,12 +323,17 @@ class Cluster:
             "--lease",
             str(s.lease_s),
             *s.worker_args,
+            *self.design.worker_args(index),
         ]
-        return ProcessSpec.python_module(name, WORKER_ROLE, s.worker_module, args, self._env(name))
+        return ProcessSpec.python_module(name, WORKER_ROLE, module, args, self._env(name))
 
     def _cron_spec(self, name: str) -> ProcessSpec:
         schedules = json.dumps([spec.__dict__ for spec in self.cron])
+        module, command = (
+            (self.design.module, ["cron"]) if self.design.own_processes else (CRON_MODULE, [])
+        )
         args = [
+            *command,
             "--url",
             self.url_for(name),
             "--namespace",
@@ -326,9 +341,7 @@ class Cluster:
             "--schedules",
             schedules,
         ]
-        return ProcessSpec.python_module(
-            name, CRON_ROLE, "chaos.cron_process", args, self._env(name)
-        )
+        return ProcessSpec.python_module(name, CRON_ROLE, module, args, self._env(name))
 
     def _add(self, spec: ProcessSpec) -> None:
         self._procs[spec.name] = ManagedProcess(spec, self.run_dir / "logs" / f"{spec.name}.log")

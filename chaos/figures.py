@@ -13,6 +13,7 @@ class Figures:
     scenario: str
     config: str
     status: str
+    strategy: str
     acknowledged: int | None
     executed: int | None
     lost: int | None
@@ -42,6 +43,7 @@ def figures(results: dict[str, Any]) -> Figures:
         scenario=results["scenario"],
         config=results["config"],
         status=results["status"],
+        strategy=results.get("strategy", "reference"),
         acknowledged=_detail(results, "lost", "acknowledged"),
         executed=_detail(results, "lost", "executed"),
         lost=_detail(results, "lost", "lost"),

@@ -10,13 +10,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from .comparison import write_comparison
+from .designs import REFERENCE
 from .figures import Figures, figures, fmt
 from .matrix_summary import loss_cell, summary_section
 
 MATRIX_MD = "matrix.md"
 MATRIX_JSON = "matrix.json"
+COMPARISON_LINK = "[comparison.md](comparison.md)"
 HEADERS = (
     "scenario",
+    "strategy",
     "config",
     "acked",
     "executed",
@@ -45,12 +49,15 @@ def _lost_detail(results: dict[str, Any], key: str) -> Any:
 def _result_cell(f: Figures) -> str:
     if f.status == "skipped":
         return "skipped"
+    if f.passed and not f.expectations and f.status == "completed":
+        return "measured"
     return "pass" if f.passed else "FAIL"
 
 
 def row(f: Figures, results: dict[str, Any]) -> list[str]:
     return [
         f.scenario,
+        f.strategy,
         f.config,
         fmt(f.acknowledged),
         fmt(f.executed),
@@ -85,10 +92,18 @@ def render_markdown(all_results: Sequence[dict[str, Any]], command: str) -> str:
         cells[0] = f"[{f.scenario}]({f.run_id}/report.md)"
         lines.append("| " + " | ".join(cells) + " |")
     failed = [figures(r) for r in all_results if not r.get("passed")]
+    judged = _reference_runs(all_results)
+    measured = len(all_results) - len(judged)
+    judged_passed = sum(1 for r in judged if r.get("passed"))
     lines += [
         "",
-        f"{len(all_results) - len(failed)} of {len(all_results)} runs met every expectation.",
+        f"{judged_passed} of {len(judged)} runs of the reference scheduler met every expectation.",
     ]
+    if measured:
+        lines.append(
+            f"{measured} runs of published designs were measured, not judged "
+            f"(see {COMPARISON_LINK})."
+        )
     for f in failed:
         what = ", ".join(f.failed_expectations) or f.status
         lines.append(f"- {f.scenario} under {f.config}: {what}")
@@ -98,7 +113,7 @@ def render_markdown(all_results: Sequence[dict[str, Any]], command: str) -> str:
                 f"- {results['scenario']} under {results['config']} was skipped: "
                 f"{results.get('skip_reason', '')}"
             )
-    return "\n".join([*lines, "", *summary_section(all_results)]) + "\n"
+    return "\n".join([*lines, "", *summary_section(judged)]) + "\n"
 
 
 def write_matrix(out_dir: Path, all_results: Sequence[dict[str, Any]], command: str) -> Path:
@@ -115,7 +130,13 @@ def write_matrix(out_dir: Path, all_results: Sequence[dict[str, Any]], command: 
     (out_dir / MATRIX_JSON).write_text(json.dumps(rows, indent=1, default=str) + "\n")
     path = out_dir / MATRIX_MD
     path.write_text(render_markdown(all_results, command))
+    if len({r.get("strategy", REFERENCE.name) for r in all_results}) > 1:
+        write_comparison(out_dir, all_results, command)
     return path
+
+
+def _reference_runs(all_results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in all_results if r.get("strategy", REFERENCE.name) == REFERENCE.name]
 
 
 def print_matrix(console: Console, all_results: Sequence[dict[str, Any]]) -> None:

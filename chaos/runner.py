@@ -26,6 +26,7 @@ from .backends import DEFAULT_BACKEND, make_backend
 from .checker import run_checkers
 from .clock import TestbedClock
 from .cluster import CRON_ROLE, WORKER_ROLE, Cluster
+from .designs import REFERENCE, Design, DesignClient, open_client
 from .expectations import evaluate, expectations_for
 from .handlers import TASK_TYPE
 from .history import CRON_SCHEDULE, PHASE
@@ -72,7 +73,8 @@ class SilentObserver:
 class RunRequest:
     """One run: a scenario under one configuration and seed; ``command`` reproduces it.
 
-    ``backend`` names where Redis and Toxiproxy run (``chaos.backends``).
+    ``backend`` names where Redis and Toxiproxy run (``chaos.backends``); ``design``
+    is the scheduling design under test (``--strategy``; ``chaos.designs``).
     """
 
     scenario: Scenario
@@ -81,6 +83,7 @@ class RunRequest:
     out_root: Path
     command: str
     backend: str = DEFAULT_BACKEND
+    design: Design = REFERENCE
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,9 @@ class _Run:
         self.observer = observer
         # Before the run folder exists: an unavailable backend leaves nothing behind.
         backend = make_backend(request.backend)
+        self.design = request.design
         self.run_dir = new_run_dir(
-            request.out_root, self.scenario.name, request.persistence.label, request.seed
+            request.out_root, self._run_name(), request.persistence.label, request.seed
         )
         self.sink_dir = self.run_dir / SINK_DIR
         self.clock = TestbedClock.anchored_now()
@@ -126,6 +130,7 @@ class _Run:
             cron=self.scenario.workload.cron,
             backend=backend,
             producers=self.scenario.workload.producers,
+            design=self.design,
         )
         self.producer_stop = threading.Event()
         self.nemesis_stop = threading.Event()
@@ -139,8 +144,13 @@ class _Run:
         self.producer_crashes: list[str] = []
         self.phases: dict[str, float] = {}
         self.final_stats: dict[str, Any] | None = None
-        self.clients: list[Any] = []
+        self.clients: list[DesignClient] = []
         self.started = time.time()
+
+    def _run_name(self) -> str:
+        if self.design is REFERENCE:
+            return self.scenario.name
+        return f"{self.scenario.name}-{self.design.name}"
 
     # -- the run -------------------------------------------------------------
 
@@ -161,17 +171,13 @@ class _Run:
             outcome = self._finish(status, error)
         return outcome
 
-    def _client(self, url: str) -> Any:
-        """A scheduler client on ``url``, closed when the run ends."""
-        from scheduler import Scheduler
-
-        client = Scheduler.from_url(url, namespace=self.scenario.cluster.namespace)
+    def _client(self, url: str) -> DesignClient:
+        """A client of the design under test on ``url``, closed when the run ends."""
+        client = open_client(self.design, url, self.scenario.cluster.namespace)
         self.clients.append(client)
         return client
 
     def _drive(self) -> None:
-        from scheduler import InvalidInput
-
         workload = self.scenario.workload
         self.prepared = list(self.scenario.nemeses)
         self._setup_nemeses(self.scenario.nemeses, lambda n: n.before_start(self.cluster))
@@ -179,25 +185,28 @@ class _Run:
         self.cluster.start_redis()
         self._setup_nemeses(list(self.nemeses), lambda n: n.setup(self.cluster))
         self._skip_if_nothing_to_inject()
-        for spec in workload.cron:
+        for spec in self.cluster.cron:
             self.recorder.record("info", CRON_SCHEDULE, dataclasses.asdict(spec))
         self.cluster.start_processes()
 
         load_start = self.clock.now() + STARTUP_S
         self._phase("load", workload.span + STARTUP_S, at=load_start)
         plan = workload.plan(random.Random(f"{self.request.seed}:workload"))
+        clients = [
+            self._client(self.cluster.url_for(f"producer-{i}")) for i in range(workload.producers)
+        ]
         producers = [
             Producer(
-                scheduler=self._client(self.cluster.url_for(f"producer-{i}")),
+                scheduler=client,
                 plan=[p for p in plan if p.producer == i],
                 sink=EventSink(self.sink_dir / f"producer-{i}.jsonl", f"producer-{i}", self.clock),
                 run_start=load_start,
                 task_type=TASK_TYPE,
-                rejected=(InvalidInput,),
+                rejected=client.rejected,
                 give_up_after=PRODUCER_GIVE_UP_S,
                 stop=self.producer_stop,
             )
-            for i in range(workload.producers)
+            for i, client in enumerate(clients)
         ]
         self.producer_threads = start_producers(producers, self._producer_crashed)
         self.driver = NemesisDriver(
@@ -222,19 +231,17 @@ class _Run:
         self._drain(self._client(self.cluster.client_url))
         self._phase("stop", None)
 
-    def _drain(self, client: Any) -> None:
-        """Wait until the scheduler has nothing left and no handler runs, or the timeout."""
-        from scheduler import SchedulerError
-
+    def _drain(self, client: DesignClient) -> None:
+        """Wait until the design has nothing left and no handler runs, or the timeout."""
         deadline = self.clock.now() + self.scenario.drain_timeout_s
         quiet_since: float | None = None
         while self.clock.now() < deadline:
             self._tick()
             try:
-                stats = client.stats()
-                pending = stats.scheduled + stats.due + stats.in_flight
-                self.final_stats = dataclasses.asdict(stats)
-            except SchedulerError:
+                backlog = client.backlog()
+                pending = sum(backlog.values())
+                self.final_stats = dict(backlog)
+            except Exception:  # Redis still unreachable: judge by the history so far
                 pending = self.live.progress().acked_pending
             if pending == 0 and not self._handlers_running():
                 quiet_since = quiet_since or self.clock.now()
@@ -340,6 +347,7 @@ class _Run:
         results: dict[str, Any] = {
             "run_id": self.run_dir.name,
             "scenario": self.scenario.name,
+            "strategy": self.design.name,
             "description": self.scenario.description,
             "config": self.request.persistence.label,
             "seed": self.request.seed,
@@ -356,7 +364,10 @@ class _Run:
                 "binary": self.cluster.redis.binary,
                 "version": ".".join(map(str, self.cluster.redis.version)),
             },
-            "cluster": dataclasses.asdict(self.scenario.cluster),
+            "cluster": {
+                **dataclasses.asdict(self.scenario.cluster),
+                "cron_schedulers": self.cluster.cron_processes,
+            },
             "workload": dataclasses.asdict(self.scenario.workload),
             "nemeses": {
                 "configured": [n.name for n in self.scenario.nemeses],
@@ -372,7 +383,12 @@ class _Run:
         }
         if status == "completed":
             checks = run_checkers(self.scenario.checkers, history)
-            expected = expectations_for(self.scenario.expectations, self.request.persistence.label)
+            # A published design is measured, not judged: only the reference has promises.
+            expected = (
+                expectations_for(self.scenario.expectations, self.request.persistence.label)
+                if self.design.judged
+                else {}
+            )
             outcomes = evaluate(expected, checks)
             trustworthy = not (results["nemeses"]["heal_failures"] or self.producer_crashes)
             results["checkers"] = {name: r.to_dict() for name, r in checks.items()}

@@ -147,6 +147,9 @@ class CronChecker:
                     if (name, s) not in fired:
                         missed.append(f"{name}@{s}")
         unfinished = [f"{n}@{s}" for (n, s), outcomes in fired.items() if not any(outcomes)]
+        # At-least-once may repeat a firing after a fault (the duplicated checker bounds
+        # it); counted here so designs that fire a slot once per ticker show it.
+        repeated = [f"{n}@{s}" for (n, s), outcomes in fired.items() if sum(outcomes) > 1]
 
         details = {
             "schedules": len(schedules),
@@ -157,10 +160,12 @@ class CronChecker:
             "missed": len(missed),
             "unfinished": len(unfinished),
             "unexpected": len(unexpected),
+            "fired_more_than_once": len(repeated),
             "policy_breaches": breaches[:20],
             "missed_slots": listed(missed),
             "unfinished_slots": listed(unfinished),
             "unexpected_slots": listed(unexpected),
+            "repeated_slots": listed(repeated),
         }
         problems = []
         if missed:

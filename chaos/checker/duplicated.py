@@ -43,6 +43,8 @@ def check(history: Sequence[Op]) -> Result:
     max_runs = 0
     by_fault: dict[str, int] = {}
     unexplained = 0
+    same_key = 0
+    overlapping = 0
     for task_id, runs in executions_by_task(history).items():
         finished = [e for e in runs if e.executed]
         max_runs = max(max_runs, len(finished))
@@ -54,6 +56,13 @@ def check(history: Sequence[Op]) -> Result:
         duplicates += len(finished) - 1
         for dup in finished[1:]:
             earlier = [e for e in runs if e.start < dup.start]
+            done_before = [e for e in finished if e.start < dup.start]
+            if dup.idempotency_key and any(
+                e.idempotency_key == dup.idempotency_key for e in done_before
+            ):
+                same_key += 1
+            if any(e.end is not None and e.end > dup.start for e in done_before):
+                overlapping += 1
             cause = _explaining_fault(dup, earlier, windows)
             if cause is None:
                 unexplained += 1
@@ -65,6 +74,10 @@ def check(history: Sequence[Op]) -> Result:
         "max_executions_per_task": max_runs,
         "explained_by_fault": by_fault,
         "unexplained": unexplained,
+        # Repeats a receiver that drops a seen idempotency key would not act on.
+        "same_key_duplicates": same_key,
+        # Repeats that started while an earlier run of the task was still running.
+        "overlapping_duplicates": overlapping,
         "over_max_attempts": len(over_bound),
         "duplicated_ids": listed(duplicated_tasks),
         "over_max_attempts_ids": listed(over_bound),

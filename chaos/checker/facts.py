@@ -42,6 +42,7 @@ class Execution:
     end: float | None
     outcome: str | None  # "ok", "fail" or None (never finished)
     max_attempts: int
+    idempotency_key: str = ""
 
     @property
     def executed(self) -> bool:
@@ -117,6 +118,7 @@ def executions(history: Sequence[Op]) -> list[Execution]:
                 end=end.time if end else None,
                 outcome=end.type if end else None,
                 max_attempts=int(v.get("max_attempts", 1)),
+                idempotency_key=str(v.get("idempotency_key") or ""),
             )
         )
     return sorted(result, key=lambda e: e.start)

@@ -28,7 +28,9 @@ from .result import MAX_LISTED, Result, listed
 def check(history: Sequence[Op]) -> Result:
     outcomes = schedule_outcomes(history)
     executed = {e.task_id for e in executions(history) if e.executed and not is_cron(e.task_id)}
-    started = {e.task_id for e in executions(history) if not is_cron(e.task_id)}
+    runs = [e for e in executions(history) if not is_cron(e.task_id)]
+    started = {e.task_id for e in runs}
+    failed = {e.task_id for e in runs if e.outcome == "fail"}
     acked = {t for t, o in outcomes.items() if o.acked}
     indeterminate = {t for t, o in outcomes.items() if o.indeterminate}
     rejected = {t for t, o in outcomes.items() if o.rejected}
@@ -41,7 +43,11 @@ def check(history: Sequence[Op]) -> Result:
         "acknowledged": len(acked),
         "executed": len(executed & set(outcomes)),
         "lost": len(lost),
-        "lost_started_never_finished": len(lost & started),
+        # Why each lost task is gone, as far as the history tells: its only runs
+        # died mid-handler, its runs failed and were not run again, or it never ran.
+        "lost_started_never_finished": len((lost & started) - failed),
+        "lost_failed_not_retried": len(lost & failed),
+        "lost_never_started": len(lost - started),
         "indeterminate": len(indeterminate),
         "indeterminate_replies": sum(1 for op in history if op.f == SCHEDULE and op.type == "info"),
         "recovered": len(recovered),

@@ -52,6 +52,7 @@ class HistoryBuilder:
         due: float = 0.0,
         attempt: int = 1,
         max_attempts: int = 3,
+        key: str = "",
     ) -> HistoryBuilder:
         """A handler run; ``end=None`` means the worker died before it finished."""
         value = {
@@ -60,6 +61,7 @@ class HistoryBuilder:
             "attempt": attempt,
             "due_at": due,
             "max_attempts": max_attempts,
+            "idempotency_key": key,
         }
         self.ops.append(Op("invoke", process, start, EXECUTE, value))
         if end is not None:

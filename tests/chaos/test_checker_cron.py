@@ -107,3 +107,11 @@ def test_no_ticker_ever_ready_is_unknown(hb: HistoryBuilder) -> None:
 def test_no_schedules_is_trivially_valid(hb: HistoryBuilder) -> None:
     hb.schedule("a", due=1).run("a", 1, 1.1)
     assert check(hb.build()).verdict == "valid"
+
+
+def test_a_slot_that_fires_once_per_ticker_is_counted_as_repeated(hb: HistoryBuilder) -> None:
+    hb.cron_schedule("every1s", "* * * * * *").cron_up(1, ready=0.5).cron_up(2, ready=0.5)
+    for slot in range(1, 6):
+        hb.cron_fire("every1s", slot).cron_fire("every1s", slot, start=slot + 0.02)
+    result = check(hb.build())
+    assert result.details["fired_more_than_once"] == 5

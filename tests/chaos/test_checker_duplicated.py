@@ -43,3 +43,22 @@ def test_unfinished_runs_do_not_count_against_the_bound(hb: HistoryBuilder) -> N
     hb.run("a", 0, None, max_attempts=2).run("a", 1, None, max_attempts=2)
     hb.run("a", 2, 2.1, max_attempts=2)
     assert duplicated.check(hb.build()).verdict == "valid"
+
+
+def test_repeats_with_the_same_idempotency_key_are_counted(hb: HistoryBuilder) -> None:
+    hb.run("a", 1.0, 1.1, key="a:1").run("a", 2.0, 2.1, key="a:1")
+    hb.run("b", 1.0, 1.1, key="b:1").run("b", 2.0, 2.1, key="b:2")
+    hb.run("c", 1.0, 1.1).run("c", 2.0, 2.1)  # no key: nothing a receiver could match
+    result = duplicated.check(hb.build())
+    assert result.details["duplicate_executions"] == 3
+    assert result.details["same_key_duplicates"] == 1
+
+
+def test_a_repeat_that_starts_while_the_first_run_still_runs_overlaps(
+    hb: HistoryBuilder,
+) -> None:
+    hb.run("a", 1.0, 3.0, process="worker-0").run("a", 2.0, 2.5, process="worker-1")
+    hb.run("b", 1.0, 1.5, process="worker-0").run("b", 2.0, 2.5, process="worker-1")
+    result = duplicated.check(hb.build())
+    assert result.details["duplicate_executions"] == 2
+    assert result.details["overlapping_duplicates"] == 1

@@ -73,3 +73,16 @@ def test_indeterminate_replies_are_counted_even_when_a_retry_succeeded(hb: Histo
     result = lost.check(hb.build())
     assert result.details["indeterminate_replies"] == 2
     assert result.details["indeterminate"] == 0
+
+
+def test_lost_tasks_are_split_by_what_the_history_shows(hb: HistoryBuilder) -> None:
+    hb.schedule("killed", due=1).run("killed", 1.0, None)
+    hb.schedule("failed", due=1).run("failed", 1.0, 1.1, outcome="fail")
+    hb.schedule("never", due=1)
+    hb.schedule("fine", due=1).run("fine", 1.0, 1.1)
+    result = lost.check(hb.build())
+    assert result.verdict == "invalid"
+    assert result.details["lost"] == 3
+    assert result.details["lost_started_never_finished"] == 1
+    assert result.details["lost_failed_not_retried"] == 1
+    assert result.details["lost_never_started"] == 1

@@ -1,0 +1,128 @@
+"""The processes of a published design: ``python -m MODULE worker|cron ...``.
+
+``worker`` takes the flags of ``python -m scheduler worker`` that the cluster
+passes (``--url --namespace --handlers --concurrency --lease``, and ``--no-cron``,
+which designs accept and ignore: their workers never tick cron), plus
+``--dispatch`` on the worker processes that also run the design's dispatcher.
+``cron`` takes the flags of :mod:`chaos.cron_process` and records ``cron-ready``
+just before it starts ticking. Both stop on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..history import CRON_READY
+from ..sink import EventSink
+from ..workload import CronSpec
+from .contract import REDIS_DOWN
+
+log = logging.getLogger("chaos.designs")
+
+Handler = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    url: str
+    namespace: str
+    handlers: Mapping[str, Handler]
+    concurrency: int
+    lease_s: float
+    dispatch: bool
+
+
+@dataclass(frozen=True)
+class CronOptions:
+    url: str
+    namespace: str
+    schedules: tuple[CronSpec, ...]
+    handlers: Mapping[str, Handler]
+
+
+RunWorker = Callable[[WorkerOptions, threading.Event], None]
+RunCron = Callable[[CronOptions, threading.Event], None]
+
+
+def keep_going(stop: threading.Event, pause_s: float, step: Callable[[], float | None]) -> None:
+    """Call ``step`` until ``stop``; wait what it returns (or ``pause_s``) between calls.
+
+    A Redis error is logged and waited out for ``pause_s``: every design is given a
+    loop that survives an outage, so that what the testbed measures is the design,
+    not a missing ``try``.
+    """
+    while not stop.is_set():
+        try:
+            wait = step()
+        except REDIS_DOWN as exc:
+            log.warning("redis unavailable: %s", exc)
+            wait = pause_s
+        if wait:
+            stop.wait(wait)
+
+
+def ready_for_cron() -> None:
+    """Record that this cron process is ticking (the cron checker's "up" mark)."""
+    EventSink.from_env().record("info", CRON_READY, {"pid": os.getpid()})
+
+
+def main(
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    run_worker: RunWorker,
+    run_cron: RunCron | None = None,
+) -> int:
+    """Parse the command line, install the stop signals and run the chosen process."""
+    from scheduler.cli import UsageError, load_handlers
+
+    parser = argparse.ArgumentParser(prog=prog)
+    sub = parser.add_subparsers(dest="command", required=True)
+    worker = sub.add_parser("worker", help="run handlers (and the dispatcher with --dispatch)")
+    worker.add_argument("--url", required=True)
+    worker.add_argument("--namespace", required=True)
+    worker.add_argument("--handlers", default="chaos.handlers:HANDLERS")
+    worker.add_argument("--concurrency", type=int, default=4)
+    worker.add_argument("--lease", type=float, default=30.0, help="used by designs with one")
+    worker.add_argument("--dispatch", action="store_true", help="also run the dispatcher")
+    worker.add_argument("--no-cron", action="store_true", help="accepted; workers never tick")
+    if run_cron is not None:
+        cron = sub.add_parser("cron", help="register the schedules, then tick")
+        cron.add_argument("--url", required=True)
+        cron.add_argument("--namespace", required=True)
+        cron.add_argument("--schedules", required=True, help="JSON list of CronSpec fields")
+        cron.add_argument("--handlers", default="chaos.handlers:HANDLERS")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        handlers = load_handlers(args.handlers)
+    except UsageError as exc:
+        parser.error(str(exc))
+    if args.command == "worker" and args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if args.command == "worker":
+        options = WorkerOptions(
+            url=args.url,
+            namespace=args.namespace,
+            handlers=handlers,
+            concurrency=args.concurrency,
+            lease_s=args.lease,
+            dispatch=args.dispatch,
+        )
+        run_worker(options, stop)
+    else:
+        assert run_cron is not None
+        specs = tuple(CronSpec(**raw) for raw in json.loads(args.schedules))
+        run_cron(CronOptions(args.url, args.namespace, specs, handlers), stop)
+    return 0
