@@ -2,8 +2,13 @@
 
 Workers load them with ``--handlers chaos.handlers:HANDLERS``. Each execution
 appends ``invoke execute`` before the work and ``ok execute`` after it (or
-``fail execute`` when the task asked to fail this attempt), so a worker SIGKILLed
+``fail execute`` when the task asked to fail this run), so a worker SIGKILLed
 mid-task leaves a start without an end: started, not executed.
+
+A task with ``fail_attempts: n`` fails its first ``n`` finished runs, counted
+across processes by marker files beside the sink rather than by attempt number:
+published designs count no attempts, and the failure must be as transient for
+them as for the reference scheduler.
 """
 
 from __future__ import annotations
@@ -64,10 +69,21 @@ class ExecutionRecorder:
         }
         self.sink.record("invoke", EXECUTE, value)
         time.sleep(float(data.get("work_s", 0.0)))
-        if task.attempt <= int(data.get("fail_attempts", 0)):
+        if self._fails_now(task.task_id, int(data.get("fail_attempts", 0))):
             self.sink.record("fail", EXECUTE, value)
             raise InjectedFailure(f"{task.task_id}: attempt {task.attempt} asked to fail")
         self.sink.record("ok", EXECUTE, value)
+
+    def _fails_now(self, task_id: str, fail_runs: int) -> bool:
+        """True for the first ``fail_runs`` calls per task id, whichever process makes them."""
+        for n in range(fail_runs):
+            marker = self.sink.path.parent / f"injected-failure-{task_id}-{n}"
+            try:
+                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            except FileExistsError:
+                continue
+            return True
+        return False
 
 
 _RECORDER = ExecutionRecorder()

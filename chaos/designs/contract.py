@@ -61,7 +61,12 @@ class Delivery:
 
 
 def connect(url: str) -> redis.Redis:
-    """A plain redis-py client, as a user of a published design would make one."""
+    """A plain redis-py client, as a user of a published design would make one.
+
+    ``Redis.from_url`` in redis-py 8.1 retries nothing: a lost reply reaches the
+    design's code as an error (``redis.Redis(host=...)`` would resend up to three
+    times, which can repeat an unwatched MULTI/EXEC; see batch_dispatcher).
+    """
     return redis.Redis.from_url(
         url,
         socket_timeout=SOCKET_TIMEOUT_S,

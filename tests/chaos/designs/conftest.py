@@ -8,6 +8,7 @@ Every process is SIGKILLed at teardown.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -65,7 +66,11 @@ class DesignProcesses:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with (self.log_dir / f"{name}.log").open("ab") as log:
             proc = subprocess.Popen(
-                argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         self.procs.append(proc)
@@ -73,10 +78,8 @@ class DesignProcesses:
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         """SIGKILL the process group and reap it."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=10)
 
     def stop(self, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
