@@ -16,7 +16,7 @@ from pathlib import Path
 from . import goals, report, table
 from .envs import cache_root
 from .runner import Options, run
-from .systems import SYSTEMS
+from .systems import DESIGNS_ALIAS, SYSTEMS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         "--systems",
         type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
         default=None,
-        help=f"comma-separated, from: {','.join(SYSTEMS)} (default: all; --quick: duetime,arq)",
+        help=f"comma-separated, from: {','.join(SYSTEMS)}, or {DESIGNS_ALIAS} for every "
+        "published design (default: all, designs included; --quick: duetime,arq)",
     )
     r.add_argument(
         "--out",
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     report.write(results, out)
     ok = {n: s for n, s in results["systems"].items() if s["status"] == "ok"}
     print()
-    print(table.markdown(ok, report.scale_levels(results)))
+    print(table.sections(ok, report.scale_levels(results)))
     if results["goals"]:
         print(goals.markdown(results["goals"]))
     for name, s in results["systems"].items():

@@ -1,4 +1,7 @@
-"""One figure of the run: rates, lateness, memory, scale and the ceiling, every system."""
+"""One figure of the run: rates, lateness, memory, scale and the ceiling, every system.
+
+Published designs (not peers) have grey italic names and dashed scale lines.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +45,10 @@ def _bars(
         xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(names))]
         ax.bar(xs, [0 if math.isnan(v) else v for v in values], width, label=label)
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    for name, tick in zip(names, ax.get_xticklabels(), strict=True):
+        if systems[name].get("design"):  # a published design, not a peer
+            tick.set_color("dimgray")
+            tick.set_fontstyle("italic")
     ax.set_title(title, fontsize=10)
     ax.set_ylabel(unit)
     if log:
@@ -61,6 +68,7 @@ def _scale(
                 [_get(row, *keys) for row in rows],
                 marker="o",
                 label=name,
+                linestyle="--" if r.get("design") else "-",
             )
     ax.set_xscale("log")
     ax.set_yscale("log")

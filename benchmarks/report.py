@@ -41,6 +41,11 @@ for BullMQ), through a small driver in `benchmarks/peers/` that does the same fo
   script calls it spends per task, and of what redis-server CPU per task allows.
 - "default" is each system as it comes (the worker's own defaults); "tuned" is the
   system's settings chosen for throughput, listed per system below.
+- The published designs of the chaos testbed (`chaos/designs/`) run through one driver,
+  `benchmarks/peers/design.py`, in the main environment: one client call per task (they
+  have no batch API), the design's own worker with 4 threads (default) or 32 (tuned).
+  A design whose dispatcher runs in one process has the measurement's processes elect it
+  through Redis (INCR: the process that gets 1 dispatches). They have a table of their own.
 """
 
 
@@ -104,8 +109,9 @@ def _systems_md(results: Mapping[str, Any]) -> str:
     for name, r in results["systems"].items():
         settings = r.get("settings", {})
         status = r["status"] if r["status"] == "ok" else f"{r['status']}: {r.get('reason', '')}"
+        label = r.get("label", name) + (" (published design)" if r.get("design") else "")
         lines.append(
-            f"| {r.get('label', name)} | {status} | {r.get('batch_api') or 'none'} | "
+            f"| {label} | {status} | {r.get('batch_api') or 'none'} | "
             f"{settings.get('default', '')} | {settings.get('tuned', '')} |"
         )
     notes = [
@@ -136,7 +142,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         f"{BUSY if m['busy'] else ''}.\n",
         "Ratios are duetime / peer, measured in this one run: above 1 means duetime's number is "
         "larger (better for rates; worse for lateness, memory, CPU and commands).\n",
-        table.markdown(ok, scale_levels(results)),
+        table.sections(ok, scale_levels(results)),
         "## duetime's goals (issue 7)\n",
         goals.markdown(results["goals"]) if results["goals"] else "duetime was not measured.\n",
         "## The ceiling\n",

@@ -6,6 +6,7 @@ measurements, then the backlogs of the scale measurement (duetime's largest last
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import shutil
@@ -35,7 +36,7 @@ from .measures.precision import precision
 from .measures.scale import scale
 from .report import METHODOLOGY, ceiling_fraction
 from .sizes import FULL, QUICK, Sizes
-from .systems import QUICK_SYSTEMS, SYSTEMS, Driver, System, driver
+from .systems import DESIGNS_ALIAS, QUICK_SYSTEMS, SYSTEMS, Driver, System, driver, expand
 
 CONFIGS = ("default", "tuned")
 PROCS = (1, 2)
@@ -52,12 +53,19 @@ class Options:
 
 
 def chosen_systems(opts: Options) -> tuple[list[str], dict[str, str]]:
-    """The systems to measure, and the others with why they are skipped."""
+    """The systems to measure, and the others with why they are skipped.
+
+    ``--systems designs`` stands for every published design of the chaos testbed.
+    """
     if opts.systems:
-        unknown = [s for s in opts.systems if s not in SYSTEMS]
+        names = expand(opts.systems)
+        unknown = [s for s in names if s not in SYSTEMS]
         if unknown:
-            raise ValueError(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
-        chosen = [s for s in SYSTEMS if s in opts.systems]
+            raise ValueError(
+                f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)} "
+                f"(or {DESIGNS_ALIAS}: every design)"
+            )
+        chosen = [s for s in SYSTEMS if s in names]
         why = "not chosen with --systems"
     elif opts.quick:
         chosen = list(QUICK_SYSTEMS)
@@ -67,8 +75,24 @@ def chosen_systems(opts: Options) -> tuple[list[str], dict[str, str]]:
     return chosen, {s: why for s in SYSTEMS if s not in chosen}
 
 
-def peer_levels(system: System, sizes: Sizes, load_per_s: float) -> tuple[tuple[int, ...], str]:
-    """The backlogs a peer is measured at, and why larger ones are not tried."""
+def peer_levels(
+    system: System, sizes: Sizes, load_per_s: float, drain_per_s: float | None = None
+) -> tuple[tuple[int, ...], str]:
+    """The backlogs a peer (or design) is measured at, and why larger ones are not tried.
+
+    ``drain_per_s``, the system's fastest drain, if given: no backlog is tried when
+    draining each level's ``scale_drain`` tasks would take longer than the scale budget
+    (or the drain ran too few tasks to be rated).
+    """
+    if drain_per_s is not None:
+        if not math.isfinite(drain_per_s) or drain_per_s <= 0:
+            return (), "scale not measured: its drains ran too few tasks to be rated"
+        takes = sizes.scale_drain / drain_per_s
+        if takes > sizes.scale_load_budget_s:
+            return (), (
+                f"scale not measured: draining {sizes.scale_drain:,} tasks at each backlog at "
+                f"{drain_per_s:,.0f} tasks/s would take {_duration(takes)}"
+            )
     levels: list[int] = []
     for level in sizes.scale_peer_levels:
         if levels:
@@ -83,6 +107,10 @@ def peer_levels(system: System, sizes: Sizes, load_per_s: float) -> tuple[tuple[
                 )
         levels.append(level)
     return tuple(levels), ""
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def machine(server: RedisServer) -> dict[str, Any]:
@@ -227,6 +255,7 @@ def _entries(skipped: dict[str, str]) -> dict[str, dict[str, Any]]:
             "batch_api": s.batch_api,
             "settings": dict(s.settings),
             "notes": list(s.notes),
+            "design": s.design,
             "status": "skipped" if name in skipped else "pending",
             "reason": skipped.get(name, ""),
         }
@@ -268,11 +297,15 @@ def _scale_all(
         if name == "duetime":
             levels, note = b.sizes.scale_levels, ""
         else:
-            fastest = max(r["load_per_s"] for c in entry["drain"].values() for r in c.values())
-            levels, note = peer_levels(d.system, b.sizes, fastest)
+            drains = [r for c in entry["drain"].values() for r in c.values()]
+            fastest = max(r["load_per_s"] for r in drains)
+            rated = [r["per_s"] for r in drains if math.isfinite(r["per_s"])]
+            levels, note = peer_levels(d.system, b.sizes, fastest, max(rated, default=math.nan))
         if note:
             entry["scale_note"] = note
             b.say(f"{name}: {note}")
+        if not levels:
+            continue
         try:
             entry["scale"] = scale(b, d, levels)
         except Exception as exc:

@@ -3,6 +3,11 @@
 Each system's own code (enqueue, batch, worker start-up, settings) is its driver,
 ``benchmarks/peers/<name>.py`` (``bullmq.cjs`` for BullMQ); this module says how to install
 and launch it. Versions are pinned; the run records ``pip freeze`` of every venv.
+
+The published designs of the chaos testbed (:mod:`chaos.designs`) are measured too, each
+through the one driver ``benchmarks/peers/design.py`` (``$BENCH_DESIGN`` names it). They
+are not peers to beat: the report shows them in a table of their own, what each design
+costs next to what the chaos matrix shows it guarantees.
 """
 
 from __future__ import annotations
@@ -10,14 +15,20 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from chaos.designs import DESIGNS, Design
 
 from .envs import NodeEnv, PythonEnv
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "benchmarks" / "peers"
+# The design driver (benchmarks.peers.design): which design, and its two settings.
+DESIGN_ENV = "BENCH_DESIGN"
+DESIGN_DEFAULT_CONCURRENCY = 4  # the designs' worker default (chaos.designs.process)
+DESIGN_TUNED_CONCURRENCY = 32
 
 
 @dataclass(frozen=True)
@@ -35,10 +46,18 @@ class System:
     # when loading them would take less than the scale budget).
     scale_note: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The chaos testbed's design this system is (a name in chaos.designs.DESIGNS), or None
+    # for duetime and its peers.
+    design: str | None = None
 
     @property
     def label(self) -> str:
-        return f"{self.name} {self.version}"
+        return f"{self.name} {self.version}" if self.version else self.name
+
+    @property
+    def driver_module(self) -> str:
+        """The driver's module under ``benchmarks.peers``."""
+        return "design" if self.design else self.name
 
 
 @dataclass(frozen=True)
@@ -84,7 +103,9 @@ def driver(system: System, cache: Path) -> Driver:
     """Make the system's environment if needed (may raise ``EnvUnavailable``)."""
     pythonpath = {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     if system.env is None:
-        return Driver(system, (sys.executable, "-m", f"benchmarks.peers.{system.name}"), pythonpath)
+        module = f"benchmarks.peers.{system.driver_module}"
+        env = {**pythonpath, DESIGN_ENV: system.design} if system.design else pythonpath
+        return Driver(system, (sys.executable, "-m", module), env)
     if isinstance(system.env, NodeEnv):
         folder = system.env.ensure(cache)
         node = shutil.which("node") or "node"
@@ -192,5 +213,46 @@ PEER_SYSTEMS = (
     ),
 )
 
-SYSTEMS: dict[str, System] = {s.name: s for s in (DUETIME, *PEER_SYSTEMS)}
+_DISPATCHERS = {
+    "every": "; every worker process also runs the dispatcher",
+    "first": "; one worker process (elected through Redis, INCR) also runs the dispatcher",
+    "none": "",
+}
+
+
+def design_system(design: Design) -> System:
+    """The benchmark's view of one published design."""
+    dispatch = _DISPATCHERS[design.dispatcher]
+    return System(
+        name=design.name,
+        version="",
+        env=None,
+        batch_api=None,
+        settings={
+            "default": "the design's worker as its command line comes: concurrency "
+            f"{DESIGN_DEFAULT_CONCURRENCY}{dispatch}",
+            "tuned": f"concurrency {DESIGN_TUNED_CONCURRENCY}{dispatch}",
+        },
+        notes=(f"design: {design.title}; source: {design.source}",),
+        design=design.name,
+    )
+
+
+DESIGN_SYSTEMS = tuple(design_system(d) for d in DESIGNS.values() if d.own_processes)
+
+SYSTEMS: dict[str, System] = {s.name: s for s in (DUETIME, *PEER_SYSTEMS, *DESIGN_SYSTEMS)}
 QUICK_SYSTEMS = ("duetime", "arq")
+# ``--systems designs`` stands for every published design.
+DESIGNS_ALIAS = "designs"
+
+
+def is_design(name: str) -> bool:
+    return SYSTEMS[name].design is not None
+
+
+def expand(names: Sequence[str]) -> list[str]:
+    """``names`` with ``designs`` replaced by every design's name."""
+    out: list[str] = []
+    for name in names:
+        out += [s.name for s in DESIGN_SYSTEMS] if name == DESIGNS_ALIAS else [name]
+    return out

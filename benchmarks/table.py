@@ -2,6 +2,9 @@
 
 A ratio above 1 means duetime's number is the larger: better for rates, worse for
 lateness, memory and cost. Counts (early, missing) get no ratio.
+
+The published designs of the chaos testbed (systems whose results name a ``design``) are
+not peers: :func:`sections` gives them a table of their own, duetime / design.
 """
 
 from __future__ import annotations
@@ -134,8 +137,13 @@ def fmt(value: float | None, kind: str) -> str:
 
 
 def ratio(base: float | None, peer: float | None) -> float | None:
-    """duetime / peer, or None where either is missing or the peer's is 0."""
-    if base is None or peer is None or math.isnan(base) or math.isnan(peer) or peer == 0:
+    """duetime / peer, or None where either is missing or negative, or the peer's is 0.
+
+    (A negative lateness, a design that runs tasks early, has no meaningful ratio.)
+    """
+    if base is None or peer is None or math.isnan(base) or math.isnan(peer):
+        return None
+    if peer <= 0 or base < 0:
         return None
     return base / peer
 
@@ -176,3 +184,44 @@ def markdown(systems: Mapping[str, Results], scale_levels: Sequence[int] = ()) -
             continue
         lines.append(f"| {row.label} | {row.unit} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+DESIGNS_HEADING = "## The published designs: what each costs"
+DESIGNS_INTRO = (
+    "The designs users copy from blog posts and answers, as the chaos testbed runs them "
+    "(`chaos/designs/`), measured the same way. They are not peers to beat: this is what "
+    "each design costs, next to what the chaos matrix shows it guarantees. Ratios are "
+    "duetime / design. A drain counts handler runs: where a design runs a task twice, "
+    "both runs count."
+)
+
+
+def split(systems: Mapping[str, Results]) -> tuple[dict[str, Results], dict[str, Results]]:
+    """(duetime and its peers, the published designs), each in the order given."""
+    peers = {n: r for n, r in systems.items() if not r.get("design")}
+    designs = {n: r for n, r in systems.items() if r.get("design")}
+    return peers, designs
+
+
+def designs_markdown(systems: Mapping[str, Results], scale_levels: Sequence[int] = ()) -> str:
+    """The designs' section (heading, what it is, the table with duetime first); "" if none."""
+    _, designs = split(systems)
+    if not designs:
+        return ""
+    base = {BASE: systems[BASE]} if BASE in systems else {}
+    table = markdown({**base, **designs}, scale_levels)
+    return f"{DESIGNS_HEADING}\n\n{DESIGNS_INTRO}\n\n{table}"
+
+
+def sections(systems: Mapping[str, Results], scale_levels: Sequence[int] = ()) -> str:
+    """The peers' table, then the designs' section if any design was measured.
+
+    With designs and no peer measured, the peers' table (duetime alone) is left out.
+    """
+    peers, designs = split(systems)
+    parts = []
+    if not designs or set(peers) - {BASE}:
+        parts.append(markdown(peers, scale_levels))
+    if designs:
+        parts.append(designs_markdown(systems, scale_levels))
+    return "\n".join(parts)

@@ -61,3 +61,4 @@ def test_ratio_formatting() -> None:
     assert table.fmt_ratio(0.01234) == "0.012x"
     assert table.ratio(1.0, 0.0) is None
     assert table.ratio(None, 1.0) is None
+    assert table.ratio(2.0, -250.0) is None  # a design that runs tasks early
