@@ -122,7 +122,7 @@ DUETIME = System(
     env=None,
     batch_api="schedule_many",
     settings={
-        "default": "Worker(scheduler, handlers) as it comes: concurrency 8, cron ticker on",
+        "default": "Worker(scheduler, handlers) as it comes: concurrency 32, cron ticker on",
         "tuned": "Worker(..., concurrency=200, cron=False): claims take up to 200 tasks per call",
     },
 )

@@ -30,8 +30,11 @@ log = logging.getLogger("scheduler.worker")
 
 Handler = Callable[[Task], Any]
 
-# Eight handlers at once suits I/O-bound tasks on a small machine; raise it for more.
-DEFAULT_CONCURRENCY = 8
+# Handler threads. A claim takes at most as many tasks as there are free threads, so
+# this also sets the claim batch: 8 held a process to well under half of what 32
+# drains (benchmarks/), and threads waiting on I/O cost little. Lower it for
+# CPU-bound handlers, which the GIL serialises anyway.
+DEFAULT_CONCURRENCY = 32
 # A worker asked to stop waits this long for running handlers before handing them back.
 DEFAULT_SHUTDOWN_GRACE_S = 30.0
 # Sleeping workers are woken by Pub/Sub; this bounds the sleep should a message be lost.

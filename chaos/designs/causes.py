@@ -36,6 +36,96 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "both handlers ran (they carry the same idempotency key).",
         "cron_repeated": "A firing repeated after a fault, as at-least-once allows.",
     },
+    "poll-remove-run": {
+        "lost_started_never_finished": "The poller ZREMs the task before it runs the handler: "
+        "a worker killed (or a run cut short) after ZREM takes the task with it, and its hash "
+        "stays behind, orphaned. Nothing in Redis says the task was ever taken.",
+        "lost_failed_not_retried": "A handler error is only logged, then the hash is deleted: "
+        "the design has no retry.",
+        "lost_never_started": "The id was ZREMed but never run: taken by a worker that died "
+        "while the task waited for a free handler thread, or taken just before the "
+        "producer's separate HSET and skipped without a word; or Redis lost the write "
+        "(restart or power cut).",
+        "duplicate_overlapping": "Recurring tasks are in-process timers (node-cron in the "
+        "source): every instance fires every slot itself, so two cron processes run each "
+        "slot twice, at the same moment.",
+        "duplicate_after": "A producer retry after a lost reply re-adds an id that a poller "
+        "had already taken, so it runs again.",
+        "early": "Due time is judged by each poller's own clock: a worker whose clock runs "
+        "ahead takes tasks before they are due.",
+        "cron_repeated": "Every cron process fires every slot itself (in-process timers, no "
+        "Redis): one run per process per slot.",
+        "cron_missed": "In-process timers keep nothing in Redis: a slot that passes while its "
+        "processes are down or restarting never fires.",
+    },
+    "watch-dispatcher": {
+        "lost_started_never_finished": "A worker's BLPOP removed the task from the list before "
+        "the handler ran; a worker killed mid-handler loses it for good, since nothing else "
+        "records it.",
+        "lost_failed_not_retried": "A handler error is logged and the task dropped: the answer "
+        "has no retry.",
+        "lost_never_started": "Popped by a worker that died before the handler started, or a "
+        "write Redis lost on a restart or power cut.",
+        "duplicate_after": "A producer retry after a lost reply re-adds the task if a "
+        "dispatcher had already moved it (the WATCH guards dispatchers, not producers).",
+        "duplicate_overlapping": "A producer retry re-added a task that a dispatcher had "
+        "already moved while its first run was still going.",
+        "early": "Due time is judged by the dispatcher's own clock: a dispatcher whose clock "
+        "runs ahead moves tasks before they are due.",
+    },
+    "batch-dispatcher": {
+        "lost_started_never_finished": "A worker's BLPOP removed the task from the list before "
+        "the handler ran; a worker killed mid-handler loses it for good.",
+        "lost_failed_not_retried": "A handler error is logged and the task dropped (its "
+        "result goes to a list nobody reads): no retry.",
+        "lost_never_started": "Popped by a worker that died before the handler started, or a "
+        "write Redis lost on a restart or power cut.",
+        "duplicate_after": "A producer retry after a lost reply re-adds a task already moved; "
+        "or two dispatchers moved the same entry (no WATCH: the second ZREM is a no-op, its "
+        "RPUSH is not).",
+        "duplicate_overlapping": "A producer retry re-added a task already moved while its "
+        "first run was still going; or two dispatchers moved the same entry.",
+        "early": "Due time is judged by the central dispatcher's clock: while it runs ahead, "
+        "every task is moved early.",
+    },
+    "idempotency-keys": {
+        "duplicate_overlapping": "Every executor polls the whole set and removes a task only "
+        "after running it: a due task runs on each executor that sees it before the first "
+        "ZREM. The repeats carry the same key (task id and score), which a receiver that "
+        "keeps seen keys would drop.",
+        "duplicate_after": "Removal comes after the run: a worker killed between the handler "
+        "and ZREM, or a ZREM that failed, leaves the task to run again with the same key.",
+        "early": "Scores are whole Unix seconds: a task due at x.9 s is eligible at x.0 s, up "
+        "to a second early (and a skewed executor clock adds its skew).",
+        "lost_failed_not_retried": "A failed run is removed like a successful one: the "
+        "README has no retry.",
+        "lost_started_never_finished": "Its runs were cut short and the task was gone from the "
+        "set before any finished: another executor's ZREM after its own (failed) run.",
+        "lost_never_started": "A write Redis lost on a restart or power cut.",
+    },
+    "client-retry": {
+        "lost_started_never_finished": "The killed run's re-issue entry is scored by the "
+        "claiming worker's own clock (now + retry timeout): a worker whose clock ran 30 s "
+        "ahead re-issues it about 32 s later, after this run's 20 s drain ended (late rather "
+        "than lost: Redis still held it, see stats_at_end). Without that, Redis lost the "
+        "re-issue entry in a restart.",
+        "lost_failed_not_retried": "Redis lost the re-issue entry of a failed run (restart or "
+        "power cut), or its re-issue fell after the drain.",
+        "lost_never_started": "A write Redis lost on a restart or power cut, or a re-issue "
+        "scored after the drain by a skewed clock.",
+        "duplicate_overlapping": "A handler slower than the retry timeout (or paused past it) "
+        "is issued again while it still runs: the timeout is the only lease, unfenced.",
+        "duplicate_after": "A run that finished before its ZREM of the re-issue entry reached "
+        "Redis (a kill, a lost reply, a restart that dropped the ZREM) is issued again; a "
+        "producer retry after a lost reply pushes a second run (each push has its own id).",
+        "early": "Due times are relative delays judged by each instance's own clock: a worker "
+        "whose clock runs ahead takes runs early.",
+        "cron_missed": "Instances poll once a second and fire a slot at the first poll after "
+        "it; an instance killed within that second takes the slot with it, and a restarted "
+        "one fires no slot from before it started (no catch-up).",
+        "cron_repeated": "A slot's run was issued again after its retry timeout (a slow or "
+        "killed run).",
+    },
 }
 
 

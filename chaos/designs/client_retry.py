@@ -44,8 +44,9 @@ under ``task_type`` with ``delay = max(0, timestamp - now)``, ``retry=True`` and
 lease, so it uses the testbed scenarios' 2 s lease as a constant). ``backlog``
 counts the members of every ``{ns}:runs:*`` set, re-issue entries included (runs
 still owed). Workers bind every handler type and register nothing; handlers get
-``attempt=1`` (the design counts no attempts), so a task asking to fail its first
-attempt fails on every issue and is re-issued forever. The cron process
+``attempt=1`` (the design counts no attempts; the chaos handlers count injected
+failures themselves, so a task asking to fail once fails its first issue only).
+The cron process
 registers every spec (``key`` = the spec's name, retry on) and binds nothing.
 
 Failure windows. A worker dying between the claim script and the ``ZREM`` (mid
