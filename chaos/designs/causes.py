@@ -9,6 +9,7 @@ investigate, never silently.
 from __future__ import annotations
 
 CAUSE_WORDS = {
+    "lost_still_pending": "not run by the end: still in Redis when the drain gave up",
     "lost_started_never_finished": "lost: its only runs died mid-handler",
     "lost_failed_not_retried": "lost: its run failed and was never run again",
     "lost_never_started": "lost: never ran",
@@ -18,6 +19,15 @@ CAUSE_WORDS = {
     "cron_repeated": "cron slots fired more than once",
     "cron_missed": "cron slots missed while a ticker was up",
 }
+
+# Said of every design: the drain waits a fixed time, and a design too slow for the
+# load (or one that re-issued a run far ahead) ends a run with tasks still owed.
+STILL_PENDING = (
+    "The run's drain (a fixed wait after the last fault healed) ended with these tasks "
+    "still in Redis: the design had not caught up with the load or had set a re-issue far "
+    "ahead. Late, not lost; the table counts them as lost because they did not run in "
+    "the run."
+)
 
 EXPLANATIONS: dict[str, dict[str, str]] = {
     "reference": {
@@ -42,10 +52,11 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "stays behind, orphaned. Nothing in Redis says the task was ever taken.",
         "lost_failed_not_retried": "A handler error is only logged, then the hash is deleted: "
         "the design has no retry.",
-        "lost_never_started": "The id was ZREMed but never run: taken by a worker that died "
-        "while the task waited for a free handler thread, or taken just before the "
-        "producer's separate HSET and skipped without a word; or Redis lost the write "
-        "(restart or power cut).",
+        "lost_never_started": "The id was ZREMed but never run: the ZREM's or HGETALL's "
+        "reply was lost on a broken connection, the worker died while the task waited for "
+        "a free handler thread, or the poller took it just before the producer's separate "
+        "HSET and skipped it without a word; else Redis lost the write (restart or power "
+        "cut).",
         "duplicate_overlapping": "Recurring tasks are in-process timers (node-cron in the "
         "source): every instance fires every slot itself, so two cron processes run each "
         "slot twice, at the same moment.",
@@ -64,8 +75,10 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "records it.",
         "lost_failed_not_retried": "A handler error is logged and the task dropped: the answer "
         "has no retry.",
-        "lost_never_started": "Popped by a worker that died before the handler started, or a "
-        "write Redis lost on a restart or power cut.",
+        "lost_never_started": "BLPOP removed the task from the list but its reply never "
+        "reached the worker (a connection reset or cut while the reply was on its way: "
+        "Redis does not put it back), or the worker died between BLPOP and the handler; "
+        "else a write Redis lost on a restart or power cut.",
         "duplicate_after": "A producer retry after a lost reply re-adds the task if a "
         "dispatcher had already moved it (the WATCH guards dispatchers, not producers).",
         "duplicate_overlapping": "A producer retry re-added a task that a dispatcher had "
@@ -78,8 +91,10 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "the handler ran; a worker killed mid-handler loses it for good.",
         "lost_failed_not_retried": "A handler error is logged and the task dropped (its "
         "result goes to a list nobody reads): no retry.",
-        "lost_never_started": "Popped by a worker that died before the handler started, or a "
-        "write Redis lost on a restart or power cut.",
+        "lost_never_started": "BLPOP removed the task from the list but its reply never "
+        "reached the worker (a connection reset or cut while the reply was on its way), or "
+        "the worker died between BLPOP and the handler; else a write Redis lost on a "
+        "restart or power cut.",
         "duplicate_after": "A producer retry after a lost reply re-adds a task already moved; "
         "or two dispatchers moved the same entry (no WATCH: the second ZREM is a no-op, its "
         "RPUSH is not).",
@@ -130,6 +145,8 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
 
 
 def explanation(design: str, cause: str) -> str:
+    if cause == "lost_still_pending":
+        return STILL_PENDING
     return EXPLANATIONS.get(design, {}).get(
         cause, "No explanation is registered for this cause: investigate the runs."
     )

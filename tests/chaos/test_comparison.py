@@ -59,3 +59,15 @@ def test_a_cause_without_an_explanation_is_flagged_not_hidden() -> None:
     text = render([results("no-such-design", early=4)], "cmd")
     assert "runs that started before their due time: 4" in text
     assert "investigate" in text
+
+
+def test_lost_tasks_still_in_redis_at_the_end_are_counted_as_late() -> None:
+    r = results(
+        "client-retry",
+        lost={"lost": 5, "lost_never_started": 3, "lost_started_never_finished": 2},
+    )
+    r["stats_at_end"] = {"pending": 4}
+    assert causes_of(r) == {"lost_still_pending": 4, "lost_started_never_finished": 1}
+    text = render([r], "cmd")
+    assert "5/10 lost (4 still pending at the end)" in text
+    assert "Late, not lost" in text
