@@ -98,6 +98,7 @@ class DesignTally:
     runs: int = 0
     acknowledged: int = 0
     lost: int = 0
+    late: int = 0
     duplicates: int = 0
     same_key: int = 0
     early: int = 0
@@ -113,6 +114,7 @@ class DesignTally:
         self.runs += 1
         self.acknowledged += int(lost.get("acknowledged", 0))
         self.lost += int(lost.get("lost", 0))
+        self.late += _lost_split(lost, still_pending(results))["lost_still_pending"]
         self.duplicates += int(dup.get("duplicate_executions", 0))
         self.same_key += int(dup.get("same_key_duplicates", 0))
         self.early += int(_details(results, "early").get("early", 0))
@@ -164,14 +166,15 @@ def render(all_results: Sequence[dict[str, Any]], command: str) -> str:
         "",
         "## Totals",
         "",
-        "| strategy | runs | acknowledged | lost | duplicates (same key) | early | "
-        "median lateness p99 s |",
+        "| strategy | runs | acknowledged | lost (still pending at the end) | "
+        "duplicates (same key) | early | median lateness p99 s |",
         "|---|---|---|---|---|---|---|",
     ]
     for s in strategies:
         t = tallies[s]
         lines.append(
-            f"| {s} | {t.runs} | {t.acknowledged} | {t.lost} | {t.duplicates} ({t.same_key}) "
+            f"| {s} | {t.runs} | {t.acknowledged} | {t.lost} ({t.late}) "
+            f"| {t.duplicates} ({t.same_key}) "
             f"| {t.early} | {fmt(_median(t.p99s))} |"
         )
     lines += ["", "## Why, design by design", ""]

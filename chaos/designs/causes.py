@@ -60,8 +60,10 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "duplicate_overlapping": "Recurring tasks are in-process timers (node-cron in the "
         "source): every instance fires every slot itself, so two cron processes run each "
         "slot twice, at the same moment.",
-        "duplicate_after": "A producer retry after a lost reply re-adds an id that a poller "
-        "had already taken, so it runs again.",
+        "duplicate_after": "Redis came back from a power cut or a slow-disk kill without "
+        "the ZREM (everysec: the last writes were not on disk), so the id was due again and "
+        "ran again; or a producer retry after a lost reply re-added an id a poller had "
+        "already taken.",
         "early": "Due time is judged by each poller's own clock: a worker whose clock runs "
         "ahead takes tasks before they are due.",
         "cron_repeated": "Every cron process fires every slot itself (in-process timers, no "
@@ -79,8 +81,10 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "reached the worker (a connection reset or cut while the reply was on its way: "
         "Redis does not put it back), or the worker died between BLPOP and the handler; "
         "else a write Redis lost on a restart or power cut.",
-        "duplicate_after": "A producer retry after a lost reply re-adds the task if a "
-        "dispatcher had already moved it (the WATCH guards dispatchers, not producers).",
+        "duplicate_after": "Redis came back from a power cut or a slow-disk kill without "
+        "the move (RPUSH+ZREM) or the BLPOP, so the task was dispatched or popped again; or "
+        "a producer retry after a lost reply re-added a task a dispatcher had already moved "
+        "(the WATCH guards dispatchers, not producers).",
         "duplicate_overlapping": "A producer retry re-added a task that a dispatcher had "
         "already moved while its first run was still going.",
         "early": "Due time is judged by the dispatcher's own clock: a dispatcher whose clock "
@@ -95,9 +99,11 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "reached the worker (a connection reset or cut while the reply was on its way), or "
         "the worker died between BLPOP and the handler; else a write Redis lost on a "
         "restart or power cut.",
-        "duplicate_after": "A producer retry after a lost reply re-adds a task already moved; "
-        "or two dispatchers moved the same entry (no WATCH: the second ZREM is a no-op, its "
-        "RPUSH is not).",
+        "duplicate_after": "Redis came back from a power cut or a slow-disk kill without "
+        "the move (RPUSH+ZREM) or the BLPOP, so the task was dispatched or popped again; or "
+        "a producer retry after a lost reply re-added a task already moved; or two "
+        "dispatchers moved the same entry (no WATCH: the second ZREM is a no-op, its RPUSH "
+        "is not).",
         "duplicate_overlapping": "A producer retry re-added a task already moved while its "
         "first run was still going; or two dispatchers moved the same entry.",
         "early": "Due time is judged by the central dispatcher's clock: while it runs ahead, "
@@ -109,7 +115,8 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "ZREM. The repeats carry the same key (task id and score), which a receiver that "
         "keeps seen keys would drop.",
         "duplicate_after": "Removal comes after the run: a worker killed between the handler "
-        "and ZREM, or a ZREM that failed, leaves the task to run again with the same key.",
+        "and ZREM, a ZREM that failed, or one that Redis lost in a power cut or restart, "
+        "leaves the task to run again with the same key.",
         "early": "Scores are whole Unix seconds: a task due at x.9 s is eligible at x.0 s, up "
         "to a second early (and a skewed executor clock adds its skew).",
         "lost_failed_not_retried": "A failed run is removed like a successful one: the "
