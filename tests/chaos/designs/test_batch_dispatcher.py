@@ -1,8 +1,4 @@
-"""batch-dispatcher on a real Redis: happy path, and the failures its design has.
-
-``ExecReplyDropper`` (a tiny TCP proxy that loses one EXEC reply) is also used by
-the watch-dispatcher tests.
-"""
+"""batch-dispatcher on a real Redis: happy path, and the failures its design has."""
 
 from __future__ import annotations
 
