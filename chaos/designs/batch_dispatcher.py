@@ -61,7 +61,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -171,28 +171,12 @@ def work_once(r: redis.Redis, options: process.WorkerOptions) -> float:
 
 def run_worker(options: process.WorkerOptions, stop: threading.Event) -> None:
     r = connect(options.url)
-    threads = [
-        threading.Thread(
-            target=process.keep_going,
-            args=(stop, REDIS_PAUSE_S, lambda: work_once(r, options)),
-            daemon=True,
-        )
-        for _ in range(options.concurrency)
+    steps: list[Callable[[], float | None]] = [
+        lambda: work_once(r, options) for _ in range(options.concurrency)
     ]
     if options.dispatch:
-        threads.append(
-            threading.Thread(
-                target=process.keep_going,
-                args=(stop, REDIS_PAUSE_S, lambda: dispatch_round(r, options.namespace)),
-                daemon=True,
-            )
-        )
-    for t in threads:
-        t.start()
-    stop.wait()
-    deadline = time.monotonic() + STOP_GRACE_S
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
+        steps.append(lambda: dispatch_round(r, options.namespace))
+    process.run_loops(stop, steps, REDIS_PAUSE_S, STOP_GRACE_S)
     r.close()
 
 

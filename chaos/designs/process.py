@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,26 @@ def keep_going(stop: threading.Event, pause_s: float, step: Callable[[], float |
             wait = pause_s
         if wait:
             stop.wait(wait)
+
+
+def run_loops(
+    stop: threading.Event,
+    steps: Sequence[Callable[[], float | None]],
+    pause_s: float,
+    grace_s: float,
+) -> None:
+    """Run each step under :func:`keep_going` on a thread of its own until ``stop``; then
+    give the threads ``grace_s`` together to finish what they are doing."""
+    threads = [
+        threading.Thread(target=keep_going, args=(stop, pause_s, step), daemon=True)
+        for step in steps
+    ]
+    for t in threads:
+        t.start()
+    stop.wait()
+    deadline = time.monotonic() + grace_s
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
 
 
 def ready_for_cron() -> None:
