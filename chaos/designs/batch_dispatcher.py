@@ -67,7 +67,7 @@ from typing import Any
 import redis
 
 from . import process
-from .contract import Delivery, connect
+from .contract import connect, delivery_from_json
 
 log = logging.getLogger("chaos.designs.batch_dispatcher")
 
@@ -92,16 +92,6 @@ def results_key(namespace: str) -> str:
 def encode(timestamp: float, data: Any, task_type: str, task_id: str) -> str:
     entry = {"data": data, "task_id": task_id, "task_type": task_type, "due_at": timestamp}
     return json.dumps(entry, sort_keys=True)
-
-
-def decode(member: str) -> Delivery:
-    entry = json.loads(member)
-    return Delivery(
-        task_id=entry["task_id"],
-        task_type=entry["task_type"],
-        data=entry["data"],
-        due_at=float(entry["due_at"]),
-    )
 
 
 class BatchDispatcherClient:
@@ -158,7 +148,7 @@ def work_once(r: redis.Redis, options: process.WorkerOptions) -> float:
     popped = r.blpop([run_list_key(options.namespace)], timeout=POP_TIMEOUT_S)
     if popped is None:
         return 0.0
-    task = decode(str(popped[1]))
+    task = delivery_from_json(str(popped[1]))
     result: dict[str, Any] = {"task_id": task.task_id, "ok": True, "error": None}
     try:
         options.handlers[task.task_type](task)

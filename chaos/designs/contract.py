@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,6 +59,18 @@ class Delivery:
     attempt: int = 1
     max_attempts: int = 1
     idempotency_key: str = ""
+
+
+def delivery_from_json(text: str) -> Delivery:
+    """A Delivery from a JSON entry with ``task_id``, ``task_type``, ``data`` and ``due_at``
+    (how the dispatcher designs serialize a task into their sets and lists)."""
+    entry = json.loads(text)
+    return Delivery(
+        task_id=entry["task_id"],
+        task_type=entry["task_type"],
+        data=entry["data"],
+        due_at=float(entry["due_at"]),
+    )
 
 
 def connect(url: str) -> redis.Redis:

@@ -65,7 +65,7 @@ import redis
 from redis.client import Pipeline
 
 from . import process
-from .contract import Delivery, connect
+from .contract import connect, delivery_from_json
 
 log = logging.getLogger("chaos.designs.watch_dispatcher")
 
@@ -92,16 +92,6 @@ def encode(namespace: str, timestamp: float, data: Any, task_type: str, task_id:
         "due_at": timestamp,
     }
     return json.dumps(entry, sort_keys=True)
-
-
-def decode(member: str) -> Delivery:
-    entry = json.loads(member)
-    return Delivery(
-        task_id=entry["task_id"],
-        task_type=entry["task_type"],
-        data=entry["data"],
-        due_at=float(entry["due_at"]),
-    )
 
 
 class WatchDispatcherClient:
@@ -170,7 +160,7 @@ def work_once(r: redis.Redis, options: process.WorkerOptions) -> float:
     popped = r.blpop(keys, timeout=POP_TIMEOUT_S)
     if popped is None:
         return 0.0
-    task = decode(str(popped[1]))
+    task = delivery_from_json(str(popped[1]))
     try:
         options.handlers[task.task_type](task)
     except Exception:
