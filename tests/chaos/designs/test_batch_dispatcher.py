@@ -11,7 +11,7 @@ import redis
 
 from chaos.checker.facts import Execution
 from chaos.designs import batch_dispatcher as design
-from chaos.designs.contract import connect
+from chaos.designs.contract import connect, delivery_from_json
 from chaos.redis_server import RedisServer
 from tests.chaos.designs.conftest import DesignProcesses
 from tests.chaos.designs.reply_dropper import ExecReplyDropper
@@ -121,7 +121,7 @@ def test_two_dispatchers_push_the_same_task_twice(
         design.move(r, namespace, seen_b[0])  # ZREM is a no-op now; RPUSH is not
         assert c.backlog() == {"new_tasks": 0, "to_be_executed": 2}
         queued = r.lrange(design.run_list_key(namespace), 0, -1)
-        assert [design.decode(str(m)).task_id for m in queued] == ["x", "x"]
+        assert [delivery_from_json(str(m)).task_id for m in queued] == ["x", "x"]
     finally:
         c.close()
 
