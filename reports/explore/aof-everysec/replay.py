@@ -17,9 +17,10 @@ Rerun it:
 
 from chaos.cluster import ClusterSettings
 from chaos.expectations import Expect
+from chaos.workload import CronSpec, Workload
+
 from chaos.nemesis import FaultSchedule, PowerLoss
 from chaos.scenario import STANDARD_EXPECTATIONS, Scenario
-from chaos.workload import CronSpec, Workload
 
 SCENARIO = Scenario(
     name="explore_found",
