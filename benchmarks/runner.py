@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaos.redis_server import Persistence, RedisServer
+from duetime.chaos.system.redis_server import Persistence, RedisServer
 
 from . import goals
 from .bench import Bench

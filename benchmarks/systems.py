@@ -4,7 +4,7 @@ Each system's own code (enqueue, batch, worker start-up, settings) is its driver
 ``benchmarks/peers/<name>.py`` (``bullmq.cjs`` for BullMQ); this module says how to install
 and launch it. Versions are pinned; the run records ``pip freeze`` of every venv.
 
-The published designs of the chaos testbed (:mod:`chaos.designs`) are measured too, each
+The published designs of the chaos testbed (:mod:`duetime.chaos.designs`) are measured too, each
 through the one driver ``benchmarks/peers/design.py`` (``$BENCH_DESIGN`` names it). They
 are not peers to beat: the report shows them in a table of their own, what each design
 costs next to what the chaos matrix shows it guarantees.
@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chaos.designs import DESIGNS, Design
+from duetime.chaos.designs import DESIGNS, Design
 
 from .envs import NodeEnv, PythonEnv
 
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "benchmarks" / "peers"
 # The design driver (benchmarks.peers.design): which design, and its two settings.
 DESIGN_ENV = "BENCH_DESIGN"
-DESIGN_DEFAULT_CONCURRENCY = 4  # the designs' worker default (chaos.designs.process)
+DESIGN_DEFAULT_CONCURRENCY = 4  # the designs' worker default (duetime.chaos.designs.process)
 DESIGN_TUNED_CONCURRENCY = 32
 
 
@@ -46,7 +46,7 @@ class System:
     # when loading them would take less than the scale budget).
     scale_note: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
-    # The chaos testbed's design this system is (a name in chaos.designs.DESIGNS), or None
+    # The chaos testbed's design this system is (a name in duetime.chaos.designs.DESIGNS), or None
     # for duetime and its peers.
     design: str | None = None
 

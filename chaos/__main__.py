@@ -1,4 +1,4 @@
-"""Entry point of ``python -m chaos``."""
+"""Entry point of ``python -m duetime.chaos``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``python -m chaos``: list scenarios, run one, or run the matrix.
+"""``python -m duetime.chaos``: list scenarios, run one, or run the matrix.
 
 Exit status: 0 when every expectation held, 1 when one did not (or a run
 crashed), 2 on bad usage, 130 when interrupted.
@@ -18,16 +18,22 @@ from typing import Any
 
 from rich.console import Console
 
-from .backends import BACKENDS, DEFAULT_BACKEND, BackendUnavailable, check_backend
+from duetime.chaos.designs import DESIGNS, REFERENCE, Design, UnknownDesign, parse_strategies
+from duetime.chaos.explore import cli as explore_cli
+from duetime.chaos.report.matrix import print_matrix, write_matrix
+from duetime.chaos.report.terminal import RichObserver, print_summary
+from duetime.chaos.system.backends import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    BackendUnavailable,
+    check_backend,
+)
+from duetime.chaos.system.redis_server import Persistence
+from duetime.chaos.toxiproxy import cli as toxiproxy_cli
+
 from .config import ConfigError, expand_configs, parse_config
-from .designs import DESIGNS, REFERENCE, Design, UnknownDesign, parse_strategies
-from .display import RichObserver, print_summary
-from .explore import cli as explore_cli
-from .matrix import print_matrix, write_matrix
-from .redis_server import Persistence
 from .runner import RunRequest, run_scenario
 from .scenario import Scenario, ScenarioError, discover, load_scenario
-from .toxiproxy import cli as toxiproxy_cli
 
 DEFAULT_SEED = 1
 DEFAULT_OUT = Path("reports")
@@ -45,7 +51,7 @@ def _command(
     parts = [
         "python",
         "-m",
-        "chaos",
+        "duetime.chaos",
         "run",
         str(path),
         "--config",
@@ -149,7 +155,7 @@ def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     for n, (path, scenario, persistence, design) in enumerate(plan, start=1):
         console.rule(f"run {n}/{len(plan)}: {scenario.name} {persistence.label} {design.name}")
         all_results.append(_run_one(console, path, scenario, persistence, args, out, design))
-    command = shlex.join(["python", "-m", "chaos", *sys.argv[1:]])
+    command = shlex.join(["python", "-m", "duetime.chaos", *sys.argv[1:]])
     md = write_matrix(out, all_results, command)
     print_matrix(console, all_results)
     console.print(f"matrix: {md}")
@@ -158,7 +164,7 @@ def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m chaos",
+        prog="python -m duetime.chaos",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

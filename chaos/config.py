@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from .redis_server import AOF_MODES, Persistence
+from duetime.chaos.system.redis_server import AOF_MODES, Persistence
 
 CONFIG_KEYS = {"aof": AOF_MODES}
 DEFAULT_CONFIG = "aof=everysec"

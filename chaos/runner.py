@@ -22,24 +22,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .backends import DEFAULT_BACKEND, make_backend
-from .checker import run_checkers
-from .clock import TestbedClock
-from .cluster import CRON_ROLE, WORKER_ROLE, Cluster
-from .designs import REFERENCE, Design, DesignClient, open_client
-from .expectations import evaluate, expectations_for
-from .handlers import TASK_TYPE
-from .history import CRON_SCHEDULE, PHASE
-from .live import LiveView, Progress
-from .nemesis import Nemesis, NemesisContext, NemesisUnavailable
-from .nemesis.driver import NemesisDriver
-from .producer import Producer, start_producers
-from .redis_server import Persistence
-from .report import write_report
+from duetime.chaos.checker import run_checkers
+from duetime.chaos.checker.expectations import evaluate, expectations_for
+from duetime.chaos.client.handlers import TASK_TYPE
+from duetime.chaos.client.producer import Producer, start_producers
+from duetime.chaos.designs import REFERENCE, Design, DesignClient, open_client
+from duetime.chaos.history.clock import TestbedClock
+from duetime.chaos.history.ops import CRON_SCHEDULE, PHASE
+from duetime.chaos.history.sink import EventSink
+from duetime.chaos.history.sink_reader import read_sink
+from duetime.chaos.history.store import SINK_DIR, new_run_dir, save_history, save_results
+from duetime.chaos.nemesis import Nemesis, NemesisContext, NemesisUnavailable
+from duetime.chaos.nemesis.driver import NemesisDriver
+from duetime.chaos.report.live import LiveView, Progress
+from duetime.chaos.report.markdown import write_report
+from duetime.chaos.system.backends import DEFAULT_BACKEND, make_backend
+from duetime.chaos.system.cluster import CRON_ROLE, WORKER_ROLE, Cluster
+from duetime.chaos.system.redis_server import Persistence
+
 from .scenario import Scenario
-from .sink import EventSink
-from .sink_reader import read_sink
-from .store import SINK_DIR, new_run_dir, save_history, save_results
 
 POLL_S = 0.2
 # Workers need about a second to import and connect before the first task is due.
@@ -73,8 +74,8 @@ class SilentObserver:
 class RunRequest:
     """One run: a scenario under one configuration and seed; ``command`` reproduces it.
 
-    ``backend`` names where Redis and Toxiproxy run (``chaos.backends``); ``design``
-    is the scheduling design under test (``--strategy``; ``chaos.designs``).
+    ``backend`` names where Redis and Toxiproxy run (``duetime.chaos.system.backends``); ``design``
+    is the scheduling design under test (``--strategy``; ``duetime.chaos.designs``).
     """
 
     scenario: Scenario

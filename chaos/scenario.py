@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checker import DEFAULT_CHECKERS, Checker
-from .cluster import ClusterSettings
-from .expectations import ANY_CONFIG, Expect
-from .nemesis import Nemesis
-from .redis_server import AOF_MODES
-from .workload import Workload
+from duetime.chaos.checker import DEFAULT_CHECKERS, Checker
+from duetime.chaos.checker.expectations import ANY_CONFIG, Expect
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.nemesis import Nemesis
+from duetime.chaos.system.cluster import ClusterSettings
+from duetime.chaos.system.redis_server import AOF_MODES
 
 NO_LOSS = Expect(
     "lost",

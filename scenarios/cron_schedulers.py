@@ -7,10 +7,10 @@ Workers run with --no-cron so the cron processes are the only tickers. The quick
 version (CI) keeps both kills but holds the outage 2.5 s: the catch-up branch.
 """
 
-from chaos.cluster import ClusterSettings
-from chaos.nemesis import FaultSchedule, KillCronSchedulers
-from chaos.scenario import QuickVersion, Scenario
-from chaos.workload import CronSpec, Workload
+from duetime.chaos.client.workload import CronSpec, Workload
+from duetime.chaos.nemesis import FaultSchedule, KillCronSchedulers
+from duetime.chaos.scenario import QuickVersion, Scenario
+from duetime.chaos.system.cluster import ClusterSettings
 
 CRON = (CronSpec("every1s", "* * * * * *"), CronSpec("every2s", "*/2 * * * * *"))
 

@@ -8,9 +8,9 @@ lost: no acknowledged task may be lost, duplicates stay bounded, nothing runs
 early.
 """
 
-from chaos.nemesis import FaultSchedule, NetworkToxic
-from chaos.scenario import QuickVersion, Scenario
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.nemesis import FaultSchedule, NetworkToxic
+from duetime.chaos.scenario import QuickVersion, Scenario
 
 LATENCY = NetworkToxic.latency(
     100,

@@ -6,10 +6,10 @@ With AOF off and no RDB snapshot, Redis restarts empty: pending tasks are lost,
 as documented. That loss is the expectation for aof=off, not a testbed failure.
 """
 
-from chaos.expectations import Expect
-from chaos.nemesis import FaultSchedule, KillRedis
-from chaos.scenario import STANDARD_EXPECTATIONS, Scenario
-from chaos.workload import Workload
+from duetime.chaos.checker.expectations import Expect
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.nemesis import FaultSchedule, KillRedis
+from duetime.chaos.scenario import STANDARD_EXPECTATIONS, Scenario
 
 LOSES_WITHOUT_PERSISTENCE = Expect(
     "lost",

@@ -4,9 +4,9 @@ The killed worker's leases expire after --lease seconds and another worker runs
 those tasks again: nothing acknowledged may be lost, duplicates stay bounded.
 """
 
-from chaos.nemesis import FaultSchedule, KillWorker
-from chaos.scenario import Scenario
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.nemesis import FaultSchedule, KillWorker
+from duetime.chaos.scenario import Scenario
 
 SCENARIO = Scenario(
     name="kill_workers",

@@ -4,9 +4,9 @@ Under aof=off the Redis kills lose pending tasks and the registered cron
 schedules (Redis restarts empty), so lost and cron are expected to fail there.
 """
 
-from chaos.cluster import ClusterSettings
-from chaos.expectations import Expect
-from chaos.nemesis import (
+from duetime.chaos.checker.expectations import Expect
+from duetime.chaos.client.workload import CronSpec, Workload
+from duetime.chaos.nemesis import (
     ClockSkew,
     FaultSchedule,
     KillCronSchedulers,
@@ -14,8 +14,8 @@ from chaos.nemesis import (
     KillWorker,
     PauseWorker,
 )
-from chaos.scenario import STANDARD_EXPECTATIONS, QuickVersion, Scenario
-from chaos.workload import CronSpec, Workload
+from duetime.chaos.scenario import STANDARD_EXPECTATIONS, QuickVersion, Scenario
+from duetime.chaos.system.cluster import ClusterSettings
 
 NO_PERSISTENCE = (
     Expect("lost", "invalid", "Redis docs: without AOF or RDB a restarted Redis starts empty"),

@@ -9,9 +9,9 @@ and no task runs twice because of it. The proxies are Toxiproxy's, driven throug
 its HTTP API.
 """
 
-from chaos.nemesis import FaultSchedule, Partition
-from chaos.scenario import QuickVersion, Scenario
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.nemesis import FaultSchedule, Partition
+from duetime.chaos.scenario import QuickVersion, Scenario
 
 SCENARIO = Scenario(
     name="partition_producers",

@@ -9,9 +9,9 @@ meanwhile may run again (a bounded duplicate, explained by the partition). The
 proxies are Toxiproxy's, driven through its HTTP API.
 """
 
-from chaos.nemesis import FaultSchedule, Partition
-from chaos.scenario import QuickVersion, Scenario
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.nemesis import FaultSchedule, Partition
+from duetime.chaos.scenario import QuickVersion, Scenario
 
 SCENARIO = Scenario(
     name="partition_workers",

@@ -5,9 +5,9 @@ frozen one wakes up still running them. Both runs finish: a bounded duplicate,
 never a loss.
 """
 
-from chaos.nemesis import FaultSchedule, PauseWorker
-from chaos.scenario import Scenario
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.nemesis import FaultSchedule, PauseWorker
+from duetime.chaos.scenario import Scenario
 
 SCENARIO = Scenario(
     name="pause_worker",

@@ -17,10 +17,9 @@ run checks that reading.
 Where FUSE is not available the scenario is skipped, saying why.
 """
 
-from chaos.checker import DEFAULT_CHECKERS
-from chaos.expectations import ANY_CONFIG, Expect
-from chaos.nemesis import FaultSchedule, PowerLoss, SlowDisk
-from chaos.redis_docs import (
+from duetime.chaos.checker import DEFAULT_CHECKERS
+from duetime.chaos.checker.expectations import ANY_CONFIG, Expect
+from duetime.chaos.checker.redis_docs import (
     ALWAYS_KEEPS_EVERYTHING,
     DISAGREES_WITH_DOCS,
     EVERYSEC_LOSES_THE_LAST_SECONDS,
@@ -32,8 +31,9 @@ from chaos.redis_docs import (
     all_pending_checker,
     window_checker,
 )
-from chaos.scenario import BOUNDED_DUPLICATES, NEVER_EARLY, QuickVersion, Scenario
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.nemesis import FaultSchedule, PowerLoss, SlowDisk
+from duetime.chaos.scenario import BOUNDED_DUPLICATES, NEVER_EARLY, QuickVersion, Scenario
 
 SLOW_DISK_WINDOW = "slow_disk_window"
 SLOW_DISK_LOSES_MORE = Expect(

@@ -10,10 +10,9 @@ a process kill loses nothing acknowledged. Without persistence Redis restarts
 empty. Where FUSE is not available the scenario is skipped, saying why.
 """
 
-from chaos.checker import DEFAULT_CHECKERS
-from chaos.expectations import Expect
-from chaos.nemesis import FaultSchedule, SlowDisk
-from chaos.redis_docs import (
+from duetime.chaos.checker import DEFAULT_CHECKERS
+from duetime.chaos.checker.expectations import Expect
+from duetime.chaos.checker.redis_docs import (
     DISAGREES_WITH_DOCS,
     EVERYSEC_WINDOW_S,
     KILL_LOSES_NOTHING,
@@ -21,8 +20,9 @@ from chaos.redis_docs import (
     OFF_LOSES_ON_A_KILL,
     window_checker,
 )
-from chaos.scenario import STANDARD_EXPECTATIONS, QuickVersion, Scenario
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.nemesis import FaultSchedule, SlowDisk
+from duetime.chaos.scenario import STANDARD_EXPECTATIONS, QuickVersion, Scenario
 
 EVERYSEC_KILL_LOSES = Expect(
     "lost",

@@ -1,4 +1,4 @@
-"""``python -m scheduler``: run workers and cron tickers, schedule tasks, read stats.
+"""``python -m duetime``: run workers and cron tickers, schedule tasks, read stats.
 
 The only place that reads the environment (``DUETIME_URL``) and configures logging.
 """
@@ -143,7 +143,7 @@ def cmd_dead(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m scheduler", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m duetime", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:

@@ -21,6 +21,7 @@ from .errors import InvalidInput, InvalidState, TaskNotFound, redis_errors
 from .keys import Keys
 from .lua import Scripts
 from .record import Record
+from .results import Result
 from .settings import Limits, Retention, RetryPolicy
 from .task import Stats, TaskInfo
 
@@ -192,9 +193,9 @@ class Scheduler:
                 [keys.tasks, keys.due, keys.leases, keys.retrying, keys.done],
                 [self.now_arg(), task_id],
             )
-        if code == -1:
+        if code == Result.NOT_FOUND:
             raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
-        return bool(code == 1)
+        return bool(code == Result.OK)
 
     def reschedule(self, task_id: str, timestamp: float | int | dt.datetime) -> None:
         """Move a task that has not started yet (or waits for a retry) to a new time."""
@@ -204,9 +205,9 @@ class Scheduler:
             code = self.scripts.run(
                 "reschedule", [self.keys.tasks, self.keys.due], [self.keys.wake, task_id, due]
             )
-        if code == -1:
+        if code == Result.NOT_FOUND:
             raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
-        if code == 0:
+        if code == Result.REFUSED:
             raise InvalidState(f"task {task_id!r} is running or finished; it cannot be moved")
 
     def stats(self) -> Stats:
@@ -254,12 +255,12 @@ class Scheduler:
         with redis_errors("retry_dead"):
             code = self.scripts.run(
                 "retry_dead",
-                [keys.tasks, keys.due, keys.dead, keys.errors],
+                [keys.tasks, keys.due, keys.dead],
                 [self.now_arg(), keys.wake, task_id],
             )
-        if code == -1:
+        if code == Result.NOT_FOUND:
             raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
-        if code == 0:
+        if code == Result.REFUSED:
             raise InvalidState(f"task {task_id!r} is not in the dead-letter set")
 
     def purge_dead(self, task_id: str | None = None) -> int:

@@ -26,7 +26,7 @@ from .record import Record, Status
 if TYPE_CHECKING:
     from .client import Scheduler
 
-log = logging.getLogger("scheduler.cron")
+log = logging.getLogger("duetime.cron")
 
 MISFIRE_POLICIES = ("run_once", "skip")
 # A slot fired up to this late is on time (a ticker restarting, a slow network);

@@ -81,16 +81,3 @@ class Keys:
     def wake(self) -> str:
         """Pub/Sub channel: published when a new task becomes the earliest due."""
         return self._k("wake")
-
-    def all(self) -> list[str]:
-        return [
-            self.tasks,
-            self.due,
-            self.leases,
-            self.retrying,
-            self.errors,
-            self.done,
-            self.dead,
-            self.cron,
-            self.cron_next,
-        ]

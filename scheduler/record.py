@@ -23,10 +23,6 @@ class Status(str, enum.Enum):
     DEAD = "X"
     CANCELLED = "C"
 
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
 
 @dataclass(frozen=True)
 class Record:

@@ -20,13 +20,14 @@ from typing import Any
 
 import redis
 
-from . import lease, validation
+from . import validation, worker_protocol
 from .client import Scheduler
-from .lease import FailOutcome, LeaseKeeper
+from .results import Result
 from .settings import DEFAULT_LEASE_S
 from .task import Task
+from .worker_protocol import LeaseKeeper
 
-log = logging.getLogger("scheduler.worker")
+log = logging.getLogger("duetime.worker")
 
 Handler = Callable[[Task], Any]
 
@@ -63,7 +64,7 @@ class Worker:
 
     ``handlers`` maps a task type to a callable taking a :class:`Task`; coroutine
     functions work too. A handler that returns finishes its task; one that raises
-    is retried with backoff (``scheduler.retry``) and dead-lettered after its last
+    is retried with backoff (``duetime.retry``) and dead-lettered after its last
     attempt. A task type without a handler is dead-lettered at once, with a log line.
 
     Many workers, in many processes and machines, may share a namespace. Each holds
@@ -184,7 +185,7 @@ class Worker:
                     and (more_due or time.monotonic() >= wake_at)
                 ):
                     limit = min(room, MAX_CLAIM_BATCH)
-                    got = lease.claim(self.scheduler, self.lease_ms, limit)
+                    got = worker_protocol.claim(self.scheduler, self.lease_ms, limit)
                     for task in got.tasks:
                         self._dispatch(task)
                     if got.buried:
@@ -235,7 +236,7 @@ class Worker:
         else:
             delay = int(self.scheduler.retry.delay_s(task.attempt, self._rng) * 1000)
         try:
-            outcome = lease.fail(
+            outcome = worker_protocol.fail(
                 self.scheduler, task.task_id, task.attempt, text[:_ERROR_TEXT_LIMIT], delay
             )
         except redis.RedisError as exc:
@@ -243,9 +244,9 @@ class Worker:
                 "could not record the failure of %s (lease will expire): %s", task.task_id, exc
             )
             return
-        if outcome is FailOutcome.LOST:
+        if outcome is Result.REFUSED:
             log.warning("task %s failed after its lease was lost", task.task_id)
-        elif outcome is FailOutcome.DEAD and delay is not None:
+        elif outcome is Result.BURIED and delay is not None:
             log.error(
                 "task %s failed on its last attempt (%d): %s", task.task_id, task.attempt, text
             )
@@ -253,7 +254,7 @@ class Worker:
             log.info("task %s attempt %d failed: %s", task.task_id, task.attempt, text)
 
     def _ack(self, to_ack: list[tuple[str, int]]) -> None:
-        results = lease.ack(self.scheduler, to_ack)
+        results = worker_protocol.ack(self.scheduler, to_ack)
         with self._held_lock:
             for (tid, _), ok in zip(to_ack, results, strict=False):
                 self._held.pop(tid, None)
@@ -270,7 +271,7 @@ class Worker:
                 self._ack(to_ack)
             leftover = self._held_pairs()
             if leftover:
-                n = lease.release(self.scheduler, leftover)
+                n = worker_protocol.release(self.scheduler, leftover)
                 log.warning("handed back %d running tasks at shutdown", n)
         except redis.RedisError as exc:
             log.warning("could not hand tasks back at shutdown (their leases will expire): %s", exc)

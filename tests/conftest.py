@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from chaos.redis_server import Persistence, RedisNotFound, RedisServer
-from scheduler import Scheduler
+from duetime import Scheduler
+from duetime.chaos.system.redis_server import Persistence, RedisNotFound, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,7 +116,7 @@ def executions(tmp_path: Path) -> Executions:
 
 
 class WorkerProcesses:
-    """Starts ``python -m scheduler worker`` processes; kills what is left at teardown."""
+    """Starts ``python -m duetime worker`` processes; kills what is left at teardown."""
 
     def __init__(self, url: str, namespace: str, log: Path) -> None:
         self.url = url
@@ -136,7 +136,7 @@ class WorkerProcesses:
         cmd = [
             sys.executable,
             "-m",
-            "scheduler",
+            "duetime",
             "worker",
             "--url",
             self.url,

@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from chaos.redis_server import RedisServer
+from duetime.chaos.system.redis_server import RedisServer
 from tests.conftest import ROOT
 
 

@@ -1,7 +1,7 @@
-"""The driver of a published design of the chaos testbed (:mod:`chaos.designs`).
+"""The driver of a published design of the chaos testbed (:mod:`duetime.chaos.designs`).
 
 Runs in the main environment. Which design: ``$BENCH_DESIGN`` (a name from
-``chaos.designs.DESIGNS``), set by the benchmark's ``Driver``. ``enqueue`` calls the
+``duetime.chaos.designs.DESIGNS``), set by the benchmark's ``Driver``. ``enqueue`` calls the
 design's client once per task (designs have no batch API); ``work`` runs the design's
 ``run_worker`` until SIGTERM with the handler ``noop``.
 
@@ -28,9 +28,9 @@ import redis
 
 from benchmarks.peers import probe
 from benchmarks.systems import DESIGN_DEFAULT_CONCURRENCY, DESIGN_ENV, DESIGN_TUNED_CONCURRENCY
-from chaos.designs import DESIGNS, Design, DesignClient
-from chaos.designs.contract import Delivery
-from chaos.designs.process import WorkerOptions
+from duetime.chaos.designs import DESIGNS, Design, DesignClient
+from duetime.chaos.designs.contract import Delivery
+from duetime.chaos.designs.process import WorkerOptions
 
 NAMESPACE = probe.QUEUE
 LEASE_S = 30.0  # the designs' worker default; used by designs with a lease

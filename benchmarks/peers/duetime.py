@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchmarks.peers import probe
-from scheduler import NewTask, Scheduler, Task, Worker
+from duetime import NewTask, Scheduler, Task, Worker
 
 NAMESPACE = probe.QUEUE
 # A claim takes at most as many tasks as the worker has room for, up to 200 per call.

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 
 from croniter import croniter
 
-from ..history import CRON_READY, CRON_SCHEDULE, PROCESS_END, Op
+from duetime.chaos.history.ops import CRON_READY, CRON_SCHEDULE, PROCESS_END, Op
+
 from .facts import CRON_PREFIX, executions
 from .result import Result, listed
 
 CRON_ROLE = "cron"
 EDGE_S = 0.5
-# The scheduler's documented misfire grace (scheduler.cron.MISFIRE_GRACE_MS).
+# The scheduler's documented misfire grace (duetime.cron.MISFIRE_GRACE_MS).
 MISFIRE_GRACE_S = 5.0
 
 

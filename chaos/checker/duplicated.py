@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..history import Op
+from duetime.chaos.history.ops import Op
+
 from .facts import Execution, FaultWindow, executions_by_task, fault_windows
 from .result import Result, listed
 

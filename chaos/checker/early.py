@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..history import Op
+from duetime.chaos.history.ops import Op
+
 from .facts import CRON_PREFIX, executions, schedule_outcomes
 from .result import Result, listed
 

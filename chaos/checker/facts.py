@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..history import EXECUTE, FAULT_END, FAULT_START, SCHEDULE, Op
+from duetime.chaos.history.ops import EXECUTE, FAULT_END, FAULT_START, SCHEDULE, Op
 
 CRON_PREFIX = "cron:"
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..history import Op
+from duetime.chaos.history.ops import Op
+
 from .facts import executions_by_task, is_cron, percentile, schedule_outcomes
 from .result import Result, Verdict
 

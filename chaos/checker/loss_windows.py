@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..history import SCHEDULE, Op
+from duetime.chaos.history.ops import SCHEDULE, Op
+
 from .facts import FaultWindow, executions, fault_windows, is_cron
 from .result import MAX_LISTED, listed
 

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..history import SCHEDULE, Op
+from duetime.chaos.history.ops import SCHEDULE, Op
+
 from .facts import executions, is_cron, schedule_outcomes
 from .loss_windows import LossWindow, loss_windows, lost_tasks, window_details
 from .result import MAX_LISTED, Result, listed

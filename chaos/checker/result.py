@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..history import Op
+from duetime.chaos.history.ops import Op
 
 Verdict = Literal["valid", "invalid", "unknown"]
 VERDICTS: tuple[Verdict, ...] = ("valid", "invalid", "unknown")

@@ -6,7 +6,7 @@ module that provides:
 
 - ``client(url, namespace) -> DesignClient``: what the producers schedule through;
 - ``main(argv)``: its processes, ``python -m MODULE worker ...`` (the worker
-  contract of :mod:`chaos.designs.process`) and, if it has recurring tasks,
+  contract of :mod:`duetime.chaos.designs.process`) and, if it has recurring tasks,
   ``python -m MODULE cron ...``.
 
 Only the reference scheduler is held to expectations; the published designs are
@@ -35,7 +35,8 @@ class Design:
     no recurring tasks: their runs start no cron processes. ``judged`` is True
     only for the reference scheduler, whose promises are the expectations.
     ``own_processes`` is False for the reference scheduler, whose workers are the
-    scenario's ``worker_module`` and whose cron processes are :mod:`chaos.cron_process`.
+    scenario's ``worker_module`` and whose cron processes are
+    :mod:`duetime.chaos.system.cron_process`.
     """
 
     name: str
@@ -55,7 +56,7 @@ class Design:
 
 REFERENCE = Design(
     name="reference",
-    module="chaos.designs.reference",
+    module="duetime.chaos.designs.reference",
     title="duetime, the reference scheduler",
     source="this repository's scheduler/",
     cron=True,
@@ -64,34 +65,34 @@ REFERENCE = Design(
 )
 POLL_REMOVE_RUN = Design(
     name="poll-remove-run",
-    module="chaos.designs.poll_remove_run",
+    module="duetime.chaos.designs.poll_remove_run",
     title="poll, remove, run (a sorted set and a hash per task)",
     source="Clara Jiménez, 'Redis Tasks Scheduler' (blog post, Node.js)",
     cron=True,
 )
 WATCH_DISPATCHER = Design(
     name="watch-dispatcher",
-    module="chaos.designs.watch_dispatcher",
+    module="duetime.chaos.designs.watch_dispatcher",
     title="dispatcher moving one due task per WATCH/MULTI to a list",
     source="Stack Overflow answer: WATCH-based dispatcher, workers BLPOP",
     dispatcher="every",
 )
 BATCH_DISPATCHER = Design(
     name="batch-dispatcher",
-    module="chaos.designs.batch_dispatcher",
+    module="duetime.chaos.designs.batch_dispatcher",
     title="central dispatcher moving all due tasks each round to a list",
     source="Stack Overflow answer: ZRANGEBYSCORE, then RPUSH+ZREM per task in MULTI",
     dispatcher="first",
 )
 IDEMPOTENCY_KEYS = Design(
     name="idempotency-keys",
-    module="chaos.designs.idempotency_keys",
+    module="duetime.chaos.designs.idempotency_keys",
     title="run, then remove; repeats carry a key from the task id and score",
     source="Schedulinator README (gumberss/Schedulinator)",
 )
 CLIENT_RETRY = Design(
     name="client-retry",
-    module="chaos.designs.client_retry",
+    module="duetime.chaos.designs.client_retry",
     title="client-side schedulers with push/register and retry after a timeout",
     source="schedule-mq README",
     cron=True,

@@ -69,7 +69,7 @@ import redis
 from . import process
 from .contract import connect, delivery_from_json
 
-log = logging.getLogger("chaos.designs.batch_dispatcher")
+log = logging.getLogger("duetime.chaos.designs.batch_dispatcher")
 
 RESOLUTION_S = 1.0
 POP_TIMEOUT_S = 1
@@ -172,7 +172,7 @@ def run_worker(options: process.WorkerOptions, stop: threading.Event) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return process.main(
-        argv, prog="python -m chaos.designs.batch_dispatcher", run_worker=run_worker
+        argv, prog="python -m duetime.chaos.designs.batch_dispatcher", run_worker=run_worker
     )
 
 

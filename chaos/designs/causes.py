@@ -1,6 +1,6 @@
 """Why a design loses, repeats or runs a task early: one explanation per design and cause.
 
-The comparison report (:mod:`chaos.comparison`) splits every loss and repeat of a
+The comparison report (:mod:`duetime.chaos.report.comparison`) splits every loss and repeat of a
 run by what the history shows (the cause keys below) and prints the design's
 explanation of that cause. A cause with no explanation here is printed as one to
 investigate, never silently.

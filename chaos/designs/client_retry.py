@@ -76,11 +76,12 @@ from typing import Any
 import redis
 from croniter import croniter
 
-from ..handlers import CRON_TASK_TYPE
+from duetime.chaos.client.handlers import CRON_TASK_TYPE
+
 from . import process
 from .contract import REDIS_DOWN, Delivery, connect
 
-log = logging.getLogger("chaos.designs.client_retry")
+log = logging.getLogger("duetime.chaos.designs.client_retry")
 
 POLL_INTERVAL_S = 1.0  # the README's pollInterval default, 1000 ms
 DEFAULT_RETRY_TIMEOUT_S = 10.0  # the README's register example: retryTimeout 10000
@@ -314,7 +315,10 @@ def run_cron(options: process.CronOptions, stop: threading.Event) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return process.main(
-        argv, prog="python -m chaos.designs.client_retry", run_worker=run_worker, run_cron=run_cron
+        argv,
+        prog="python -m duetime.chaos.designs.client_retry",
+        run_worker=run_worker,
+        run_cron=run_cron,
     )
 
 

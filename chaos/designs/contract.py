@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import redis
 
-# The reference scheduler's client timeouts (scheduler.client), so that no design
+# The reference scheduler's client timeouts (duetime.client), so that no design
 # waits longer on a partitioned Redis than another does.
 SOCKET_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 2.0
@@ -46,7 +46,7 @@ class DesignClient(Protocol):
 @dataclass(frozen=True)
 class Delivery:
     """What a design hands to a handler: the fields of ``scheduler.Task`` the chaos
-    handlers read (:class:`chaos.handlers.TaskLike`).
+    handlers read (:class:`duetime.chaos.client.handlers.TaskLike`).
 
     Designs without attempts or keys pass ``attempt=1``, ``max_attempts=1`` (the
     design means to run each task once) and ``idempotency_key=""``.

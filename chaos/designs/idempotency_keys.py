@@ -66,7 +66,7 @@ import redis
 from . import process
 from .contract import REDIS_DOWN, Delivery, connect
 
-log = logging.getLogger("chaos.designs.idempotency_keys")
+log = logging.getLogger("duetime.chaos.designs.idempotency_keys")
 
 POLL_S = 0.100  # the README names no interval; its scores have one-second resolution
 STOP_GRACE_S = 5.0
@@ -196,7 +196,7 @@ def run_worker(options: process.WorkerOptions, stop: threading.Event) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    prog = "python -m chaos.designs.idempotency_keys"
+    prog = "python -m duetime.chaos.designs.idempotency_keys"
     return process.main(argv, prog=prog, run_worker=run_worker)
 
 

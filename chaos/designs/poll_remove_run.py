@@ -76,11 +76,12 @@ from typing import Any
 import redis
 from croniter import croniter
 
-from ..handlers import CRON_TASK_TYPE
+from duetime.chaos.client.handlers import CRON_TASK_TYPE
+
 from . import process
 from .contract import REDIS_DOWN, Delivery, connect
 
-log = logging.getLogger("chaos.designs.poll_remove_run")
+log = logging.getLogger("duetime.chaos.designs.poll_remove_run")
 
 TIMEOUT_S = 0.010  # source: 500 ms between a taken task and the next poll (scaled by 1/50)
 TIMEOUT_WHEN_EMPTY_S = 0.200  # source: 10 s when nothing is due (scaled by 1/50)
@@ -296,7 +297,7 @@ def _fire(handler: process.Handler, task: Delivery) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     return process.main(
         argv,
-        prog="python -m chaos.designs.poll_remove_run",
+        prog="python -m duetime.chaos.designs.poll_remove_run",
         run_worker=run_worker,
         run_cron=run_cron,
     )

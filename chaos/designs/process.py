@@ -1,10 +1,10 @@
 """The processes of a published design: ``python -m MODULE worker|cron ...``.
 
-``worker`` takes the flags of ``python -m scheduler worker`` that the cluster
+``worker`` takes the flags of ``python -m duetime worker`` that the cluster
 passes (``--url --namespace --handlers --concurrency --lease``, and ``--no-cron``,
 which designs accept and ignore: their workers never tick cron), plus
 ``--dispatch`` on the worker processes that also run the design's dispatcher.
-``cron`` takes the flags of :mod:`chaos.cron_process` and records ``cron-ready``
+``cron`` takes the flags of :mod:`duetime.chaos.system.cron_process` and records ``cron-ready``
 just before it starts ticking. Both stop on SIGTERM or SIGINT.
 """
 
@@ -21,12 +21,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..history import CRON_READY
-from ..sink import EventSink
-from ..workload import CronSpec
+from duetime.chaos.client.workload import CronSpec
+from duetime.chaos.history.ops import CRON_READY
+from duetime.chaos.history.sink import EventSink
+
 from .contract import REDIS_DOWN
 
-log = logging.getLogger("chaos.designs")
+log = logging.getLogger("duetime.chaos.designs")
 
 Handler = Callable[[Any], Any]
 
@@ -103,14 +104,14 @@ def main(
     run_cron: RunCron | None = None,
 ) -> int:
     """Parse the command line, install the stop signals and run the chosen process."""
-    from scheduler.cli import UsageError, load_handlers
+    from duetime.cli import UsageError, load_handlers
 
     parser = argparse.ArgumentParser(prog=prog)
     sub = parser.add_subparsers(dest="command", required=True)
     worker = sub.add_parser("worker", help="run handlers (and the dispatcher with --dispatch)")
     worker.add_argument("--url", required=True)
     worker.add_argument("--namespace", required=True)
-    worker.add_argument("--handlers", default="chaos.handlers:HANDLERS")
+    worker.add_argument("--handlers", default="duetime.chaos.client.handlers:HANDLERS")
     worker.add_argument("--concurrency", type=int, default=4)
     worker.add_argument("--lease", type=float, default=30.0, help="used by designs with one")
     worker.add_argument("--dispatch", action="store_true", help="also run the dispatcher")
@@ -120,7 +121,7 @@ def main(
         cron.add_argument("--url", required=True)
         cron.add_argument("--namespace", required=True)
         cron.add_argument("--schedules", required=True, help="JSON list of CronSpec fields")
-        cron.add_argument("--handlers", default="chaos.handlers:HANDLERS")
+        cron.add_argument("--handlers", default="duetime.chaos.client.handlers:HANDLERS")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:

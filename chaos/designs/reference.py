@@ -1,14 +1,14 @@
 """The reference scheduler as a design: the producers' client over ``scheduler.Scheduler``.
 
-Its processes are the scheduler's own (``python -m scheduler worker``, or the
-scenario's ``worker_module``) and :mod:`chaos.cron_process`.
+Its processes are the scheduler's own (``python -m duetime worker``, or the
+scenario's ``worker_module``) and :mod:`duetime.chaos.system.cron_process`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from scheduler import InvalidInput, Scheduler
+from duetime import InvalidInput, Scheduler
 
 
 class ReferenceClient:

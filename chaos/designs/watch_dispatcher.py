@@ -67,7 +67,7 @@ from redis.client import Pipeline
 from . import process
 from .contract import connect, delivery_from_json
 
-log = logging.getLogger("chaos.designs.watch_dispatcher")
+log = logging.getLogger("duetime.chaos.designs.watch_dispatcher")
 
 DISPATCH_IDLE_S = 1.0
 POP_TIMEOUT_S = 1
@@ -181,7 +181,7 @@ def run_worker(options: process.WorkerOptions, stop: threading.Event) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return process.main(
-        argv, prog="python -m chaos.designs.watch_dispatcher", run_worker=run_worker
+        argv, prog="python -m duetime.chaos.designs.watch_dispatcher", run_worker=run_worker
     )
 
 

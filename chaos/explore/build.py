@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from ..cluster import ClusterSettings
-from ..expectations import Expect
-from ..scenario import STANDARD_EXPECTATIONS, Scenario
+from duetime.chaos.checker.expectations import Expect
+from duetime.chaos.scenario import STANDARD_EXPECTATIONS, Scenario
+from duetime.chaos.system.cluster import ClusterSettings
+
 from .case import ExploreCase
 from .kinds import Registry
 

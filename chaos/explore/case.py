@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..workload import Workload
+from duetime.chaos.client.workload import Workload
+
 from .kinds import Registry
 
 

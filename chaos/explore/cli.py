@@ -1,4 +1,4 @@
-"""``python -m chaos explore``: the search from the shell, one search per configuration.
+"""``python -m duetime.chaos explore``: the search from the shell, one search per configuration.
 
 Exit status: 0 when nothing failed that should hold (a documented finding, such
 as lost tasks under ``aof=everysec`` with power loss, is a result, not a
@@ -80,7 +80,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def command_for(args: argparse.Namespace, config: str) -> str:
     """The command that reruns the search of one configuration with the same budget."""
-    parts = ["python", "-m", "chaos", "explore", "--config", config]
+    parts = ["python", "-m", "duetime.chaos", "explore", "--config", config]
     parts += ["--examples", str(args.examples), "--seed", str(args.seed)]
     if args.shrink_budget != DEFAULT_SHRINK_S:
         parts += ["--shrink-budget", f"{args.shrink_budget:g}"]
@@ -93,7 +93,8 @@ def command_for(args: argparse.Namespace, config: str) -> str:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     # Imported here so that the other subcommands do not load Hypothesis.
-    from ..config import expand_configs, parse_config
+    from duetime.chaos.config import expand_configs, parse_config
+
     from .kinds import registry
     from .progress import ConsoleProgress, print_result
     from .report import write_report

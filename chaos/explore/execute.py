@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..figures import figures
-from ..redis_server import Persistence
-from ..runner import RunObserver, RunRequest, SilentObserver, run_scenario
+from duetime.chaos.report.figures import figures
+from duetime.chaos.runner import RunObserver, RunRequest, SilentObserver, run_scenario
+from duetime.chaos.system.redis_server import Persistence
+
 from .build import scenario_for
 from .case import ExploreCase
 from .judge import judge
@@ -23,7 +24,9 @@ from .search import CaseResult
 
 ObserverFactory = Callable[[str], AbstractContextManager[RunObserver]]
 
-EXAMPLE_COMMAND = "(an example of python -m chaos explore; only shrunk failures get a replay file)"
+EXAMPLE_COMMAND = (
+    "(an example of python -m duetime.chaos explore; only shrunk failures get a replay file)"
+)
 
 
 def silent(label: str) -> AbstractContextManager[RunObserver]:

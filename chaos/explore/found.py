@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..redis_server import Persistence
-from ..runner import RunRequest, run_scenario
-from ..scenario import load_scenario
+from duetime.chaos.runner import RunRequest, run_scenario
+from duetime.chaos.scenario import load_scenario
+from duetime.chaos.system.redis_server import Persistence
+
 from .build import scenario_for
 from .judge import judge, replay_expectations
 from .kinds import Registry
@@ -76,7 +77,7 @@ def _paragraphs(
 
 
 def _confirm(ctx: FoundContext, found: Example, path: Path, command: str) -> dict[str, Any]:
-    """Rerun the replay file as ``python -m chaos run`` would: did the same properties fail?"""
+    """Rerun the replay file as ``python -m duetime.chaos run`` would: same properties fail?"""
     scenario = load_scenario(path)
     outcome = run_scenario(
         RunRequest(

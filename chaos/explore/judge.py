@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..expectations import ANY_CONFIG, Expect
-from ..scenario import STANDARD_EXPECTATIONS
+from duetime.chaos.checker.expectations import ANY_CONFIG, Expect
+from duetime.chaos.scenario import STANDARD_EXPECTATIONS
+
 from .case import FaultEvent
 
 PROPERTIES: tuple[str, ...] = tuple(e.checker for e in STANDARD_EXPECTATIONS[ANY_CONFIG])

@@ -1,6 +1,6 @@
 """The fault vocabulary of the search: which nemeses it may draw, and how to build one fault.
 
-Each :class:`FaultKind` names a nemesis class exported by :mod:`chaos.nemesis`,
+Each :class:`FaultKind` names a nemesis class exported by :mod:`duetime.chaos.nemesis`,
 the keyword variants the search may pick from, how long a fault is held and
 which *lanes* it occupies (two faults sharing a lane never overlap: there is one
 redis-server to kill or to power off, one disk to slow down). Kinds whose
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..nemesis import FaultSchedule, Nemesis, NemesisUnavailable
+from duetime.chaos.nemesis import FaultSchedule, Nemesis, NemesisUnavailable
 
 # A one-shot schedule: the next injection would fall long after any explored run.
 ONCE_EVERY_S = 3600.0
@@ -29,7 +29,7 @@ def _always() -> str | None:
 
 
 def _clock_shim() -> str | None:
-    from ..nemesis.clock import build_shim
+    from duetime.chaos.nemesis.clock import build_shim
 
     try:
         build_shim()
@@ -39,7 +39,7 @@ def _clock_shim() -> str | None:
 
 
 def _fuse() -> str | None:
-    from ..powerfs import available
+    from duetime.chaos.system.powerfs import available
 
     ok, why = available()
     return None if ok else why
@@ -47,7 +47,7 @@ def _fuse() -> str | None:
 
 @dataclass(frozen=True)
 class FaultKind:
-    """A kind of fault: ``nemesis`` (a class name in :mod:`chaos.nemesis`) built with one
+    """A kind of fault: ``nemesis`` (a class name in :mod:`duetime.chaos.nemesis`) built with one
     of ``variants`` (keyword arguments) and held between ``hold_ds`` tenths of a second."""
 
     name: str
@@ -65,14 +65,14 @@ class FaultKind:
             raise ValueError(f"{self.name}: at least one variant and one lane")
 
     def nemesis_class(self) -> type[Nemesis] | None:
-        found = getattr(importlib.import_module("chaos.nemesis"), self.nemesis, None)
+        found = getattr(importlib.import_module("duetime.chaos.nemesis"), self.nemesis, None)
         return found if isinstance(found, type) and issubclass(found, Nemesis) else None
 
     def build(self, at_s: float, hold_s: float, variant: int) -> Nemesis:
         """The nemesis that injects this fault once, at ``at_s``, for ``hold_s``."""
         cls = self.nemesis_class()
         if cls is None:
-            raise LookupError(f"chaos.nemesis has no {self.nemesis}")
+            raise LookupError(f"duetime.chaos.nemesis has no {self.nemesis}")
         schedule = FaultSchedule(
             first_s=at_s, every_s=ONCE_EVERY_S, jitter_s=0.0, hold_s=(hold_s, hold_s)
         )
@@ -197,7 +197,9 @@ def registry(
         if only is not None and kind.name not in only:
             continue
         if kind.nemesis_class() is None:
-            left_out[kind.name] = f"chaos.nemesis has no {kind.nemesis} (not importable here yet)"
+            left_out[kind.name] = (
+                f"duetime.chaos.nemesis has no {kind.nemesis} (not importable here yet)"
+            )
             continue
         why = kind.available()
         if why is not None:

@@ -1,4 +1,4 @@
-"""What ``python -m chaos explore`` shows: a line per real run, a live line while it runs."""
+"""What ``python -m duetime.chaos explore`` shows: a line per real run, a live line meanwhile."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 from rich.console import Console
 
-from ..display import RichObserver
-from ..runner import RunObserver
+from duetime.chaos.report.terminal import RichObserver
+from duetime.chaos.runner import RunObserver
+
 from .case import ExploreCase
 from .kinds import Registry
 from .report import verdict_line
@@ -18,7 +19,7 @@ OUTCOME_STYLE = {"held": "green", "finding": "magenta", "violation": "bold red"}
 
 
 class ConsoleProgress:
-    """A :class:`~chaos.explore.search.SearchObserver` that prints to ``console``."""
+    """A :class:`~duetime.chaos.explore.search.SearchObserver` that prints to ``console``."""
 
     def __init__(self, console: Console, label: str, registry: Registry) -> None:
         self.console = console

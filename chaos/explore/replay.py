@@ -1,9 +1,9 @@
 """The replay file: a shrunk example written as a normal scenario file.
 
-``python -m chaos run <file> --config ... --seed ...`` reruns it like any file
+``python -m duetime.chaos run <file> --config ... --seed ...`` reruns it like any file
 of ``scenarios/``; the command is in its docstring. Its expectations are the
 standard ones plus, under the configuration it was found in, the finding itself
-(see :func:`chaos.explore.judge.replay_expectations`).
+(see :func:`duetime.chaos.explore.judge.replay_expectations`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..checker import DEFAULT_CHECKERS
-from ..scenario import STANDARD_EXPECTATIONS, Scenario
+from duetime.chaos.checker import DEFAULT_CHECKERS
+from duetime.chaos.scenario import STANDARD_EXPECTATIONS, Scenario
+
 from .source import LINE_LENGTH, Atom, Group, Imports, Node, Unrenderable, assignment, to_node
 
 STANDARD_NAME = "STANDARD_EXPECTATIONS"
@@ -25,7 +26,17 @@ STANDARD_NAME = "STANDARD_EXPECTATIONS"
 def run_command(path: Path, config: str, seed: int) -> str:
     """The command that reruns a replay file."""
     return shlex.join(
-        ["python", "-m", "chaos", "run", path.as_posix(), "--config", config, "--seed", str(seed)]
+        [
+            "python",
+            "-m",
+            "duetime.chaos",
+            "run",
+            path.as_posix(),
+            "--config",
+            config,
+            "--seed",
+            str(seed),
+        ]
     )
 
 
@@ -38,7 +49,7 @@ def _expectations_node(scenario: Scenario, imports: Imports) -> Node | None:
         if table.get(key) == expects:
             del table[key]
     if len(table) < len(scenario.expectations):
-        items.append(("**", Atom(imports.add_name("chaos.scenario", STANDARD_NAME))))
+        items.append(("**", Atom(imports.add_name("duetime.chaos.scenario", STANDARD_NAME))))
     items += [(f"{to_node(k, imports).flat()}: ", to_node(v, imports)) for k, v in table.items()]
     return Group("", "{", "}", tuple(items))
 

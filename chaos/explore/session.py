@@ -12,8 +12,9 @@ from typing import Any
 
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from ..redis_server import Persistence
-from ..store import run_id
+from duetime.chaos.history.store import run_id
+from duetime.chaos.system.redis_server import Persistence
+
 from .execute import ObserverFactory, RealRuns, silent
 from .found import FoundContext, relative, write_found
 from .kinds import registry

@@ -3,7 +3,7 @@
 Used to write a shrunk example as a normal scenario file. A value is rendered
 as the constructor call that rebuilds it, with only the fields that differ from
 their defaults; classes are imported from the shortest package that exports
-them (``chaos.nemesis``, not ``chaos.nemesis.redis_process``). Lines stay within
+them (``duetime.chaos.nemesis``, not ``duetime.chaos.nemesis.redis_process``). Lines stay within
 :data:`LINE_LENGTH`: calls, tuples and dicts that do not fit are split one item
 per line with a trailing comma, and long strings into implicitly joined parts.
 """

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from ..workload import CronSpec, Workload
+from duetime.chaos.client.workload import CronSpec, Workload
+
 from .case import ExploreCase, FaultEvent, span_ds, timeline
 from .kinds import FaultKind, Registry
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from ..powerfs import PowerLossFS
+from duetime.chaos.system.powerfs import PowerLossFS
 
 POLL_S = 0.02
 INFO_TIMEOUT_S = 10.0

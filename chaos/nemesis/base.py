@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..cluster import Cluster
-from ..live import LiveView
+from duetime.chaos.report.live import LiveView
+from duetime.chaos.system.cluster import Cluster
 
 
 class NemesisUnavailable(RuntimeError):

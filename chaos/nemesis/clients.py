@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Literal
 
-from ..cluster import CRON_ROLE, PRODUCER_ROLE, WORKER_ROLE, Cluster
-from ..network import ClientRoutes
-from ..toxiproxy.client import ToxiproxyClient
+from duetime.chaos.system.cluster import CRON_ROLE, PRODUCER_ROLE, WORKER_ROLE, Cluster
+from duetime.chaos.system.network import ClientRoutes
+from duetime.chaos.toxiproxy.client import ToxiproxyClient
+
 from .base import NemesisContext
 
 Group = Literal["workers", "producers", "cron", "clients"]

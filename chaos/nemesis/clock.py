@@ -15,7 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cluster import WORKER_ROLE, Cluster
+from duetime.chaos.system.cluster import WORKER_ROLE, Cluster
+
 from .base import Fault, Nemesis, NemesisContext, NemesisUnavailable
 
 SHIM_SOURCE = Path(__file__).with_name("clock_shift.c")

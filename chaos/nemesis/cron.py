@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..cluster import CRON_ROLE
+from duetime.chaos.system.cluster import CRON_ROLE
+
 from .base import Fault, Nemesis, NemesisContext
 
 

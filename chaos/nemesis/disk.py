@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backends import PowerDisk, PowerDiskUnavailable, Unsupported
-from ..cluster import Cluster
-from ..powerfs import DropReport
+from duetime.chaos.system.backends import PowerDisk, PowerDiskUnavailable, Unsupported
+from duetime.chaos.system.cluster import Cluster
+from duetime.chaos.system.powerfs import DropReport
+
 from .base import NemesisContext, NemesisUnavailable
 
 

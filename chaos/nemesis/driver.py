@@ -8,8 +8,9 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..history import FAULT_END, FAULT_START
-from ..sink import EventSink
+from duetime.chaos.history.ops import FAULT_END, FAULT_START
+from duetime.chaos.history.sink import EventSink
+
 from .base import Fault, Nemesis, NemesisContext
 
 JOIN_TIMEOUT_S = 30.0

@@ -7,7 +7,7 @@ What each does (Shopify/toxiproxy's README): ``latency`` delays data by
 ms after data arrives; ``bandwidth`` caps a direction at ``rate`` KB/s;
 ``slow_close`` delays closing by ``delay`` ms; ``limit_data`` closes a connection
 after ``bytes`` bytes; ``slicer`` cuts data into small pieces; ``timeout`` drops
-data (see :class:`~chaos.nemesis.partition.Partition`). Heal: remove the toxics.
+data (see :class:`~duetime.chaos.nemesis.partition.Partition`). Heal: remove the toxics.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..cluster import Cluster
+from duetime.chaos.system.cluster import Cluster
+
 from .base import Fault, Nemesis, NemesisContext
 from .clients import (
     Direction,

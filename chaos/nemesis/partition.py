@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
-from ..cluster import Cluster
+from duetime.chaos.system.cluster import Cluster
+
 from .base import Fault, Nemesis, NemesisContext
 from .clients import (
     Direction,

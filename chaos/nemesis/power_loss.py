@@ -1,6 +1,6 @@
 """Power loss of Redis's machine: SIGKILL, lose every un-fsynced write, restart on what is left.
 
-Redis keeps its files on the FUSE power-loss filesystem (``chaos.powerfs``),
+Redis keeps its files on the FUSE power-loss filesystem (``duetime.chaos.system.powerfs``),
 attached before it starts. A strike SIGKILLs redis-server, drops every change
 its files had not fsynced, then reaps it; the heal starts Redis again on what
 survived. Where FUSE is not available the nemesis is unavailable, saying why,
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..cluster import Cluster
+from duetime.chaos.system.cluster import Cluster
+
 from .base import Fault, Nemesis, NemesisContext
 from .disk import attach_disk, cut_power, disk_of
 

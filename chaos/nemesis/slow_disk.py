@@ -5,7 +5,7 @@ sleeps before making data durable). ``then="kill"`` SIGKILLs redis-server while
 the disk is slow (the machine survives); ``then="power_loss"`` cuts the power
 instead; ``then="none"`` only slows the disk for the hold time. Under
 ``appendfsync everysec`` the strike waits for the moment Redis postpones its AOF
-writes while replying (:mod:`chaos.nemesis.aof_lag`); under the other settings,
+writes while replying (:mod:`duetime.chaos.nemesis.aof_lag`); under the other settings,
 which never postpone, it comes after ``fsync_delay_s`` of slow disk. Heal:
 fsync fast again, and Redis started again if it was struck.
 """
@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..cluster import Cluster
+from duetime.chaos.system.cluster import Cluster
+
 from .aof_lag import Aim, wait_for_postponed_writes
 from .base import Fault, Nemesis, NemesisContext
 from .disk import attach_disk, cut_power, disk_of, kill_process

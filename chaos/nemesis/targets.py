@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from ..cluster import WORKER_ROLE
+from duetime.chaos.system.cluster import WORKER_ROLE
+
 from .base import NemesisContext
 
 POLL_S = 0.05

@@ -1,7 +1,7 @@
-"""``python -m chaos.toxiproxy``: run the embedded Toxiproxy in the foreground."""
+"""``python -m duetime.chaos.toxiproxy``: run the embedded Toxiproxy in the foreground."""
 
 import sys
 
-from chaos.toxiproxy.cli import main
+from duetime.chaos.toxiproxy.cli import main
 
 sys.exit(main())

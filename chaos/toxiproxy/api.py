@@ -18,9 +18,9 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from chaos.toxiproxy.errors import ApiError, ListenError
-from chaos.toxiproxy.loop import LoopThread
-from chaos.toxiproxy.registry import Registry
+from duetime.chaos.toxiproxy.errors import ApiError, ListenError
+from duetime.chaos.toxiproxy.loop import LoopThread
+from duetime.chaos.toxiproxy.registry import Registry
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

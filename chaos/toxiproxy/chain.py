@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from chaos.toxiproxy.link import Link
-from chaos.toxiproxy.spec import Direction, ToxicSpec
+from duetime.chaos.toxiproxy.link import Link
+from duetime.chaos.toxiproxy.spec import Direction, ToxicSpec
 
 log = logging.getLogger(__name__)
 

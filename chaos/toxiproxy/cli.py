@@ -1,7 +1,7 @@
 """The command line of the embedded Toxiproxy: serve in the foreground until SIGINT/SIGTERM.
 
 ``add_arguments`` and ``run`` let another CLI offer it as a subcommand; ``main`` is
-what ``python -m chaos.toxiproxy`` runs.
+what ``python -m duetime.chaos.toxiproxy`` runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from chaos.toxiproxy.server import DEFAULT_PORT, ToxiproxyServer
+from duetime.chaos.toxiproxy.server import DEFAULT_PORT, ToxiproxyServer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m chaos.toxiproxy",
+        prog="python -m duetime.chaos.toxiproxy",
         description="A server that speaks Toxiproxy's HTTP API and applies its toxics.",
     )
     add_arguments(parser)

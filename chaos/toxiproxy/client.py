@@ -21,8 +21,8 @@ import toxiproxy
 from toxiproxy.api import APIConsumer
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
-from chaos.toxiproxy.addresses import split_host_port
-from chaos.toxiproxy.server import ToxiproxyServer
+from duetime.chaos.toxiproxy.addresses import split_host_port
+from duetime.chaos.toxiproxy.server import ToxiproxyServer
 
 URL_VARIABLE = "TOXIPROXY_URL"
 REQUEST_TIMEOUT_S = 30.0

@@ -9,7 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from chaos.toxiproxy.api import Api
+from duetime.chaos.toxiproxy.api import Api
 
 log = logging.getLogger(__name__)
 

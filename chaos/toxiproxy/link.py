@@ -14,9 +14,9 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
-from chaos.toxiproxy.pipe import Chunk, Pipe
-from chaos.toxiproxy.spec import Direction, ToxicSpec
-from chaos.toxiproxy.toxics import Noop, Toxic
+from duetime.chaos.toxiproxy.pipe import Chunk, Pipe
+from duetime.chaos.toxiproxy.spec import Direction, ToxicSpec
+from duetime.chaos.toxiproxy.toxics import Noop, Toxic
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ import socket
 import struct
 from collections.abc import Callable
 
-from chaos.toxiproxy.addresses import dial_target, open_listener
-from chaos.toxiproxy.chain import ToxicChain
-from chaos.toxiproxy.errors import ListenError
-from chaos.toxiproxy.link import Link
-from chaos.toxiproxy.spec import Direction
+from duetime.chaos.toxiproxy.addresses import dial_target, open_listener
+from duetime.chaos.toxiproxy.chain import ToxicChain
+from duetime.chaos.toxiproxy.errors import ListenError
+from duetime.chaos.toxiproxy.link import Link
+from duetime.chaos.toxiproxy.spec import Direction
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ import asyncio
 import random
 from dataclasses import dataclass
 
-from chaos.toxiproxy.addresses import canonical_listen
-from chaos.toxiproxy.errors import ApiError, ListenError, Problem
-from chaos.toxiproxy.proxy import Proxy
-from chaos.toxiproxy.schema import (
+from duetime.chaos.toxiproxy.addresses import canonical_listen
+from duetime.chaos.toxiproxy.errors import ApiError, ListenError, Problem
+from duetime.chaos.toxiproxy.proxy import Proxy
+from duetime.chaos.toxiproxy.schema import (
     ProxyInput,
     decode_json,
     populate_inputs,
@@ -25,8 +25,8 @@ from chaos.toxiproxy.schema import (
     toxic_input,
     toxic_update,
 )
-from chaos.toxiproxy.spec import Direction, ToxicSpec, float32
-from chaos.toxiproxy.toxics import TOXIC_TYPES
+from duetime.chaos.toxiproxy.spec import Direction, ToxicSpec, float32
+from duetime.chaos.toxiproxy.toxics import TOXIC_TYPES
 
 JsonObject = dict[str, object]
 

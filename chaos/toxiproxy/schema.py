@@ -11,8 +11,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from chaos.toxiproxy.errors import ApiError, Problem
-from chaos.toxiproxy.toxics import json_kind
+from duetime.chaos.toxiproxy.errors import ApiError, Problem
+from duetime.chaos.toxiproxy.toxics import json_kind
 
 FLOAT32_MAX = 3.4028234663852886e38
 

@@ -6,12 +6,12 @@ import random
 import threading
 from types import TracebackType
 
-from chaos.toxiproxy.addresses import join_host_port
-from chaos.toxiproxy.api import Api
-from chaos.toxiproxy.errors import ApiError, ListenError
-from chaos.toxiproxy.httpd import ApiHttpServer
-from chaos.toxiproxy.loop import LoopThread
-from chaos.toxiproxy.registry import Registry
+from duetime.chaos.toxiproxy.addresses import join_host_port
+from duetime.chaos.toxiproxy.api import Api
+from duetime.chaos.toxiproxy.errors import ApiError, ListenError
+from duetime.chaos.toxiproxy.httpd import ApiHttpServer
+from duetime.chaos.toxiproxy.loop import LoopThread
+from duetime.chaos.toxiproxy.registry import Registry
 
 DEFAULT_PORT = 8474
 

@@ -6,7 +6,7 @@ import struct
 from dataclasses import dataclass
 from enum import Enum
 
-from chaos.toxiproxy.toxics import Toxic
+from duetime.chaos.toxiproxy.toxics import Toxic
 
 
 class Direction(Enum):

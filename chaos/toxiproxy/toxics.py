@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, fields
 from types import MappingProxyType
 from typing import ClassVar, Protocol
 
-from chaos.toxiproxy.pipe import Chunk
+from duetime.chaos.toxiproxy.pipe import Chunk
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 BANDWIDTH_TICK_S = 0.1  # the real toxic sends oversized chunks in 100 ms slices

@@ -1,7 +1,8 @@
 """Loads the ``.lua`` files beside this module and registers them on a Redis client.
 
 A script may say ``-- @include "name"`` on a line of its own to paste in
-``includes/name.lua``. Scripts run by SHA (redis-py's ``Script`` loads them again
+``includes/name.lua``; ``-- @include "results"`` pastes the result codes of
+:mod:`duetime.results`. Scripts run by SHA (redis-py's ``Script`` loads them again
 after a ``NOSCRIPT``, e.g. when Redis restarted empty).
 """
 
@@ -15,6 +16,8 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
+from ..results import lua_table
+
 _INCLUDE = re.compile(r'^-- @include "([a-z_]+)"$', re.MULTILINE)
 
 
@@ -25,7 +28,11 @@ def _read(node: Traversable) -> str:
 def expand_includes(text: str) -> str:
     """Paste ``includes/<name>.lua`` where ``text`` says ``-- @include "<name>"``."""
     root = resources.files(__package__)
-    return _INCLUDE.sub(lambda m: _read(root / "includes" / f"{m.group(1)}.lua"), text)
+
+    def include(name: str) -> str:
+        return lua_table() if name == "results" else _read(root / "includes" / f"{name}.lua")
+
+    return _INCLUDE.sub(lambda m: include(m.group(1)), text)
 
 
 def source(name: str) -> str:

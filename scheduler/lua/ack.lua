@@ -2,30 +2,30 @@
 -- KEYS[1] tasks  KEYS[2] leases  KEYS[3] done  KEYS[4] errors  KEYS[5] dead
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] done retention ms  ARGV[3] dead retention ms
 -- ARGV[4] trim limit  ARGV[5..] pairs of task id, attempt
--- Returns: one integer per pair: 1 = acknowledged, 0 = refused (the lease was taken over,
---   the task was cancelled, or the record is gone): the caller no longer holds it.
+-- Returns: one code per pair: RESULT.OK = acknowledged, RESULT.REFUSED = the caller no
+--   longer holds the lease (taken over, the task was cancelled, or the record is gone).
 -- Atomic: the fence check and the move to done. The trim removes at most `trim limit`
 --   expired records of each kind per call, so finished records expire without a scan.
 -- @include "record"
+-- @include "fence"
+-- @include "results"
 local tasks, leases, done, errors, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now = now_ms(ARGV[1])
 local out = {}
 for i = 5, #ARGV, 2 do
   local id, att = ARGV[i], tonumber(ARGV[i + 1])
   local v = redis.call('HGET', tasks, id)
-  local ok = 0
-  if v then
-    local r = parse(v)
-    if r.st == 'R' and r.att == att then
-      r.st = 'D'
-      r.body = ''
-      redis.call('HSET', tasks, id, encode(r))
-      redis.call('ZREM', leases, id)
-      redis.call('ZADD', done, now, id)
-      ok = 1
-    end
+  local r = v and parse(v)
+  local code = RESULT.REFUSED
+  if holds(r, att) then
+    r.st = 'D'
+    r.body = ''
+    redis.call('HSET', tasks, id, encode(r))
+    redis.call('ZREM', leases, id)
+    redis.call('ZADD', done, now, id)
+    code = RESULT.OK
   end
-  out[#out + 1] = ok
+  out[#out + 1] = code
 end
 
 local limit = tonumber(ARGV[4])

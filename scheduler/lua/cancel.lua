@@ -1,17 +1,19 @@
 -- cancel: stop a task from running (again).
 -- KEYS[1] tasks  KEYS[2] due  KEYS[3] leases  KEYS[4] retrying  KEYS[5] done
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] task id
--- Returns: 1 = cancelled, 0 = already finished (done, dead or cancelled), -1 = no such task.
+-- Returns: RESULT.OK = cancelled, RESULT.REFUSED = already finished (done, dead or
+--   cancelled), RESULT.NOT_FOUND = no such task.
 --   A running handler is not interrupted, but its worker can no longer ack or retry it.
 -- Atomic: the state check and the removal from due / leases.
 -- @include "record"
+-- @include "results"
 local tasks, due, leases, retrying, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now = now_ms(ARGV[1])
 local id = ARGV[2]
 local v = redis.call('HGET', tasks, id)
-if not v then return -1 end
+if not v then return RESULT.NOT_FOUND end
 local r = parse(v)
-if r.st ~= 'P' and r.st ~= 'Y' and r.st ~= 'R' then return 0 end
+if r.st ~= 'P' and r.st ~= 'Y' and r.st ~= 'R' then return RESULT.REFUSED end
 redis.call('ZREM', due, id)
 redis.call('ZREM', leases, id)
 redis.call('SREM', retrying, id)
@@ -19,4 +21,4 @@ r.st = 'C'
 r.body = ''
 redis.call('HSET', tasks, id, encode(r))
 redis.call('ZADD', done, now, id)
-return 1
+return RESULT.OK

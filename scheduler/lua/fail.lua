@@ -2,16 +2,18 @@
 -- KEYS[1] tasks  KEYS[2] due  KEYS[3] leases  KEYS[4] retrying  KEYS[5] dead  KEYS[6] errors
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] wake channel  ARGV[3] task id  ARGV[4] attempt
 -- ARGV[5] error text  ARGV[6] retry delay ms (-1 = bury now, e.g. no handler for the type)
--- Returns: 1 = will retry, 2 = buried, 0 = refused (the caller no longer holds the lease).
+-- Returns: RESULT.OK = will retry, RESULT.BURIED = dead-lettered, RESULT.REFUSED = the caller
+--   no longer holds the lease.
 -- Atomic: the fence check, the error record and the move to due or dead.
 -- @include "record"
+-- @include "fence"
+-- @include "results"
 local tasks, due, leases, retrying, dead, errors = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now = now_ms(ARGV[1])
 local id, att, delay = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[6])
 local v = redis.call('HGET', tasks, id)
-if not v then return 0 end
-local r = parse(v)
-if r.st ~= 'R' or r.att ~= att then return 0 end
+local r = v and parse(v)
+if not holds(r, att) then return RESULT.REFUSED end
 redis.call('ZREM', leases, id)
 if delay >= 0 and r.att < r.max then
   r.st = 'Y'
@@ -20,7 +22,7 @@ if delay >= 0 and r.att < r.max then
   redis.call('ZADD', due, now + delay, id)
   redis.call('SADD', retrying, id)
   publish_if_head(due, ARGV[2], now + delay)
-  return 1
+  return RESULT.OK
 end
 bury(tasks, dead, errors, id, r, now, ARGV[5])
-return 2
+return RESULT.BURIED

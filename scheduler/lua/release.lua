@@ -4,6 +4,7 @@
 -- Returns: how many tasks were handed back. The attempt they started still counts.
 -- Atomic: the fence check and the move from lease to due of each task.
 -- @include "record"
+-- @include "fence"
 local tasks, due, leases = KEYS[1], KEYS[2], KEYS[3]
 local now = now_ms(ARGV[1])
 local n = 0
@@ -11,7 +12,7 @@ for i = 3, #ARGV, 2 do
   local id, att = ARGV[i], tonumber(ARGV[i + 1])
   local v = redis.call('HGET', tasks, id)
   local r = v and parse(v)
-  if r and r.st == 'R' and r.att == att then
+  if holds(r, att) then
     r.st = 'P'
     redis.call('HSET', tasks, id, encode(r))
     redis.call('ZREM', leases, id)

@@ -4,6 +4,7 @@
 -- Returns: the ids whose lease is no longer the caller's (taken over, cancelled or gone).
 -- Atomic: the fence check and the new expiry of each task.
 -- @include "record"
+-- @include "fence"
 local tasks, leases = KEYS[1], KEYS[2]
 local now = now_ms(ARGV[1])
 local until_ms = now + tonumber(ARGV[2])
@@ -12,7 +13,7 @@ for i = 3, #ARGV, 2 do
   local id, att = ARGV[i], tonumber(ARGV[i + 1])
   local v = redis.call('HGET', tasks, id)
   local r = v and parse(v)
-  if r and r.st == 'R' and r.att == att then
+  if holds(r, att) then
     redis.call('ZADD', leases, until_ms, id)
   else
     lost[#lost + 1] = id

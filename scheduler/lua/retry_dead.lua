@@ -1,21 +1,23 @@
 -- retry_dead: give a dead-lettered task a fresh set of attempts, due now.
--- KEYS[1] tasks  KEYS[2] due  KEYS[3] dead  KEYS[4] errors
+-- KEYS[1] tasks  KEYS[2] due  KEYS[3] dead
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] wake channel  ARGV[3] task id
--- Returns: 1 = requeued, 0 = the task is not dead, -1 = no such task.
+-- Returns: RESULT.OK = requeued, RESULT.REFUSED = the task is not dead, RESULT.NOT_FOUND =
+--   no such task.
 --   The due time in the record is kept, so the idempotency key stays the same.
 -- Atomic: the state check and the move from dead to due.
 -- @include "record"
-local tasks, due, dead, errors = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- @include "results"
+local tasks, due, dead = KEYS[1], KEYS[2], KEYS[3]
 local now = now_ms(ARGV[1])
 local id = ARGV[3]
 local v = redis.call('HGET', tasks, id)
-if not v then return -1 end
+if not v then return RESULT.NOT_FOUND end
 local r = parse(v)
-if r.st ~= 'X' then return 0 end
+if r.st ~= 'X' then return RESULT.REFUSED end
 r.st = 'P'
 r.att = 0
 redis.call('HSET', tasks, id, encode(r))
 redis.call('ZREM', dead, id)
 redis.call('ZADD', due, now, id)
 publish_if_head(due, ARGV[2], now)
-return 1
+return RESULT.OK

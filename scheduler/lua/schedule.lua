@@ -2,9 +2,11 @@
 -- KEYS[1] tasks (hash)   KEYS[2] due (zset)
 -- ARGV[1] wake channel   ARGV[2] n
 -- ARGV[3+3i..5+3i] task id, due ms, encoded record (status P, attempt 0)
--- Returns: a list of n integers, 1 = created, 0 = a task with this id already exists.
+-- Returns: a list of n codes, RESULT.OK = created, RESULT.REFUSED = a task with this id
+--   already exists.
 -- Atomic: the existence check and the writes of every task in the call.
 -- @include "record"
+-- @include "results"
 local tasks, due = KEYS[1], KEYS[2]
 local n = tonumber(ARGV[2])
 local out = {}
@@ -13,10 +15,10 @@ for i = 0, n - 1 do
   local id, at, rec = ARGV[3 + 3 * i], tonumber(ARGV[4 + 3 * i]), ARGV[5 + 3 * i]
   if redis.call('HSETNX', tasks, id, rec) == 1 then
     redis.call('ZADD', due, at, id)
-    out[#out + 1] = 1
+    out[#out + 1] = RESULT.OK
     if earliest == nil or at < earliest then earliest = at end
   else
-    out[#out + 1] = 0
+    out[#out + 1] = RESULT.REFUSED
   end
 end
 if earliest ~= nil then publish_if_head(due, ARGV[1], earliest) end

@@ -20,7 +20,7 @@ from benchmarks.systems import (
     driver,
     is_design,
 )
-from chaos.designs import DESIGNS
+from duetime.chaos.designs import DESIGNS
 
 PUBLISHED = [d.name for d in DESIGNS.values() if d.own_processes]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chaos.explore.case import ExploreCase
-from chaos.explore.judge import judge
-from chaos.explore.kinds import KINDS, Registry
-from chaos.explore.search import CaseResult
+from duetime.chaos.explore.case import ExploreCase
+from duetime.chaos.explore.judge import judge
+from duetime.chaos.explore.kinds import KINDS, Registry
+from duetime.chaos.explore.search import CaseResult
 
 PROCESS_KINDS = ("kill_worker", "pause_worker", "clock_skew", "kill_cron", "kill_redis")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from chaos.history import (
+from duetime.chaos.history.ops import (
     CRON_READY,
     CRON_SCHEDULE,
     EXECUTE,

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 import redis
 
-from chaos.backends import BackendUnavailable, make_backend
-from chaos.backends.containers import PublishedProxySite, redis_args
-from chaos.backends.engine import docker_engine
-from chaos.backends.images import PROXY_PORT_BASE, REDIS_PORT
-from chaos.cli import build_parser
-from chaos.clock import TestbedClock
-from chaos.cluster import Cluster, ClusterSettings
-from chaos.redis_server import Persistence
-from chaos.sink import EventSink
-from chaos.toxiproxy.client import ProxyInfo
+from duetime.chaos.cli import build_parser
+from duetime.chaos.history.clock import TestbedClock
+from duetime.chaos.history.sink import EventSink
+from duetime.chaos.system.backends import BackendUnavailable, make_backend
+from duetime.chaos.system.backends.containers import PublishedProxySite, redis_args
+from duetime.chaos.system.backends.engine import docker_engine
+from duetime.chaos.system.backends.images import PROXY_PORT_BASE, REDIS_PORT
+from duetime.chaos.system.cluster import Cluster, ClusterSettings
+from duetime.chaos.system.redis_server import Persistence
+from duetime.chaos.toxiproxy.client import ProxyInfo
 
 ENGINE, ENGINE_NOTE = docker_engine()
 needs_engine = pytest.mark.skipif(

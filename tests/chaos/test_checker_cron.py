@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from history_builder import HistoryBuilder
 
-from chaos.checker.cron import CronChecker
+from duetime.chaos.checker.cron import CronChecker
 
 EVERY_2S = "*/2 * * * * *"
 check = CronChecker(edge_s=0.5, misfire_grace_s=5.0)

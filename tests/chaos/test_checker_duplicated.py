@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from history_builder import HistoryBuilder
 
-from chaos.checker import duplicated
+from duetime.chaos.checker import duplicated
 
 
 def test_single_runs_have_no_duplicates(hb: HistoryBuilder) -> None:

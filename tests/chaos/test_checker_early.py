@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from history_builder import HistoryBuilder
 
-from chaos.checker import early
+from duetime.chaos.checker import early
 
 
 def test_runs_at_or_after_due_are_valid(hb: HistoryBuilder) -> None:

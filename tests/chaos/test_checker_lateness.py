@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from history_builder import HistoryBuilder
 
-from chaos.checker.lateness import LatenessChecker
+from duetime.chaos.checker.lateness import LatenessChecker
 
 
 def test_percentiles_of_first_start_minus_due(hb: HistoryBuilder) -> None:

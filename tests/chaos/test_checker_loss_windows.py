@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from history_builder import HistoryBuilder
 
-from chaos.checker import lost
-from chaos.checker.loss_windows import loss_windows, lost_tasks
-from chaos.checker.lost import LostAllPending, LostWithin
+from duetime.chaos.checker import lost
+from duetime.chaos.checker.loss_windows import loss_windows, lost_tasks
+from duetime.chaos.checker.lost import LostAllPending, LostWithin
 
 
 def everysec_power_loss(hb: HistoryBuilder, oldest_lost_ack: float) -> HistoryBuilder:

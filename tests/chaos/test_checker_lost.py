@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from history_builder import HistoryBuilder
 
-from chaos.checker import lost
+from duetime.chaos.checker import lost
 
 
 def test_every_acknowledged_task_executed_is_valid(hb: HistoryBuilder) -> None:

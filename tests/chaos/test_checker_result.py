@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chaos.checker import DEFAULT_CHECKERS, Result, run_checker, run_checkers
-from chaos.history import Op
+from duetime.chaos.checker import DEFAULT_CHECKERS, Result, run_checker, run_checkers
+from duetime.chaos.history.ops import Op
 
 
 def crashing(history: Sequence[Op]) -> Result:

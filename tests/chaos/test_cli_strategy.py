@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from chaos.cli import _command, main
-from chaos.config import parse_config
-from chaos.designs import CLIENT_RETRY, REFERENCE
+from duetime.chaos.cli import _command, main
+from duetime.chaos.config import parse_config
+from duetime.chaos.designs import CLIENT_RETRY, REFERENCE
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -19,7 +19,14 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
         ["run", str(SCENARIOS / "kill_workers.py"), "--strategy", "nope"],
         ["run", str(SCENARIOS / "kill_workers.py"), "--strategy", "all"],
         ["matrix", str(SCENARIOS), "--strategy", "reference,nope"],
-        ["matrix", str(SCENARIOS), "--strategy", "all", "--worker-module", "chaos.broken_worker"],
+        [
+            "matrix",
+            str(SCENARIOS),
+            "--strategy",
+            "all",
+            "--worker-module",
+            "duetime.chaos.client.broken_worker",
+        ],
     ],
 )
 def test_a_bad_strategy_is_refused_with_exit_2_and_no_run(

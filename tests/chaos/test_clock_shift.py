@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from chaos.nemesis import NemesisUnavailable
-from chaos.nemesis.clock import build_shim, shift_env
+from duetime.chaos.nemesis import NemesisUnavailable
+from duetime.chaos.nemesis.clock import build_shim, shift_env
 
 PROBE = """
 import threading, time

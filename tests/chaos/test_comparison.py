@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos.comparison import causes_of, render
+from duetime.chaos.report.comparison import causes_of, render
 
 
 def results(strategy: str, scenario: str = "kill_workers", **details: Any) -> dict[str, Any]:
@@ -47,7 +47,7 @@ def test_report_has_one_column_per_strategy_and_explains_each_cause() -> None:
                 lost={"lost": 2, "lost_started_never_finished": 2},
             ),
         ],
-        "python -m chaos matrix scenarios/ --strategy all",
+        "python -m duetime.chaos matrix scenarios/ --strategy all",
     )
     assert "| scenario | config | reference | poll-remove-run |" in text
     assert "| kill_workers | aof=always | 0/10 lost, 0 dup, p99 0.010 s | 2/10 lost" in text

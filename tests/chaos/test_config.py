@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.config import ConfigError, expand_configs, parse_config
+from duetime.chaos.config import ConfigError, expand_configs, parse_config
 
 
 def test_one_config() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.designs import (
+from duetime.chaos.designs import (
     BATCH_DISPATCHER,
     DESIGNS,
     REFERENCE,

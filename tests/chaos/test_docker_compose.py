@@ -14,10 +14,15 @@ import pytest
 import yaml
 from run_helpers import REPO_ROOT
 
-from chaos.backends.images import REDIS_IMAGE, REDIS_PORT, TOXIPROXY_API_PORT, TOXIPROXY_IMAGE
-from chaos.cli import build_parser as chaos_parser
-from chaos.toxiproxy.client import URL_VARIABLE
-from scheduler.cli import build_parser as scheduler_parser
+from duetime.chaos.cli import build_parser as chaos_parser
+from duetime.chaos.system.backends.images import (
+    REDIS_IMAGE,
+    REDIS_PORT,
+    TOXIPROXY_API_PORT,
+    TOXIPROXY_IMAGE,
+)
+from duetime.chaos.toxiproxy.client import URL_VARIABLE
+from duetime.cli import build_parser as scheduler_parser
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +72,7 @@ def test_the_runner_can_mount_the_power_loss_filesystem(compose: dict[str, Any])
 
 def test_the_runner_runs_the_chaos_matrix(compose: dict[str, Any]) -> None:
     args = chaos_parser().parse_args(
-        shell_line(compose["services"]["runner"]["command"], "python -m chaos")
+        shell_line(compose["services"]["runner"]["command"], "python -m duetime.chaos")
     )
     assert args.command == "matrix" and args.directory == "scenarios/"
     assert args.config == ["aof=off,no,everysec,always"]
@@ -87,7 +92,7 @@ def test_the_demo_workers_reach_redis_through_a_toxiproxy_proxy(compose: dict[st
     listen_port = int(proxy["listen"].rsplit(":", 1)[1])
     worker = services["worker"]
     assert worker["environment"]["DUETIME_URL"] == f"redis://toxiproxy:{listen_port}/0"
-    args = scheduler_parser().parse_args(shell_line(worker["command"], "python -m scheduler"))
+    args = scheduler_parser().parse_args(shell_line(worker["command"], "python -m duetime"))
     assert args.command == "worker"
     module, _, attr = args.handlers.partition(":")
     assert (REPO_ROOT / (module.replace(".", "/") + ".py")).is_file() and attr == "HANDLERS"

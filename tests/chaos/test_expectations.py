@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from chaos.checker import Result
-from chaos.expectations import ANY_CONFIG, Expect, evaluate, expectations_for
+from duetime.chaos.checker import Result
+from duetime.chaos.checker.expectations import ANY_CONFIG, Expect, evaluate, expectations_for
 
 TABLE = {
     ANY_CONFIG: (Expect("lost", "valid", "docs"), Expect("early", "valid", "docs")),

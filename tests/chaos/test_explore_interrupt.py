@@ -10,12 +10,12 @@ from pathlib import Path
 
 from run_helpers import REPO_ROOT, pid_alive, port_open, started_processes
 
-from chaos.store import HISTORY_FILE, load_results
+from duetime.chaos.history.store import HISTORY_FILE, load_results
 
 
 def test_sigint_mid_search_leaves_no_process_or_port_behind(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    cmd = [sys.executable, "-m", "chaos", "explore", "--config", "aof=always"]
+    cmd = [sys.executable, "-m", "duetime.chaos", "explore", "--config", "aof=always"]
     cmd += ["--space", "ci", "--faults", "kill_worker,kill_redis", "--examples", "5"]
     cmd += ["--out", str(tmp_path / "out"), "--runs", str(runs), "--database", ""]
     with subprocess.Popen(

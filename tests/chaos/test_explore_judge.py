@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.explore.case import FaultEvent
-from chaos.explore.judge import DOCUMENTED_LOSSES, PROPERTIES, judge, replay_expectations
-from chaos.explore.kinds import KINDS
-from chaos.scenario import STANDARD_EXPECTATIONS
+from duetime.chaos.explore.case import FaultEvent
+from duetime.chaos.explore.judge import DOCUMENTED_LOSSES, PROPERTIES, judge, replay_expectations
+from duetime.chaos.explore.kinds import KINDS
+from duetime.chaos.scenario import STANDARD_EXPECTATIONS
 
 ALL_VALID = {p: "valid" for p in PROPERTIES} | {"lateness": "valid"}
 

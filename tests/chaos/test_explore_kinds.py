@@ -6,16 +6,16 @@ import random
 
 import pytest
 
-from chaos.explore.judge import POWER_CUTS
-from chaos.explore.kinds import KINDS, ONCE_EVERY_S, FaultKind, registry
-from chaos.nemesis import KillRedis, KillWorker
+from duetime.chaos.explore.judge import POWER_CUTS
+from duetime.chaos.explore.kinds import KINDS, ONCE_EVERY_S, FaultKind, registry
+from duetime.chaos.nemesis import KillRedis, KillWorker
 
 
 def test_a_kind_whose_nemesis_is_missing_is_left_out_with_the_reason() -> None:
     missing = FaultKind("teleport", "TeleportRedis", lanes=("redis",), hold_ds=(1, 2))
     reg = registry((*KINDS[:1], missing))
     assert reg.names == ("kill_worker",)
-    assert "chaos.nemesis has no TeleportRedis" in reg.left_out["teleport"]
+    assert "duetime.chaos.nemesis has no TeleportRedis" in reg.left_out["teleport"]
 
 
 def test_a_kind_that_cannot_run_here_is_left_out_with_the_reason() -> None:

@@ -12,14 +12,14 @@ from explore_helpers import PROCESS_REGISTRY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chaos.explore.build import scenario_for
-from chaos.explore.case import ExploreCase, FaultEvent
-from chaos.explore.judge import judge, replay_expectations
-from chaos.explore.replay import replay_source, run_command, write_replay
-from chaos.explore.source import LINE_LENGTH, Imports, Unrenderable, split_words, to_node
-from chaos.explore.strategy import SearchSpace, cases
-from chaos.scenario import Scenario, load_scenario
-from chaos.workload import CronSpec, Workload
+from duetime.chaos.client.workload import CronSpec, Workload
+from duetime.chaos.explore.build import scenario_for
+from duetime.chaos.explore.case import ExploreCase, FaultEvent
+from duetime.chaos.explore.judge import judge, replay_expectations
+from duetime.chaos.explore.replay import replay_source, run_command, write_replay
+from duetime.chaos.explore.source import LINE_LENGTH, Imports, Unrenderable, split_words, to_node
+from duetime.chaos.explore.strategy import SearchSpace, cases
+from duetime.chaos.scenario import Scenario, load_scenario
 
 CASE = ExploreCase(
     Workload(
@@ -61,7 +61,7 @@ def test_the_replay_file_loads_back_as_the_same_scenario(tmp_path: Path) -> None
     assert load_scenario(path) == scenario
     text = path.read_text()
     assert command in text
-    assert "KillRedis(" in text and "from chaos.nemesis import" in text
+    assert "KillRedis(" in text and "from duetime.chaos.nemesis import" in text
     assert max(len(line) for line in text.splitlines()) <= LINE_LENGTH
 
 
@@ -93,7 +93,8 @@ def test_the_replay_file_is_lint_and_format_clean(tmp_path: Path) -> None:
 
 def test_the_command_reruns_the_file_under_its_config_and_seed() -> None:
     assert run_command(PATH, "aof=everysec", 7) == (
-        "python -m chaos run reports/explore/aof-off/replay.py --config aof=everysec --seed 7"
+        "python -m duetime.chaos run reports/explore/aof-off/replay.py"
+        " --config aof=everysec --seed 7"
     )
 
 
@@ -105,7 +106,7 @@ def test_values_without_a_source_form_are_refused() -> None:
 def test_classes_are_imported_from_the_package_that_exports_them() -> None:
     imports = Imports()
     to_node(PROCESS_REGISTRY.get("kill_redis").build(1.0, 1.0, 0), imports)
-    assert imports.lines() == ["from chaos.nemesis import FaultSchedule, KillRedis"]
+    assert imports.lines() == ["from duetime.chaos.nemesis import FaultSchedule, KillRedis"]
 
 
 @given(st.text(alphabet=" ab\t", max_size=80), st.integers(1, 30))

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from explore_helpers import PROCESS_REGISTRY, fake_result, loses_on_late_redis_kill
 
-from chaos.explore.record import load_all, save, search_record
-from chaos.explore.report import REPORT_FILE, render, write_report
-from chaos.explore.search import Budget, search
-from chaos.explore.strategy import SearchSpace, cases
+from duetime.chaos.explore.record import load_all, save, search_record
+from duetime.chaos.explore.report import REPORT_FILE, render, write_report
+from duetime.chaos.explore.search import Budget, search
+from duetime.chaos.explore.strategy import SearchSpace, cases
 
 STRATEGY = cases(SearchSpace(), PROCESS_REGISTRY)
 
@@ -27,7 +27,7 @@ def record_of(config: str, finds: bool) -> dict[str, object]:
         PROCESS_REGISTRY,
         config=config,
         seed=1,
-        command=f"python -m chaos explore --config {config} --examples 20 --seed 1",
+        command=f"python -m duetime.chaos explore --config {config} --examples 20 --seed 1",
         space={"name": "default"},
         budget={"examples": 20, "shrink_s": 300.0},
         started_at="2026-01-01 00:00:00 UTC",
@@ -43,7 +43,7 @@ def test_the_report_gives_each_configuration_its_result_and_command(tmp_path: Pa
     assert path == tmp_path / REPORT_FILE
     text = path.read_text()
     assert text.index("## aof=off") < text.index("## aof=always"), "in AOF_MODES order"
-    assert "python -m chaos explore --config aof=always --examples 20 --seed 1" in text
+    assert "python -m duetime.chaos explore --config aof=always --examples 20 --seed 1" in text
     assert f"nothing failed: every property held in all {always['runs']} runs" in text
     assert "finding (expected): lost 1 of 3 acknowledged tasks" in text
     assert "1.0 s kill_redis for 0.2 s" in text, "the shrunk schedule"

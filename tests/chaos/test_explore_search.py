@@ -7,9 +7,9 @@ from pathlib import Path
 from explore_helpers import PROCESS_REGISTRY, fake_result, loses_on_late_redis_kill
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from chaos.explore.case import ExploreCase, FaultEvent
-from chaos.explore.search import Budget, CaseResult, SearchOutcome, example_database, search
-from chaos.explore.strategy import SearchSpace, cases
+from duetime.chaos.explore.case import ExploreCase, FaultEvent
+from duetime.chaos.explore.search import Budget, CaseResult, SearchOutcome, example_database, search
+from duetime.chaos.explore.strategy import SearchSpace, cases
 
 STRATEGY = cases(SearchSpace(), PROCESS_REGISTRY)
 

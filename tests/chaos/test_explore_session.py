@@ -2,7 +2,7 @@
 
 The first test is sized for CI (about a minute): under ``aof=off`` a Redis kill
 loses acknowledged tasks, as Redis documents, so the search must find a loss,
-shrink it and write a replay file that ``python -m chaos run`` reproduces. The
+shrink it and write a replay file that ``python -m duetime.chaos run`` reproduces. The
 second is the property search itself under ``aof=always``, with every fault kind
 available here: its number of examples follows the Hypothesis profile (a few by
 default, many under ``--hypothesis-profile=deep``), and its example database
@@ -23,14 +23,14 @@ from explore_helpers import PROCESS_REGISTRY, fake_result, loses_on_late_redis_k
 from hypothesis import settings
 from run_helpers import REPO_ROOT, pid_alive, started_processes
 
-from chaos.config import parse_config
-from chaos.explore.found import replay_candidates
-from chaos.explore.report import REPORT_FILE
-from chaos.explore.search import Budget, search
-from chaos.explore.session import ExploreRequest, explore
-from chaos.explore.strategy import CI_SPACE, SearchSpace, cases
-from chaos.powerfs import available as powerfs_available
-from chaos.store import HISTORY_FILE
+from duetime.chaos.config import parse_config
+from duetime.chaos.explore.found import replay_candidates
+from duetime.chaos.explore.report import REPORT_FILE
+from duetime.chaos.explore.search import Budget, search
+from duetime.chaos.explore.session import ExploreRequest, explore
+from duetime.chaos.explore.strategy import CI_SPACE, SearchSpace, cases
+from duetime.chaos.history.store import HISTORY_FILE
+from duetime.chaos.system.powerfs import available as powerfs_available
 
 # Each example is a real run of several seconds: a pytest example budget buys this
 # fraction of it in explored runs (2 under the default profile, 100 under deep).
@@ -69,7 +69,7 @@ def test_search_finds_a_loss_shrinks_it_and_writes_a_replay_that_reruns(tmp_path
     assert "finding (expected)" in report and found["replay_command"] in report
 
     command = shlex.split(found["replay_command"])
-    assert command[:4] == ["python", "-m", "chaos", "run"]
+    assert command[:4] == ["python", "-m", "duetime.chaos", "run"]
     rerun = subprocess.run(
         [sys.executable, *command[1:], "--out", str(tmp_path / "rerun")],
         cwd=Path.cwd(),

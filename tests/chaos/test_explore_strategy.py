@@ -8,9 +8,9 @@ import pytest
 from explore_helpers import PROCESS_REGISTRY
 from hypothesis import find, given, settings
 
-from chaos.explore.case import ExploreCase, FaultEvent, span_ds, timeline
-from chaos.explore.strategy import CI_SPACE, SearchSpace, cases
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.explore.case import ExploreCase, FaultEvent, span_ds, timeline
+from duetime.chaos.explore.strategy import CI_SPACE, SearchSpace, cases
 
 SPACE = SearchSpace()
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import random
 
-from chaos.nemesis import FaultSchedule
+from duetime.chaos.nemesis import FaultSchedule
 
 
 def test_faults_start_on_schedule_and_leave_time_to_heal() -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.history import HistoryError, Op, parse_lines, read_history, write_history
+from duetime.chaos.history.ops import HistoryError, Op, parse_lines, read_history, write_history
 
 
 def test_jsonl_round_trip_keeps_every_field(tmp_path: Path) -> None:

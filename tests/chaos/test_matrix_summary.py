@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos.matrix import render_markdown
-from chaos.matrix_summary import loss_cell, summary_section
+from duetime.chaos.report.matrix import render_markdown
+from duetime.chaos.report.matrix_summary import loss_cell, summary_section
 
 
 def window(

@@ -18,15 +18,15 @@ import redis
 import requests
 from run_helpers import REPO_ROOT
 
-from chaos.clock import TestbedClock
-from chaos.cluster import Cluster, ClusterSettings
-from chaos.live import LiveView
-from chaos.nemesis import NemesisContext, NetworkToxic, Partition
-from chaos.nemesis.network_toxic import TOXIC_ATTRIBUTES
-from chaos.redis_server import Persistence, free_port
-from chaos.sink import EventSink
-from chaos.toxiproxy import TOXIC_TYPES
-from chaos.toxiproxy.client import ToxiproxyError
+from duetime.chaos.history.clock import TestbedClock
+from duetime.chaos.history.sink import EventSink
+from duetime.chaos.nemesis import NemesisContext, NetworkToxic, Partition
+from duetime.chaos.nemesis.network_toxic import TOXIC_ATTRIBUTES
+from duetime.chaos.report.live import LiveView
+from duetime.chaos.system.cluster import Cluster, ClusterSettings
+from duetime.chaos.system.redis_server import Persistence, free_port
+from duetime.chaos.toxiproxy import TOXIC_TYPES
+from duetime.chaos.toxiproxy.client import ToxiproxyError
 
 WORKERS = ("worker-0", "worker-1", "worker-2")
 PRODUCERS = ("producer-0",)
@@ -37,7 +37,7 @@ def toxiproxy_url() -> Iterator[str]:
     """The embedded Toxiproxy served by its own process, reached only over HTTP."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chaos", "toxiproxy", "--port", str(port)],
+        [sys.executable, "-m", "duetime.chaos", "toxiproxy", "--port", str(port)],
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

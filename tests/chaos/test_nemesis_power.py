@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 import redis
 
-from chaos.backends import power_disk
-from chaos.clock import TestbedClock
-from chaos.cluster import Cluster, ClusterSettings
-from chaos.live import LiveView
-from chaos.nemesis import NemesisContext, NemesisUnavailable, PowerLoss, SlowDisk
-from chaos.powerfs import available
-from chaos.powerfs.mounts import is_mounted
-from chaos.redis_server import Persistence
-from chaos.runner import RunRequest, run_scenario
-from chaos.scenario import Scenario
-from chaos.sink import EventSink
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.history.clock import TestbedClock
+from duetime.chaos.history.sink import EventSink
+from duetime.chaos.nemesis import NemesisContext, NemesisUnavailable, PowerLoss, SlowDisk
+from duetime.chaos.report.live import LiveView
+from duetime.chaos.runner import RunRequest, run_scenario
+from duetime.chaos.scenario import Scenario
+from duetime.chaos.system.backends import power_disk
+from duetime.chaos.system.cluster import Cluster, ClusterSettings
+from duetime.chaos.system.powerfs import available
+from duetime.chaos.system.powerfs.mounts import is_mounted
+from duetime.chaos.system.redis_server import Persistence
 
 FUSE, WHY_NOT = available()
 needs_fuse = pytest.mark.skipif(not FUSE, reason=f"FUSE is not available here: {WHY_NOT}")

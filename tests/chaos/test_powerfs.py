@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from chaos.powerfs import ControlError, PowerLossFS, available
-from chaos.powerfs.control import request
-from chaos.powerfs.mounts import is_mounted
+from duetime.chaos.system.powerfs import ControlError, PowerLossFS, available
+from duetime.chaos.system.powerfs.control import request
+from duetime.chaos.system.powerfs.mounts import is_mounted
 
 _OK, _WHY = available()
 pytestmark = pytest.mark.skipif(not _OK, reason=_WHY)
@@ -264,7 +264,7 @@ def test_the_control_socket_rejects_bad_commands(fs: PowerLossFS) -> None:
     with pytest.raises(ControlError, match="fsync-delay"):
         request(sock, "fsync-delay -1")
     out = subprocess.run(
-        [sys.executable, "-m", "chaos.powerfs", "ctl", sock, "ping"],
+        [sys.executable, "-m", "duetime.chaos.system.powerfs", "ctl", sock, "ping"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -300,7 +300,7 @@ def test_stop_cleans_up_after_the_filesystem_process_was_killed(tmp_path: Path) 
 _OWNER = textwrap.dedent(
     """
     import sys, time
-    from chaos.powerfs import PowerLossFS
+    from duetime.chaos.system.powerfs import PowerLossFS
     with PowerLossFS(sys.argv[1], sys.argv[2]) as fs:
         print(fs.pid, fs.control_socket.parent, flush=True)
         time.sleep(60)

@@ -19,8 +19,13 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from chaos.powerfs import DropReport, PowerLossFS, available
-from chaos.redis_server import Persistence, RedisNotFound, RedisServer, find_redis_server
+from duetime.chaos.system.powerfs import DropReport, PowerLossFS, available
+from duetime.chaos.system.redis_server import (
+    Persistence,
+    RedisNotFound,
+    RedisServer,
+    find_redis_server,
+)
 
 _OK, _WHY = available()
 pytestmark = pytest.mark.skipif(not _OK, reason=_WHY)

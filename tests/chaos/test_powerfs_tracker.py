@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chaos.powerfs.tracker import DurabilityTracker
+from duetime.chaos.system.powerfs.tracker import DurabilityTracker
 
 Op = tuple[Any, ...]
 

@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from chaos.process import ManagedProcess, ProcessSpec
+from duetime.chaos.system.process import ManagedProcess, ProcessSpec
 
 # A child that ignores SIGTERM and has a grandchild: stop() must still end both.
 STUBBORN = """

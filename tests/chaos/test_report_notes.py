@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos.redis_docs import DISAGREES_WITH_DOCS
-from chaos.report import render
+from duetime.chaos.checker.redis_docs import DISAGREES_WITH_DOCS
+from duetime.chaos.report.markdown import render
 
 
 def results_with(expectation: dict[str, Any], status: str = "completed") -> dict[str, Any]:

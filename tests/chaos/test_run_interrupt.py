@@ -8,14 +8,14 @@ from pathlib import Path
 
 from run_helpers import REPO_ROOT, pid_alive, port_open, started_processes
 
-from chaos.store import HISTORY_FILE, load_results
+from duetime.chaos.history.store import HISTORY_FILE, load_results
 
 
 def test_sigint_mid_run_leaves_no_process_or_port_behind(tmp_path: Path) -> None:
     cmd = [
         sys.executable,
         "-m",
-        "chaos",
+        "duetime.chaos",
         "run",
         "scenarios/kill_workers.py",
         "--quick",

@@ -13,10 +13,10 @@ from pathlib import Path
 from run_helpers import pid_alive, started_processes
 from test_runner_end_to_end import SMOKE
 
-from chaos.config import parse_config
-from chaos.designs import POLL_REMOVE_RUN
-from chaos.runner import RunRequest, run_scenario
-from chaos.store import HISTORY_FILE
+from duetime.chaos.config import parse_config
+from duetime.chaos.designs import POLL_REMOVE_RUN
+from duetime.chaos.history.store import HISTORY_FILE
+from duetime.chaos.runner import RunRequest, run_scenario
 
 
 def test_poll_remove_run_loses_the_task_its_killed_worker_was_running(tmp_path: Path) -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from run_helpers import REPO_ROOT, pid_alive, started_processes
 
-from chaos.config import parse_config
-from chaos.nemesis import FaultSchedule, KillWorker
-from chaos.runner import RunOutcome, RunRequest, run_scenario
-from chaos.scenario import Scenario, load_scenario
-from chaos.store import HISTORY_FILE, REPORT_FILE, RESULTS_FILE
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.config import parse_config
+from duetime.chaos.history.store import HISTORY_FILE, REPORT_FILE, RESULTS_FILE
+from duetime.chaos.nemesis import FaultSchedule, KillWorker
+from duetime.chaos.runner import RunOutcome, RunRequest, run_scenario
+from duetime.chaos.scenario import Scenario, load_scenario
 
 SMOKE = Scenario(
     name="smoke",
@@ -74,9 +74,13 @@ def test_kill_workers_loses_nothing(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_broken_worker_that_acks_before_running_loses_tasks(tmp_path: Path) -> None:
     """Proof the testbed can fail: the lost checker must catch an ack-first worker."""
-    if importlib.util.find_spec("chaos.broken_worker") is None:
-        pytest.skip("chaos.broken_worker is not there yet")
-    scenario = scenario_file("kill_workers").quick().with_worker_module("chaos.broken_worker")
+    if importlib.util.find_spec("duetime.chaos.client.broken_worker") is None:
+        pytest.skip("duetime.chaos.client.broken_worker is not there yet")
+    scenario = (
+        scenario_file("kill_workers")
+        .quick()
+        .with_worker_module("duetime.chaos.client.broken_worker")
+    )
     outcome = run(scenario, tmp_path)
     assert outcome.results["checkers"]["lost"]["details"]["lost"] > 0
     assert not outcome.passed
@@ -97,6 +101,6 @@ def test_kill_redis_with_aof_always_loses_nothing(tmp_path: Path) -> None:
 
 
 def test_a_scenario_can_select_its_worker_module() -> None:
-    s = dataclasses.replace(SMOKE).with_worker_module("chaos.broken_worker")
-    assert s.cluster.worker_module == "chaos.broken_worker"
-    assert SMOKE.cluster.worker_module == "scheduler"
+    s = dataclasses.replace(SMOKE).with_worker_module("duetime.chaos.client.broken_worker")
+    assert s.cluster.worker_module == "duetime.chaos.client.broken_worker"
+    assert SMOKE.cluster.worker_module == "duetime"

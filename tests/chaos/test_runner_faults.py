@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 from run_helpers import REPO_ROOT, pid_alive, port_open, started_processes
 
-from chaos.cluster import POWER_DISK, ROUTE
-from chaos.config import parse_config
-from chaos.nemesis import FaultSchedule, NetworkToxic, Partition
-from chaos.powerfs import available
-from chaos.powerfs.mounts import is_mounted
-from chaos.runner import RunRequest, run_scenario
-from chaos.scenario import Scenario, load_scenario
-from chaos.store import HISTORY_FILE
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.config import parse_config
+from duetime.chaos.history.store import HISTORY_FILE
+from duetime.chaos.nemesis import FaultSchedule, NetworkToxic, Partition
+from duetime.chaos.runner import RunRequest, run_scenario
+from duetime.chaos.scenario import Scenario, load_scenario
+from duetime.chaos.system.cluster import POWER_DISK, ROUTE
+from duetime.chaos.system.powerfs import available
+from duetime.chaos.system.powerfs.mounts import is_mounted
 
 FUSE, WHY_NOT = available()
 needs_fuse = pytest.mark.skipif(not FUSE, reason=f"FUSE is not available here: {WHY_NOT}")
@@ -87,7 +87,16 @@ def test_a_partitioned_run_recovers_and_stops_its_proxies(tmp_path: Path) -> Non
 
 def interrupt_mid_run(tmp_path: Path, scenario: str, after: str) -> Path:
     """Start ``scenario --quick``, SIGINT it once its sink shows ``after``; its run folder."""
-    cmd = [sys.executable, "-m", "chaos", "run", scenario, "--quick", "--out", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "duetime.chaos",
+        "run",
+        scenario,
+        "--quick",
+        "--out",
+        str(tmp_path),
+    ]
     with subprocess.Popen(
         cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     ) as runner:

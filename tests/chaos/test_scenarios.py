@@ -8,9 +8,9 @@ import random
 import pytest
 from run_helpers import REPO_ROOT
 
-from chaos.nemesis import FaultSchedule, KillWorker
-from chaos.scenario import QuickVersion, Scenario, discover, load_scenario
-from chaos.workload import Workload
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.nemesis import FaultSchedule, KillWorker
+from duetime.chaos.scenario import QuickVersion, Scenario, discover, load_scenario
 
 SCENARIOS = discover(REPO_ROOT / "scenarios")
 

@@ -7,13 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from chaos.clock import TestbedClock
-from chaos.sink import EventSink
-from chaos.sink_reader import SinkTail, read_sink
+from duetime.chaos.history.clock import TestbedClock
+from duetime.chaos.history.sink import EventSink
+from duetime.chaos.history.sink_reader import SinkTail, read_sink
 
 CHILD = """
 import os, time
-from chaos.sink import EventSink
+from duetime.chaos.history.sink import EventSink
 sink = EventSink.from_env()
 sink.record("invoke", "execute", {"exec_id": "1", "task_id": "t"})
 print("written", flush=True)

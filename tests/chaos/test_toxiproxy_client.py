@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from chaos.redis_server import free_port
-from chaos.toxiproxy import ToxiproxyServer
-from chaos.toxiproxy.client import ToxiproxyClient, ToxiproxyError, toxiproxy_endpoint
+from duetime.chaos.system.redis_server import free_port
+from duetime.chaos.toxiproxy import ToxiproxyServer
+from duetime.chaos.toxiproxy.client import ToxiproxyClient, ToxiproxyError, toxiproxy_endpoint
 
 
 @pytest.fixture(scope="module")

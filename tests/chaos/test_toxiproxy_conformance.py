@@ -26,8 +26,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
-from chaos.redis_server import RedisServer, free_port
-from chaos.toxiproxy.client import toxiproxy_endpoint
+from duetime.chaos.system.redis_server import RedisServer, free_port
+from duetime.chaos.toxiproxy.client import toxiproxy_endpoint
 
 Json = dict[str, Any]
 

@@ -1,4 +1,7 @@
-"""The embedded Toxiproxy server's lifecycle: in-process and as ``python -m chaos.toxiproxy``."""
+"""The embedded Toxiproxy server's lifecycle.
+
+In-process, and as ``python -m duetime.chaos.toxiproxy``.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from chaos.redis_server import free_port
-from chaos.toxiproxy import ToxiproxyServer
+from duetime.chaos.system.redis_server import free_port
+from duetime.chaos.toxiproxy import ToxiproxyServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,7 +136,15 @@ def test_module_serves_until_signalled(
     config.write_text(json.dumps([{"name": "cfg", "listen": "127.0.0.1:0", "upstream": target}]))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chaos.toxiproxy", "--port", str(port), "--config", str(config)],
+        [
+            sys.executable,
+            "-m",
+            "duetime.chaos.toxiproxy",
+            "--port",
+            str(port),
+            "--config",
+            str(config),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -8,12 +8,12 @@ import socket
 
 import pytest
 
-from chaos.toxiproxy.addresses import canonical_listen, open_listener, split_host_port
-from chaos.toxiproxy.errors import ApiError
-from chaos.toxiproxy.pipe import Chunk, Pipe
-from chaos.toxiproxy.schema import decode_json, populate_inputs, toxic_input
-from chaos.toxiproxy.spec import Direction, float32, json_number
-from chaos.toxiproxy.toxics import TOXIC_TYPES, Latency, LimitData, Slicer
+from duetime.chaos.toxiproxy.addresses import canonical_listen, open_listener, split_host_port
+from duetime.chaos.toxiproxy.errors import ApiError
+from duetime.chaos.toxiproxy.pipe import Chunk, Pipe
+from duetime.chaos.toxiproxy.schema import decode_json, populate_inputs, toxic_input
+from duetime.chaos.toxiproxy.spec import Direction, float32, json_number
+from duetime.chaos.toxiproxy.toxics import TOXIC_TYPES, Latency, LimitData, Slicer
 
 
 def test_every_real_toxic_type_is_registered() -> None:

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from chaos.workload import CronSpec, Workload
+from duetime.chaos.client.workload import CronSpec, Workload
 
 
 def test_same_seed_same_plan_other_seed_other_plan() -> None:

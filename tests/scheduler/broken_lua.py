@@ -6,7 +6,7 @@ variant follows the real script; if that line changes, ``broken`` says so.
 
 from __future__ import annotations
 
-from scheduler import lua
+from duetime import lua
 
 MUTATIONS: dict[str, tuple[str, str, str]] = {
     # A poller that rounds time up: takes tasks up to a second before they are due.

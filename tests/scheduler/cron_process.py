@@ -6,7 +6,7 @@ import signal
 import sys
 import threading
 
-from scheduler import Scheduler
+from duetime import Scheduler
 
 url, namespace, name, expr = sys.argv[1:5]
 sched = Scheduler.from_url(url, namespace=namespace)

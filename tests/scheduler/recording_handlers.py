@@ -12,7 +12,7 @@ import os
 import time
 from typing import Any
 
-from scheduler import Task
+from duetime import Task
 
 
 def _write(event: str, task: Task) -> None:

@@ -1,4 +1,4 @@
-"""``python -m scheduler``: the command names are a contract."""
+"""``python -m duetime``: the command names are a contract."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import json
 import subprocess
 import sys
 
-from scheduler import Scheduler, Status
+from duetime import Scheduler, Status
 from tests.conftest import ROOT
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "scheduler", *args],
+        [sys.executable, "-m", "duetime", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

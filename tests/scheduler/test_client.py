@@ -6,16 +6,16 @@ import time
 
 import pytest
 
-from chaos.redis_server import RedisServer
-from scheduler import (
+from duetime import (
     InvalidState,
     NewTask,
     RedisUnavailable,
     Scheduler,
     Status,
     TaskNotFound,
-    lease,
+    worker_protocol,
 )
+from duetime.chaos.system.redis_server import RedisServer
 from tests.conftest import Clock
 
 
@@ -36,7 +36,7 @@ def test_schedule_and_get(sched: Scheduler) -> None:
 def test_payload_reaches_the_handler_byte_for_byte(clocked: Scheduler, clock: Clock) -> None:
     data = {"f": 0.1 + 0.2, "big": 2**60, "text": 'ñ\n"|', "nested": [None, True, {"a": []}]}
     clocked.schedule_task(clock.ms / 1000, data)
-    (task,) = lease.claim(clocked, 1000, 10).tasks
+    (task,) = worker_protocol.claim(clocked, 1000, 10).tasks
     assert task.data == data
 
 
@@ -70,9 +70,9 @@ def test_cancel(sched: Scheduler) -> None:
 
 def test_cancel_running_task_fences_its_worker(clocked: Scheduler, clock: Clock) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, None)
-    (task,) = lease.claim(clocked, 1000, 1).tasks
+    (task,) = worker_protocol.claim(clocked, 1000, 1).tasks
     assert clocked.cancel(tid)
-    assert lease.ack(clocked, [(tid, task.attempt)]) == [False]
+    assert worker_protocol.ack(clocked, [(tid, task.attempt)]) == [False]
     assert clocked.stats().in_flight == 0
 
 
@@ -98,10 +98,10 @@ def test_stats_counts_each_state(clocked: Scheduler, clock: Clock) -> None:
     clocked.schedule_task(now - 2, None, max_attempts=1)  # dead
     clocked.schedule_task(now - 1, None)  # done
     clocked.schedule_task(now, None)  # due
-    _running, retrying, dead, done = lease.claim(clocked, 60_000, 4).tasks
-    lease.fail(clocked, retrying.task_id, retrying.attempt, "boom", 10_000)
-    lease.fail(clocked, dead.task_id, dead.attempt, "boom", 10_000)
-    lease.ack(clocked, [(done.task_id, done.attempt)])
+    _running, retrying, dead, done = worker_protocol.claim(clocked, 60_000, 4).tasks
+    worker_protocol.fail(clocked, retrying.task_id, retrying.attempt, "boom", 10_000)
+    worker_protocol.fail(clocked, dead.task_id, dead.attempt, "boom", 10_000)
+    worker_protocol.ack(clocked, [(done.task_id, done.attempt)])
     st = clocked.stats()
     assert (st.scheduled, st.due, st.in_flight, st.retrying, st.dead, st.done) == (2, 1, 1, 1, 1, 1)
 

@@ -11,7 +11,7 @@ import threading
 import time
 from zoneinfo import ZoneInfo
 
-from scheduler import Scheduler, lease
+from duetime import Scheduler, worker_protocol
 from tests.conftest import ROOT, Clock, Executions, WorkerProcesses
 
 
@@ -58,7 +58,7 @@ def test_fired_task_is_due_at_its_slot(clocked: Scheduler, clock: Clock) -> None
     slot = (clock.ms // 5000 + 1) * 5000
     clock.ms = slot
     clocked.tick_cron()
-    (task,) = lease.claim(clocked, 1000, 10).tasks
+    (task,) = worker_protocol.claim(clocked, 1000, 10).tasks
     assert task.task_id == f"cron:r:{slot}" and task.due_at == slot / 1000
     assert task.data == {"x": 1} and task.task_type == "report"
 

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import random
 
-from scheduler import RetryPolicy, Scheduler, Status, lease
-from scheduler.lease import FailOutcome
+from duetime import RetryPolicy, Scheduler, Status, worker_protocol
+from duetime.results import Result
 from tests.conftest import Clock
 
 
 def test_nothing_is_claimed_before_its_due_time(clocked: Scheduler, clock: Clock) -> None:
     tid = clocked.schedule_task(clock.ms / 1000 + 10, None)
-    got = lease.claim(clocked, 1000, 10)
+    got = worker_protocol.claim(clocked, 1000, 10)
     assert got.tasks == [] and got.next_wake_ms == clock.ms + 10_000
     clock.advance(9.999)
-    assert lease.claim(clocked, 1000, 10).tasks == []
+    assert worker_protocol.claim(clocked, 1000, 10).tasks == []
     clock.advance(0.001)
-    (task,) = lease.claim(clocked, 1000, 10).tasks
+    (task,) = worker_protocol.claim(clocked, 1000, 10).tasks
     assert task.task_id == tid and task.attempt == 1
 
 
 def test_claim_takes_a_batch_in_due_order(clocked: Scheduler, clock: Clock) -> None:
     for i in range(10):
         clocked.schedule_task(clock.ms / 1000 - i, {"i": i})
-    got = lease.claim(clocked, 1000, 4)
+    got = worker_protocol.claim(clocked, 1000, 4)
     assert [t.data["i"] for t in got.tasks] == [9, 8, 7, 6]
     assert clocked.stats().in_flight == 4
 
@@ -32,47 +32,47 @@ def test_expired_lease_is_taken_over_and_the_stale_holder_is_fenced(
     clocked: Scheduler, clock: Clock
 ) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, None)
-    (first,) = lease.claim(clocked, 1000, 1).tasks
+    (first,) = worker_protocol.claim(clocked, 1000, 1).tasks
     clock.advance(0.5)
-    assert lease.claim(clocked, 1000, 1).tasks == []  # lease still held
+    assert worker_protocol.claim(clocked, 1000, 1).tasks == []  # lease still held
     clock.advance(0.6)
-    (second,) = lease.claim(clocked, 1000, 1).tasks
+    (second,) = worker_protocol.claim(clocked, 1000, 1).tasks
     assert second.task_id == tid and second.attempt == 2
     assert second.idempotency_key == first.idempotency_key
     # The first holder can change nothing any more.
-    assert lease.ack(clocked, [(tid, first.attempt)]) == [False]
-    assert lease.fail(clocked, tid, first.attempt, "late", 0) is FailOutcome.LOST
-    assert lease.renew(clocked, [(tid, first.attempt)], 1000) == {tid}
-    assert lease.release(clocked, [(tid, first.attempt)]) == 0
-    assert lease.ack(clocked, [(tid, second.attempt)]) == [True]
+    assert worker_protocol.ack(clocked, [(tid, first.attempt)]) == [False]
+    assert worker_protocol.fail(clocked, tid, first.attempt, "late", 0) is Result.REFUSED
+    assert worker_protocol.renew(clocked, [(tid, first.attempt)], 1000) == {tid}
+    assert worker_protocol.release(clocked, [(tid, first.attempt)]) == 0
+    assert worker_protocol.ack(clocked, [(tid, second.attempt)]) == [True]
     info = clocked.get(tid)
     assert info is not None and info.status is Status.DONE and info.attempts == 2
 
 
 def test_late_ack_is_accepted_while_nobody_took_over(clocked: Scheduler, clock: Clock) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, None)
-    (task,) = lease.claim(clocked, 1000, 1).tasks
+    (task,) = worker_protocol.claim(clocked, 1000, 1).tasks
     clock.advance(5)
-    assert lease.ack(clocked, [(tid, task.attempt)]) == [True]
-    assert lease.claim(clocked, 1000, 1).tasks == []
+    assert worker_protocol.ack(clocked, [(tid, task.attempt)]) == [True]
+    assert worker_protocol.claim(clocked, 1000, 1).tasks == []
 
 
 def test_renewal_keeps_the_lease(clocked: Scheduler, clock: Clock) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, None)
-    (task,) = lease.claim(clocked, 1000, 1).tasks
+    (task,) = worker_protocol.claim(clocked, 1000, 1).tasks
     for _ in range(5):
         clock.advance(0.8)
-        assert lease.renew(clocked, [(tid, task.attempt)], 1000) == set()
-        assert lease.claim(clocked, 1000, 1).tasks == []
+        assert worker_protocol.renew(clocked, [(tid, task.attempt)], 1000) == set()
+        assert worker_protocol.claim(clocked, 1000, 1).tasks == []
 
 
 def test_lease_expiry_counts_attempts_and_buries_the_last(clocked: Scheduler, clock: Clock) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, None, max_attempts=3)
     for attempt in (1, 2, 3):
-        (task,) = lease.claim(clocked, 1000, 1).tasks
+        (task,) = worker_protocol.claim(clocked, 1000, 1).tasks
         assert task.attempt == attempt
         clock.advance(1.001)
-    got = lease.claim(clocked, 1000, 1)
+    got = worker_protocol.claim(clocked, 1000, 1)
     assert got.tasks == [] and got.buried == 1
     info = clocked.get(tid)
     assert info is not None and info.status is Status.DEAD and info.attempts == 3
@@ -83,8 +83,8 @@ def test_failure_retries_after_the_delay_then_dead_letters(
     clocked: Scheduler, clock: Clock
 ) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, {"x": 1}, max_attempts=2)
-    (task,) = lease.claim(clocked, 1000, 1).tasks
-    assert lease.fail(clocked, tid, 1, "ValueError: nope", 2000) is FailOutcome.RETRYING
+    (task,) = worker_protocol.claim(clocked, 1000, 1).tasks
+    assert worker_protocol.fail(clocked, tid, 1, "ValueError: nope", 2000) is Result.OK
     info = clocked.get(tid)
     assert (
         info is not None
@@ -93,23 +93,23 @@ def test_failure_retries_after_the_delay_then_dead_letters(
     )
     assert clocked.stats().retrying == 1
     clock.advance(1.999)
-    assert lease.claim(clocked, 1000, 1).tasks == []
+    assert worker_protocol.claim(clocked, 1000, 1).tasks == []
     clock.advance(0.001)
-    (again,) = lease.claim(clocked, 1000, 1).tasks
+    (again,) = worker_protocol.claim(clocked, 1000, 1).tasks
     assert again.attempt == 2 and again.idempotency_key == task.idempotency_key
     assert clocked.stats().retrying == 0
-    assert lease.fail(clocked, tid, 2, "ValueError: still", 2000) is FailOutcome.DEAD
+    assert worker_protocol.fail(clocked, tid, 2, "ValueError: still", 2000) is Result.BURIED
     (dead,) = clocked.dead_letters()
     assert dead.task_id == tid and dead.last_error == "ValueError: still" and dead.data == {"x": 1}
 
 
 def test_dead_letters_can_be_retried_and_purged(clocked: Scheduler, clock: Clock) -> None:
     ids = [clocked.schedule_task(clock.ms / 1000, None, max_attempts=1) for _ in range(3)]
-    for t in lease.claim(clocked, 1000, 3).tasks:
-        lease.fail(clocked, t.task_id, t.attempt, "boom", None)
+    for t in worker_protocol.claim(clocked, 1000, 3).tasks:
+        worker_protocol.fail(clocked, t.task_id, t.attempt, "boom", None)
     assert {d.task_id for d in clocked.dead_letters()} == set(ids)
     clocked.retry_dead(ids[0])
-    (task,) = lease.claim(clocked, 1000, 1).tasks
+    (task,) = worker_protocol.claim(clocked, 1000, 1).tasks
     assert task.task_id == ids[0] and task.attempt == 1
     assert clocked.purge_dead(ids[1]) == 1
     assert clocked.purge_dead() == 1
@@ -118,14 +118,14 @@ def test_dead_letters_can_be_retried_and_purged(clocked: Scheduler, clock: Clock
 
 def test_release_hands_back_for_another_worker(clocked: Scheduler, clock: Clock) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, None)
-    (task,) = lease.claim(clocked, 60_000, 1).tasks
-    assert lease.release(clocked, [(tid, task.attempt)]) == 1
-    (again,) = lease.claim(clocked, 60_000, 1).tasks
+    (task,) = worker_protocol.claim(clocked, 60_000, 1).tasks
+    assert worker_protocol.release(clocked, [(tid, task.attempt)]) == 1
+    (again,) = worker_protocol.claim(clocked, 60_000, 1).tasks
     assert again.attempt == 2
 
 
 def test_finished_records_expire(redis_server: object, namespace: str, clock: Clock) -> None:
-    from scheduler import Retention
+    from duetime import Retention
 
     s = Scheduler.from_url(
         redis_server.url,  # type: ignore[attr-defined]
@@ -134,12 +134,12 @@ def test_finished_records_expire(redis_server: object, namespace: str, clock: Cl
         retention=Retention(done_s=60, dead_s=120),
     )
     old = [s.schedule_task(clock.ms / 1000, None) for _ in range(3)]
-    for t in lease.claim(s, 1000, 3).tasks:
-        lease.ack(s, [(t.task_id, t.attempt)])
+    for t in worker_protocol.claim(s, 1000, 3).tasks:
+        worker_protocol.ack(s, [(t.task_id, t.attempt)])
     clock.advance(61)
     s.schedule_task(clock.ms / 1000, None)
-    (t,) = lease.claim(s, 1000, 1).tasks
-    lease.ack(s, [(t.task_id, t.attempt)])
+    (t,) = worker_protocol.claim(s, 1000, 1).tasks
+    worker_protocol.ack(s, [(t.task_id, t.attempt)])
     assert all(s.get(tid) is None for tid in old)
     assert s.stats().done == 1
     assert s.redis.hlen(s.keys.tasks) == 1

@@ -32,9 +32,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from chaos.redis_server import RedisServer
-from scheduler import InvalidState, Scheduler, TaskNotFound, lease
-from scheduler.lease import FailOutcome
+from duetime import InvalidState, Scheduler, TaskNotFound, worker_protocol
+from duetime.chaos.system.redis_server import RedisServer
+from duetime.results import Result
 from tests.scheduler.broken_lua import broken
 
 LEASE_MS = 1000
@@ -114,7 +114,7 @@ def make_machine(
             # an example would differ. Number them instead.
             counter = itertools.count()
             self._ids = mock.patch(
-                "scheduler.client.new_task_id", lambda rng: f"gen-{next(counter):04d}"
+                "duetime.client.new_task_id", lambda rng: f"gen-{next(counter):04d}"
             )
             self._ids.start()
 
@@ -200,7 +200,7 @@ def make_machine(
         @precondition(lambda self: bool(self.model.tasks))
         @rule(worker=st.integers(0, 2), limit=st.integers(1, 4))
         def claim(self, worker: int, limit: int) -> None:
-            got = lease.claim(self.sched, LEASE_MS, limit)
+            got = worker_protocol.claim(self.sched, LEASE_MS, limit)
             expected, buried = self.model.claim(limit)
             assert [t.task_id for t in got.tasks] == expected, "claim differs from the model"
             assert got.buried == buried
@@ -223,7 +223,7 @@ def make_machine(
         def ack(self, index: int) -> None:
             lease_ = self._pick(index)
             expected = self.model.holds(*lease_)
-            assert lease.ack(self.sched, [lease_]) == [expected], "a stale holder acked"
+            assert worker_protocol.ack(self.sched, [lease_]) == [expected], "a stale holder acked"
             if expected:
                 t = self.model.tasks[lease_[0]]
                 t.status, t.lease_until = "D", None
@@ -232,24 +232,24 @@ def make_machine(
         @rule(index=st.integers(0, 8), delay=st.one_of(st.none(), st.integers(0, 3000)))
         def fail(self, index: int, delay: int | None) -> None:
             lease_ = self._pick(index)
-            outcome = lease.fail(self.sched, *lease_, "boom", delay)
+            outcome = worker_protocol.fail(self.sched, *lease_, "boom", delay)
             if not self.model.holds(*lease_):
-                assert outcome is FailOutcome.LOST
+                assert outcome is Result.REFUSED
                 return
             t = self.model.tasks[lease_[0]]
             t.lease_until = None
             if delay is not None and t.attempt < t.max_attempts:
-                assert outcome is FailOutcome.RETRYING
+                assert outcome is Result.OK
                 t.status, t.run_at = "Y", self.model.now + delay
             else:
-                assert outcome is FailOutcome.DEAD
+                assert outcome is Result.BURIED
                 t.status = "X"
 
         @precondition(lambda self: self._holding())
         @rule(worker=st.integers(0, 2))
         def renew(self, worker: int) -> None:
             held = self.held[worker]
-            lost = lease.renew(self.sched, held, LEASE_MS)
+            lost = worker_protocol.renew(self.sched, held, LEASE_MS)
             assert lost == {tid for tid, att in held if not self.model.holds(tid, att)}
             for tid, att in held:
                 if self.model.holds(tid, att):
@@ -262,7 +262,7 @@ def make_machine(
             held = self.held.pop(worker)
             self.held[worker] = []
             expected = [(tid, att) for tid, att in held if self.model.holds(tid, att)]
-            assert lease.release(self.sched, held) == len(expected)
+            assert worker_protocol.release(self.sched, held) == len(expected)
             for tid, _ in expected:
                 t = self.model.tasks[tid]
                 t.status, t.run_at, t.lease_until = "P", self.model.now, None

@@ -7,12 +7,12 @@ import math
 
 import pytest
 
-from scheduler import InvalidInput, Limits, NewTask, Scheduler
-from scheduler.keys import Keys
+from duetime import InvalidInput, Limits, NewTask, Scheduler
 
 
 def assert_nothing_written(s: Scheduler) -> None:
-    assert s.redis.exists(*Keys(s.namespace).all()) == 0
+    # Every key of a namespace carries its hash tag.
+    assert list(s.redis.scan_iter(match=f"*{{{s.namespace}}}*")) == []
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scheduler import NewTask, Scheduler, Status, Task, Worker
+from duetime import NewTask, Scheduler, Status, Task, Worker
 from tests.conftest import Executions, WorkerProcesses
 
 
@@ -124,7 +124,7 @@ def test_sigterm_hands_back_what_outlives_the_grace_period(
 def test_failing_handler_is_retried_with_backoff_then_dead_lettered(
     sched: Scheduler, workers: WorkerProcesses, executions: Executions
 ) -> None:
-    from scheduler import RetryPolicy
+    from duetime import RetryPolicy
 
     # max_attempts is taken when scheduling; the backoff is the worker process's default.
     fast = Scheduler(

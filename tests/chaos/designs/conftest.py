@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from chaos.checker.facts import Execution, executions
-from chaos.clock import TestbedClock
-from chaos.history import Op
-from chaos.redis_server import RedisServer
-from chaos.sink import EventSink
-from chaos.sink_reader import read_sink
+from duetime.chaos.checker.facts import Execution, executions
+from duetime.chaos.history.clock import TestbedClock
+from duetime.chaos.history.ops import Op
+from duetime.chaos.history.sink import EventSink
+from duetime.chaos.history.sink_reader import read_sink
+from duetime.chaos.system.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -9,14 +9,14 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from chaos.checker.facts import Execution
-from chaos.designs import batch_dispatcher as design
-from chaos.designs.contract import connect, delivery_from_json
-from chaos.redis_server import RedisServer
+from duetime.chaos.checker.facts import Execution
+from duetime.chaos.designs import batch_dispatcher as design
+from duetime.chaos.designs.contract import connect, delivery_from_json
+from duetime.chaos.system.redis_server import RedisServer
 from tests.chaos.designs.conftest import DesignProcesses
 from tests.chaos.designs.reply_dropper import ExecReplyDropper
 
-MODULE = "chaos.designs.batch_dispatcher"
+MODULE = "duetime.chaos.designs.batch_dispatcher"
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 import redis
 
-from chaos.checker.facts import Execution
-from chaos.designs import client_retry as design
-from chaos.designs.contract import connect
-from chaos.redis_server import RedisServer
+from duetime.chaos.checker.facts import Execution
+from duetime.chaos.designs import client_retry as design
+from duetime.chaos.designs.contract import connect
+from duetime.chaos.system.redis_server import RedisServer
 from tests.chaos.designs.conftest import DesignProcesses
 
-MODULE = "chaos.designs.client_retry"
+MODULE = "duetime.chaos.designs.client_retry"
 T0 = 1_800_000_000.0
 
 

@@ -15,15 +15,15 @@ import fakeredis
 import pytest
 import redis
 
-from chaos.designs import idempotency_keys as ik
-from chaos.designs.contract import Delivery, connect
-from chaos.history import EXECUTE
-from chaos.redis_server import RedisServer
+from duetime.chaos.designs import idempotency_keys as ik
+from duetime.chaos.designs.contract import Delivery, connect
+from duetime.chaos.history.ops import EXECUTE
+from duetime.chaos.system.redis_server import RedisServer
 
 if TYPE_CHECKING:
     from tests.chaos.designs.conftest import DesignProcesses
 
-MODULE = "chaos.designs.idempotency_keys"
+MODULE = "duetime.chaos.designs.idempotency_keys"
 
 
 @pytest.fixture

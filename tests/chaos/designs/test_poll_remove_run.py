@@ -12,16 +12,16 @@ import fakeredis
 import pytest
 import redis
 
-from chaos.checker.facts import Execution
-from chaos.designs import poll_remove_run as prr
-from chaos.designs.contract import Delivery, connect
-from chaos.redis_server import RedisServer
+from duetime.chaos.checker.facts import Execution
+from duetime.chaos.designs import poll_remove_run as prr
+from duetime.chaos.designs.contract import Delivery, connect
+from duetime.chaos.system.redis_server import RedisServer
 
 if TYPE_CHECKING:
     from tests.chaos.designs.conftest import DesignProcesses
 
-MODULE = "chaos.designs.poll_remove_run"
-EARLY_TOLERANCE_S = 0.002  # chaos.checker.early; the ms score truncates by < 1 ms
+MODULE = "duetime.chaos.designs.poll_remove_run"
+EARLY_TOLERANCE_S = 0.002  # duetime.chaos.checker.early; the ms score truncates by < 1 ms
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from chaos.checker.facts import Execution
-from chaos.designs import watch_dispatcher as design
-from chaos.designs.contract import connect
-from chaos.redis_server import RedisServer
+from duetime.chaos.checker.facts import Execution
+from duetime.chaos.designs import watch_dispatcher as design
+from duetime.chaos.designs.contract import connect
+from duetime.chaos.system.redis_server import RedisServer
 from tests.chaos.designs.conftest import DesignProcesses
 from tests.chaos.designs.reply_dropper import ExecReplyDropper
 
-MODULE = "chaos.designs.watch_dispatcher"
+MODULE = "duetime.chaos.designs.watch_dispatcher"
 
 
 @pytest.fixture

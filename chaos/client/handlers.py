@@ -1,0 +1,94 @@
+"""Task handlers for chaos workers: they record every execution to the sink.
+
+Workers load them with ``--handlers duetime.chaos.client.handlers:HANDLERS``. Each execution
+appends ``invoke execute`` before the work and ``ok execute`` after it (or
+``fail execute`` when the task asked to fail this run), so a worker SIGKILLed
+mid-task leaves a start without an end: started, not executed.
+
+A task with ``fail_attempts: n`` fails its first ``n`` finished runs, counted
+across processes by marker files beside the sink rather than by attempt number:
+published designs count no attempts, and the failure must be as transient for
+them as for the reference scheduler.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from duetime.chaos.history.ops import EXECUTE
+from duetime.chaos.history.sink import EventSink
+
+TASK_TYPE = "chaos"
+CRON_TASK_TYPE = "chaos_cron"
+
+
+class TaskLike(Protocol):
+    """The fields of ``scheduler.Task`` that the handlers read."""
+
+    task_id: str
+    task_type: str
+    data: Any
+    attempt: int
+    max_attempts: int
+    due_at: float
+    idempotency_key: str
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by a handler because the task's data asked this attempt to fail."""
+
+
+class ExecutionRecorder:
+    """Runs a chaos task: records its start, sleeps its ``work_s``, records its end."""
+
+    def __init__(self, sink_factory: Callable[[], EventSink] = EventSink.from_env) -> None:
+        self._sink_factory = sink_factory
+        self._sink: EventSink | None = None
+
+    @property
+    def sink(self) -> EventSink:
+        if self._sink is None:
+            self._sink = self._sink_factory()
+        return self._sink
+
+    def __call__(self, task: TaskLike) -> None:
+        data = task.data if isinstance(task.data, Mapping) else {}
+        value = {
+            "exec_id": uuid.uuid4().hex,
+            "task_id": task.task_id,
+            "task_type": task.task_type,
+            "attempt": task.attempt,
+            "max_attempts": task.max_attempts,
+            "due_at": task.due_at,
+            "idempotency_key": task.idempotency_key,
+            "pid": os.getpid(),
+        }
+        self.sink.record("invoke", EXECUTE, value)
+        time.sleep(float(data.get("work_s", 0.0)))
+        if self._fails_now(task.task_id, int(data.get("fail_attempts", 0))):
+            self.sink.record("fail", EXECUTE, value)
+            raise InjectedFailure(f"{task.task_id}: attempt {task.attempt} asked to fail")
+        self.sink.record("ok", EXECUTE, value)
+
+    def _fails_now(self, task_id: str, fail_runs: int) -> bool:
+        """True for the first ``fail_runs`` calls per task id, whichever process makes them."""
+        for n in range(fail_runs):
+            marker = self.sink.path.parent / f"injected-failure-{task_id}-{n}"
+            try:
+                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            except FileExistsError:
+                continue
+            return True
+        return False
+
+
+_RECORDER = ExecutionRecorder()
+
+HANDLERS: dict[str, Callable[[TaskLike], None]] = {
+    TASK_TYPE: _RECORDER,
+    CRON_TASK_TYPE: _RECORDER,
+}

@@ -1,0 +1,118 @@
+"""Producers: client threads that schedule the planned tasks and record each call."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from duetime.chaos.history.ops import SCHEDULE
+from duetime.chaos.history.sink import EventSink
+
+from .workload import PlannedTask
+
+RETRY_PAUSE_S = 0.25
+
+
+class SchedulesTasks(Protocol):
+    """The part of ``scheduler.Scheduler`` a producer uses."""
+
+    def schedule_task(
+        self,
+        timestamp: float,
+        data: Any,
+        *,
+        task_type: str,
+        task_id: str,
+        max_attempts: int,
+    ) -> str: ...
+
+
+class Producer:
+    """Schedules its share of the plan on time; retries indeterminate calls with the same id.
+
+    Every call is recorded as ``invoke`` then ``ok`` (acknowledged), ``fail``
+    (rejected: certainly not written) or ``info`` (indeterminate: may be written).
+    Retrying with the same task id is safe by the scheduler's contract, and a
+    later ``ok`` makes the task acknowledged. A task is given up after
+    ``give_up_after`` seconds past its due time.
+    """
+
+    def __init__(
+        self,
+        *,
+        scheduler: SchedulesTasks,
+        plan: Sequence[PlannedTask],
+        sink: EventSink,
+        run_start: float,
+        task_type: str,
+        rejected: tuple[type[BaseException], ...],
+        give_up_after: float,
+        stop: threading.Event,
+    ) -> None:
+        self.scheduler = scheduler
+        self.plan = plan
+        self.sink = sink
+        self.run_start = run_start
+        self.task_type = task_type
+        self.rejected = rejected
+        self.give_up_after = give_up_after
+        self.stop = stop
+
+    def run(self) -> None:
+        for task in self.plan:
+            if self._wait_until(self.run_start + task.send_at):
+                return
+            self._schedule(task)
+
+    def _wait_until(self, when: float) -> bool:
+        """Sleep until ``when`` on the testbed clock; True if asked to stop meanwhile."""
+        return self.stop.wait(max(0.0, when - self.sink.clock.now()))
+
+    def _schedule(self, task: PlannedTask) -> None:
+        due_at = round(self.run_start + task.due_in, 3)
+        value = {"task_id": task.task_id, "due_at": due_at, "max_attempts": task.max_attempts}
+        data: dict[str, Any] = {"work_s": task.work_s, "fail_attempts": task.fail_attempts}
+        if task.payload_bytes:
+            data["filler"] = "x" * task.payload_bytes
+        give_up_at = due_at + self.give_up_after
+        while not self.stop.is_set():
+            self.sink.record("invoke", SCHEDULE, value)
+            try:
+                self.scheduler.schedule_task(
+                    due_at,
+                    data,
+                    task_type=self.task_type,
+                    task_id=task.task_id,
+                    max_attempts=task.max_attempts,
+                )
+            except self.rejected as exc:
+                self.sink.record("fail", SCHEDULE, {**value, "error": repr(exc)})
+                return
+            except Exception as exc:  # indeterminate: the write may have happened
+                self.sink.record("info", SCHEDULE, {**value, "error": repr(exc)})
+                if self.sink.clock.now() >= give_up_at or self.stop.wait(RETRY_PAUSE_S):
+                    return
+                continue
+            self.sink.record("ok", SCHEDULE, value)
+            return
+
+
+def start_producers(
+    producers: Sequence[Producer], on_crash: Callable[[BaseException], None]
+) -> list[threading.Thread]:
+    """Start each producer on a daemon thread; a crash is reported, never swallowed."""
+
+    def body(producer: Producer) -> None:
+        try:
+            producer.run()
+        except BaseException as exc:
+            on_crash(exc)
+
+    threads = [
+        threading.Thread(target=body, args=(p,), name=f"producer-{i}", daemon=True)
+        for i, p in enumerate(producers)
+    ]
+    for t in threads:
+        t.start()
+    return threads

@@ -1,0 +1,378 @@
+"""The system under test: one redis-server, worker processes and cron-scheduler processes.
+
+Every lifecycle event goes into the history (``process-start``/``process-end``),
+so checkers know who was up when. ``stop()`` ends everything the cluster started;
+it is registered with ``atexit`` as a backstop and is safe to call twice.
+
+The backend (``duetime.chaos.system.backends``) provides Redis. Two resources are added on a
+nemesis's request, before anything connects: a Toxiproxy proxy per client
+(``route_clients_through_toxiproxy``), and the power-loss filesystem under Redis's
+files (``attach_power_disk``). ``stop()`` releases both.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import signal
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from duetime.chaos.client.workload import CronSpec
+from duetime.chaos.designs import REFERENCE, Design
+from duetime.chaos.history.clock import TestbedClock
+from duetime.chaos.history.ops import PROCESS_END, PROCESS_START
+from duetime.chaos.history.sink import EventSink
+
+from .backends import Backend, LocalBackend, PowerDisk, RedisNode
+from .network import ClientRoutes
+from .powerfs import DropReport
+from .process import ManagedProcess, ProcessSpec
+from .redis_server import Persistence
+
+WORKER_ROLE = "worker"
+CRON_ROLE = "cron"
+REDIS_ROLE = "redis"
+# Producers are threads of the runner, not processes; they are clients with a route.
+PRODUCER_ROLE = "producer"
+# The history's record of a client's proxy (``route_clients_through_toxiproxy``).
+ROUTE = "route"
+# The history's record of the power-loss filesystem's mount (``attach_power_disk``).
+POWER_DISK = "power-disk"
+# The reference scheduler's cron process (published designs bring their own).
+CRON_MODULE = "duetime.chaos.system.cron_process"
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Process counts and worker flags.
+
+    ``worker_module`` is run as ``python -m <worker_module> worker ...`` (the worker
+    CLI contract), so a scenario can swap in another implementation of the
+    reference scheduler; a published design (``duetime.chaos.designs``) runs its own.
+    """
+
+    workers: int = 3
+    concurrency: int = 4
+    lease_s: float = 2.0
+    cron_schedulers: int = 0
+    worker_module: str = "duetime"
+    worker_args: tuple[str, ...] = ()
+    namespace: str = "chaos"
+    handlers: str = "duetime.chaos.client.handlers:HANDLERS"
+
+
+class Cluster:
+    """Starts, faults and stops the processes of one run."""
+
+    def __init__(
+        self,
+        *,
+        settings: ClusterSettings,
+        persistence: Persistence,
+        run_dir: Path,
+        sink_dir: Path,
+        clock: TestbedClock,
+        recorder: EventSink,
+        cron: Sequence[CronSpec] = (),
+        backend: Backend | None = None,
+        producers: int = 0,
+        design: Design = REFERENCE,
+    ) -> None:
+        self.settings = settings
+        self.design = design
+        self.run_dir = run_dir
+        self.sink_dir = sink_dir
+        self.clock = clock
+        self.recorder = recorder
+        # A design without recurring tasks gets no cron processes.
+        self.cron = tuple(cron) if design.cron else ()
+        self.cron_processes = settings.cron_schedulers if design.cron else 0
+        self.persistence = persistence
+        self.producers = producers
+        self.backend = backend or LocalBackend()
+        self.redis: RedisNode = self.backend.redis(persistence, log_dir=self.log_dir)
+        # The direct URL of Redis (the runner's own checks); clients use url_for().
+        self.client_url = ""
+        self.routes: ClientRoutes | None = None
+        self.disk: PowerDisk | None = None
+        self._resources = contextlib.ExitStack()
+        self._power_losses = 0
+        self._procs: dict[str, ManagedProcess] = {}
+        self._started_at: dict[str, float] = {}
+        self._up: set[str] = set()
+        # Bookkeeping is guarded by _lock (held briefly); acting on one process by its own
+        # lock, so a slow graceful stop of one process never delays healing another.
+        self._lock = threading.Lock()
+        self._proc_locks: dict[str, threading.Lock] = {}
+        self._redis_lock = threading.Lock()
+        self._stopped = False
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start_redis(self) -> None:
+        """Start redis-server (before nemesis setup, which may put a proxy in front)."""
+        atexit.register(self.stop)
+        self.redis.start()
+        self.client_url = self.redis.url
+        self._record_start(REDIS_ROLE, "redis", self.redis.pid, port=self.redis.port)
+
+    def attach_power_disk(self) -> PowerDisk:
+        """Put Redis's files on the power-loss filesystem (once; before ``start_redis``).
+
+        Raises PowerDiskUnavailable (FUSE missing) or Unsupported (the backend cannot).
+        """
+        if self.disk is not None:
+            return self.disk
+        if self.redis.running:
+            raise RuntimeError("attach the power-loss disk before Redis starts")
+        disk = self.backend.power_disk()
+        self._resources.callback(disk.unmount)
+        data_dir = disk.mount()
+        self.recorder.record("info", POWER_DISK, {"mountpoint": str(disk.fs.mountpoint)})
+        previous = self.redis
+        self.redis = self.backend.redis(self.persistence, log_dir=self.log_dir, data_dir=data_dir)
+        previous.stop()  # removes the temporary data directory it made
+        self.disk = disk
+        return disk
+
+    def route_clients_through_toxiproxy(self) -> ClientRoutes:
+        """Give every client a Toxiproxy proxy of its own (once; after ``start_redis``,
+        before ``start_processes`` and the producers)."""
+        if self.routes is not None:
+            return self.routes
+        if not self.redis.running:
+            raise RuntimeError("start Redis before routing clients to it")
+        clients = self.planned_clients()
+        site = self._resources.enter_context(self.backend.toxiproxy(len(clients)))
+        routes = ClientRoutes(site, self.backend.upstream(self.redis))
+        self._resources.callback(routes.close)
+        for name, role in clients:
+            route = routes.add(name, role)
+            self.recorder.record(
+                "info", ROUTE, {"client": name, "proxy": route.proxy, "url": route.url}
+            )
+        self.routes = routes
+        return routes
+
+    def planned_clients(self) -> list[tuple[str, str]]:
+        """``(name, role)`` of every client of Redis this run will start."""
+        return [
+            *((f"worker-{i}", WORKER_ROLE) for i in range(self.settings.workers)),
+            *((f"cron-{i}", CRON_ROLE) for i in range(self.cron_processes)),
+            *((f"producer-{i}", PRODUCER_ROLE) for i in range(self.producers)),
+        ]
+
+    def url_for(self, client: str) -> str:
+        """The Redis URL ``client`` uses: its proxy's if clients are routed, else Redis's."""
+        route = self.routes.get(client) if self.routes is not None else None
+        return route.url if route is not None else self.client_url
+
+    def start_processes(self) -> None:
+        for i in range(self.settings.workers):
+            self._add(self._worker_spec(i))
+        for i in range(self.cron_processes):
+            self._add(self._cron_spec(f"cron-{i}"))
+        for name in list(self._procs):
+            self.start_process(name)
+
+    def stop(self) -> None:
+        """Stop every process and redis-server; keep redis's log in the run folder."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        for role in (CRON_ROLE, WORKER_ROLE):
+            self.stop_role(role)
+        with self._redis_lock:
+            if self.redis.running:
+                pid = self.redis.pid
+                self.redis.kill()
+                self._record_end(REDIS_ROLE, "redis", pid, "stopped")
+            self._keep_redis_log()
+            self.redis.stop()
+        self._resources.close()
+        self.backend.close()
+        atexit.unregister(self.stop)
+
+    # -- queries -----------------------------------------------------------
+
+    def names(self, role: str) -> list[str]:
+        return sorted(n for n, p in self._procs.items() if p.spec.role == role)
+
+    def pid(self, name: str) -> int | None:
+        return self._procs[name].pid
+
+    def alive(self, name: str) -> bool:
+        return self._procs[name].alive
+
+    def started_at(self, name: str) -> float:
+        return self._started_at.get(name, 0.0)
+
+    def note_exits(self) -> list[str]:
+        """Record processes that exited on their own (crashed); returns their names."""
+        with self._lock:
+            gone = [n for n in sorted(self._up) if not self._procs[n].alive]
+        for name in gone:
+            self._end(name, "exited", lambda: None)
+        return gone
+
+    # -- faults ------------------------------------------------------------
+
+    def start_process(self, name: str, extra_env: Mapping[str, str] | None = None) -> None:
+        proc = self._procs[name]
+        with self._proc_locks[name]:
+            if self._stopped or proc.alive:
+                return
+            pid = proc.start(extra_env)
+            with self._lock:
+                self._started_at[name] = self.clock.now()
+                self._up.add(name)
+            self._record_start(proc.spec.role, name, pid, **dict(extra_env or {}))
+
+    def kill_process(self, name: str) -> int | None:
+        """SIGKILL a process group; returns the pid it had."""
+        return self._end(name, "killed", self._procs[name].kill)
+
+    def stop_process(self, name: str) -> int | None:
+        return self._end(name, "stopped", self._procs[name].stop)
+
+    def stop_role(self, role: str) -> None:
+        """Stop every process of ``role`` gracefully, all at once."""
+        names = self.names(role)
+        for name in names:
+            with self._proc_locks[name]:
+                self._procs[name].terminate()
+        for name in names:
+            self._end(name, "stopped", self._procs[name].finish)
+
+    def pause_process(self, name: str) -> None:
+        self._procs[name].signal_group(signal.SIGSTOP)
+
+    def resume_process(self, name: str) -> None:
+        self._procs[name].signal_group(signal.SIGCONT)
+
+    def kill_redis(self) -> None:
+        with self._redis_lock:
+            pid = self.redis.pid
+            self.redis.kill()
+            self._record_end(REDIS_ROLE, "redis", pid, "killed")
+
+    def power_loss(self) -> tuple[float, DropReport]:
+        """SIGKILL redis-server and drop what its files had not fsynced, as a power cut.
+
+        The drop comes before the process is reaped: a thread stuck in a slow fsync
+        would otherwise finish it and make its data durable. Returns when it struck
+        (testbed clock) and what the filesystem dropped.
+        """
+        if self.disk is None:
+            raise RuntimeError("power loss needs attach_power_disk() before Redis started")
+        with self._redis_lock:
+            pid = self.redis.pid
+            self._power_losses += 1
+            self._keep_redis_log(f"redis-before-power-loss-{self._power_losses}.log")
+            struck = self.clock.now()
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            try:
+                report = self.disk.fs.drop_unsynced()
+            finally:
+                self.redis.kill()
+                self._record_end(REDIS_ROLE, "redis", pid, "power-loss")
+        return struck, report
+
+    def restart_redis(self) -> None:
+        with self._redis_lock:
+            if self._stopped:
+                return
+            self.redis.start(timeout=60)
+            self._record_start(REDIS_ROLE, "redis", self.redis.pid, port=self.redis.port)
+
+    # -- internals ---------------------------------------------------------
+
+    def _env(self, name: str) -> dict[str, str]:
+        return {
+            **EventSink.env(self.sink_dir, name),
+            **self.clock.env(),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def _worker_spec(self, index: int) -> ProcessSpec:
+        s = self.settings
+        name = f"worker-{index}"
+        module = self.design.module if self.design.own_processes else s.worker_module
+        args = [
+            "worker",
+            "--url",
+            self.url_for(name),
+            "--namespace",
+            s.namespace,
+            "--handlers",
+            s.handlers,
+            "--concurrency",
+            str(s.concurrency),
+            "--lease",
+            str(s.lease_s),
+            *s.worker_args,
+            *self.design.worker_args(index),
+        ]
+        return ProcessSpec.python_module(name, WORKER_ROLE, module, args, self._env(name))
+
+    def _cron_spec(self, name: str) -> ProcessSpec:
+        schedules = json.dumps([spec.__dict__ for spec in self.cron])
+        module, command = (
+            (self.design.module, ["cron"]) if self.design.own_processes else (CRON_MODULE, [])
+        )
+        args = [
+            *command,
+            "--url",
+            self.url_for(name),
+            "--namespace",
+            self.settings.namespace,
+            "--schedules",
+            schedules,
+        ]
+        return ProcessSpec.python_module(name, CRON_ROLE, module, args, self._env(name))
+
+    def _add(self, spec: ProcessSpec) -> None:
+        self._procs[spec.name] = ManagedProcess(spec, self.run_dir / "logs" / f"{spec.name}.log")
+        self._proc_locks[spec.name] = threading.Lock()
+
+    def _end(self, name: str, how: str, action: Callable[[], None]) -> int | None:
+        proc = self._procs[name]
+        with self._proc_locks[name]:
+            pid = proc.pid
+            action()
+            with self._lock:
+                was_up = name in self._up
+                self._up.discard(name)
+            if was_up:
+                self._record_end(proc.spec.role, name, pid, how, returncode=proc.returncode)
+        return pid
+
+    def _record_start(self, role: str, name: str, pid: int | None, **extra: object) -> None:
+        self.recorder.record(
+            "info", PROCESS_START, {"role": role, "name": name, "pid": pid, **extra}
+        )
+
+    def _record_end(self, role: str, name: str, pid: int | None, how: str, **extra: object) -> None:
+        self.recorder.record(
+            "info", PROCESS_END, {"role": role, "name": name, "pid": pid, "how": how, **extra}
+        )
+
+    @property
+    def log_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    def _keep_redis_log(self, name: str = "redis.log") -> None:
+        if self.redis.data_dir is not None:
+            log = self.redis.data_dir / "redis.log"
+            if log.exists():
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copy(log, self.log_dir / name)

@@ -1,0 +1,172 @@
+"""The worker's protocol with Redis: how it takes tasks, keeps them, and gives them up.
+
+A claimed task is leased: it stays in the ``leases`` set until its holder acks,
+fails or releases it, or until the lease expires and another worker claims it.
+The task's attempt number is the fencing token: every call below presents it,
+and Redis refuses a call whose attempt is not the current one, so a worker that
+was paused past its lease can no longer change the task.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import redis
+
+from .record import Record
+from .results import Result
+from .task import Task, idempotency_key
+
+if TYPE_CHECKING:
+    from .client import Scheduler
+
+log = logging.getLogger("duetime.worker_protocol")
+
+# Records past their retention are trimmed by acks, a bounded number per call.
+_TRIM_PER_ACK = 100
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What one claim returned."""
+
+    now_ms: int
+    next_wake_ms: int | None
+    buried: int
+    tasks: list[Task]
+
+
+def claim(s: Scheduler, lease_ms: int, limit: int) -> Claimed:
+    """Lease up to ``limit`` due tasks (expired leases first)."""
+    k = s.keys
+    reply = s.scripts.run(
+        "claim",
+        [k.tasks, k.due, k.leases, k.retrying, k.dead, k.errors],
+        [s.now_arg(), lease_ms, limit],
+    )
+    now, wake, buried = int(reply[0]), int(reply[1]), int(reply[2])
+    tasks = []
+    for i in range(3, len(reply), 2):
+        tid = reply[i].decode()
+        r = Record.decode(reply[i + 1])
+        tasks.append(
+            Task(
+                task_id=tid,
+                task_type=r.task_type,
+                data=json.loads(r.payload),
+                attempt=r.attempt,
+                max_attempts=r.max_attempts,
+                due_at=r.due_ms / 1000,
+                idempotency_key=idempotency_key(s.namespace, tid, r.due_ms),
+            )
+        )
+    return Claimed(now, None if wake < 0 else wake, buried, tasks)
+
+
+def ack(s: Scheduler, held: Sequence[tuple[str, int]]) -> list[bool]:
+    """Mark tasks done. False for a task whose lease its caller no longer holds."""
+    if not held:
+        return []
+    k = s.keys
+    args: list[object] = [
+        s.now_arg(),
+        int(s.retention.done_s * 1000),
+        int(s.retention.dead_s * 1000),
+        max(_TRIM_PER_ACK, 2 * len(held)),
+    ]
+    for tid, attempt in held:
+        args += [tid, attempt]
+    codes = s.scripts.run("ack", [k.tasks, k.leases, k.done, k.errors, k.dead], args)
+    return [c == Result.OK for c in codes]
+
+
+def fail(
+    s: Scheduler, task_id: str, attempt: int, error: str, retry_delay_ms: int | None
+) -> Result:
+    """Record a failure; retry after ``retry_delay_ms``, or bury now when it is None.
+
+    Returns ``Result.OK`` (will retry), ``Result.BURIED`` (dead-lettered) or
+    ``Result.REFUSED`` (the caller's lease was taken over).
+    """
+    k = s.keys
+    code = s.scripts.run(
+        "fail",
+        [k.tasks, k.due, k.leases, k.retrying, k.dead, k.errors],
+        [
+            s.now_arg(),
+            k.wake,
+            task_id,
+            attempt,
+            error,
+            -1 if retry_delay_ms is None else retry_delay_ms,
+        ],
+    )
+    return Result(int(code))
+
+
+def renew(s: Scheduler, held: Sequence[tuple[str, int]], lease_ms: int) -> set[str]:
+    """Extend leases; return the ids whose lease the caller lost."""
+    if not held:
+        return set()
+    args: list[object] = [s.now_arg(), lease_ms]
+    for tid, attempt in held:
+        args += [tid, attempt]
+    lost = s.scripts.run("renew", [s.keys.tasks, s.keys.leases], args)
+    return {x.decode() for x in lost}
+
+
+def release(s: Scheduler, held: Sequence[tuple[str, int]]) -> int:
+    """Hand tasks back to run again now; returns how many were still held."""
+    if not held:
+        return 0
+    args: list[object] = [s.now_arg(), s.keys.wake]
+    for tid, attempt in held:
+        args += [tid, attempt]
+    return int(s.scripts.run("release", [s.keys.tasks, s.keys.due, s.keys.leases], args))
+
+
+class LeaseKeeper:
+    """Renews the leases a worker holds, in one call per round, every third of a lease.
+
+    ``held`` returns a snapshot of (task id, attempt) pairs; ``on_lost`` is told
+    which of them another worker took over (or which were cancelled).
+    """
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        lease_ms: int,
+        held: Callable[[], list[tuple[str, int]]],
+        on_lost: Callable[[set[str]], None],
+    ) -> None:
+        self._s = scheduler
+        self._lease_ms = lease_ms
+        self._held = held
+        self._on_lost = on_lost
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        interval = self._lease_ms / 3000
+        while not self._stop.wait(interval):
+            held = self._held()
+            if not held:
+                continue
+            try:
+                lost = renew(self._s, held, self._lease_ms)
+            except redis.RedisError as exc:  # keep renewing through Redis outages
+                log.warning("could not renew %d leases: %s", len(held), exc)
+                continue
+            if lost:
+                self._on_lost(lost)
