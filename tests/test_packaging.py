@@ -80,4 +80,21 @@ def test_the_wheel_holds_duetime_alone(tmp_path: Path) -> None:
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "duetime = duetime.cli:main" in text
-    assert "duetime-chaos = duetime.chaos.cli:main" in text
+    assert "duetime-chaos = duetime.chaos.entry:main" in text
+
+
+def test_the_testbed_without_its_extras_says_what_to_install(tmp_path: Path) -> None:
+    # sys.modules["rich"] = None makes "import rich" fail as if rich were not installed.
+    code = (
+        "import sys; sys.modules['rich'] = None\n"
+        "from duetime.chaos.entry import main\n"
+        "raise SystemExit(main(['list']))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "duetime.chaos needs the testbed's extras (rich is missing): pip install 'duetime[chaos]'"
+    )
+    assert "Traceback" not in out.stderr
