@@ -14,12 +14,12 @@ from duetime.chaos.toxiproxy.addresses import dial_target, open_listener
 from duetime.chaos.toxiproxy.chain import ToxicChain
 from duetime.chaos.toxiproxy.errors import ListenError
 from duetime.chaos.toxiproxy.link import Link
+from duetime.chaos.toxiproxy.listener import Listener
 from duetime.chaos.toxiproxy.spec import Direction
 
 log = logging.getLogger(__name__)
 
 LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
-STOP_WAIT_S = 5.0  # Python 3.12+ wait_closed() also waits for connections to detach
 
 
 class Connection:
@@ -112,9 +112,12 @@ class Proxy:
         self.enabled = False
         self.chain = ToxicChain()
         self._rng = rng
-        self._server: asyncio.Server | None = None
+        self._listener: Listener | None = None
         self._connections: set[Connection] = set()
-        self._dialing: set[asyncio.Task[object]] = set()
+        self._dialing: set[asyncio.Task[None]] = set()
+        # Accepted clients not yet handed to asyncio; stop() closes them itself, as a
+        # task cancelled before its first step never runs its own cleanup.
+        self._raw_clients: dict[asyncio.Task[None], socket.socket] = {}
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -133,52 +136,63 @@ class Proxy:
             sock, bound = open_listener(self.listen)
         except OSError as exc:
             raise ListenError(str(exc)) from None
-        self._server = await asyncio.start_server(self._accept, sock=sock)
+        self._listener = Listener(sock, self._on_client)
         self.listen = bound
         self.enabled = True
 
     async def stop(self) -> None:
-        """Stop listening and close every connection and pending upstream dial."""
-        if not self.enabled or self._server is None:
+        """Stop listening and close every connection and every client still being dialed for."""
+        if not self.enabled or self._listener is None:
             return
         self.enabled = False
-        server, self._server = self._server, None
-        server.close()
+        listener, self._listener = self._listener, None
+        listener.close()
         for task in list(self._dialing):
             task.cancel()
+        for client in self._raw_clients.values():
+            client.close()
+        self._raw_clients.clear()
         for connection in list(self._connections):
             connection.close(abort=True)
         if self._dialing:
             await asyncio.wait(set(self._dialing))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(server.wait_closed(), STOP_WAIT_S)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _on_client(self, client: socket.socket) -> None:
+        if not self.enabled:
+            client.close()
+            return
+        task = asyncio.get_running_loop().create_task(self._serve(client))
+        self._dialing.add(task)
+        self._raw_clients[task] = client
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._dialing.discard(task)
+        client = self._raw_clients.pop(task, None)
+        if client is not None:
+            client.close()
+
+    async def _serve(self, client: socket.socket) -> None:
+        """Dial the upstream for ``client``, then join the two; runs until both are set up."""
         task = asyncio.current_task()
         assert task is not None
-        if not self.enabled:
-            writer.transport.abort()
-            return
-        self._dialing.add(task)
         try:
             host, port = dial_target(self.upstream)
             upstream = await asyncio.open_connection(host, port)
         except (OSError, ValueError) as exc:
             log.info("proxy %s: cannot reach upstream %s: %s", self.name, self.upstream, exc)
-            writer.close()
-            return
-        except asyncio.CancelledError:
-            writer.transport.abort()
-            return  # the proxy stopped while dialing; nothing to propagate to
-        finally:
-            self._dialing.discard(task)
-        if not self.enabled:
-            writer.transport.abort()
+            return  # _forget closes the client
+        # From here asyncio owns the client socket: cancelled while wrapping it,
+        # create_connection closes it.
+        self._raw_clients.pop(task, None)
+        try:
+            downstream = await asyncio.open_connection(sock=client)
+        except BaseException:
             upstream[1].transport.abort()
-            return
+            raise
         connection = Connection(
             self.chain,
-            (reader, writer),
+            downstream,
             upstream,
             rng=self._rng,
             on_closed=self._connections.discard,

@@ -301,12 +301,6 @@ def test_update_enables_and_disables_on_the_same_address(
     _assert_error(http(method, path, data=b"[1"), 400)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug in the embedded server: a client that connects just before the proxy "
-    "restarts can be accepted by asyncio after Server.close() and is never closed "
-    "(fails about 1 run in 4); fix: an accept loop of our own instead of start_server",
-)
 def test_update_upstream_restarts_the_proxy(
     http: Callable[..., requests.Response],
     make_proxy: Callable[..., Json],
