@@ -13,24 +13,15 @@ empty. Where FUSE is not available the scenario is skipped, saying why.
 from duetime.chaos.checker import DEFAULT_CHECKERS
 from duetime.chaos.checker.expectations import Expect
 from duetime.chaos.checker.redis_docs import (
-    DISAGREES_WITH_DOCS,
     EVERYSEC_WINDOW_S,
     KILL_LOSES_NOTHING,
     LOST_WINDOW,
-    OFF_LOSES_ON_A_KILL,
     window_checker,
 )
 from duetime.chaos.client.workload import Workload
 from duetime.chaos.nemesis import FaultSchedule, SlowDisk
 from duetime.chaos.scenario import STANDARD_EXPECTATIONS, QuickVersion, Scenario
 
-EVERYSEC_KILL_LOSES = Expect(
-    "lost",
-    "invalid",
-    f"{DISAGREES_WITH_DOCS}, which say a process kill loses nothing acknowledged: reading "
-    "aof.c, while a background fsync lags everysec postpones write(2) but still replies, "
-    "so a SIGKILL loses those acknowledged writes",
-)
 EVERYSEC_KILL_WINDOW = Expect(
     LOST_WINDOW,
     "valid",
@@ -53,9 +44,8 @@ SCENARIO = Scenario(
     expectations={
         **STANDARD_EXPECTATIONS,
         "aof=always": (KILL_LOSES_NOTHING,),
-        "aof=everysec": (EVERYSEC_KILL_LOSES, EVERYSEC_KILL_WINDOW),
+        "aof=everysec": (EVERYSEC_KILL_WINDOW,),
         "aof=no": (KILL_LOSES_NOTHING,),
-        "aof=off": (OFF_LOSES_ON_A_KILL,),
     },
     quick_version=QuickVersion(
         workload=Workload(tasks=60, duration=7.0, lead=(0.5, 1.5), work=(0.05, 0.3)),

@@ -7,6 +7,7 @@ from .result import VERDICTS, Checker, Result, Verdict, run_checker, run_checker
 
 DEFAULT_CHECKERS: dict[str, Checker] = {
     "lost": lost.check,
+    "unexplained_loss": lost.check_unexplained,
     "duplicated": duplicated.check,
     "early": early.check,
     "lateness": lateness.check,

@@ -1,55 +1,96 @@
-"""Duplicated executions: a task that finished more than once.
+"""Duplicated executions: a task that finished more than once, and runs past the bound.
 
-At-least-once delivery allows duplicates, so they are counted, not failed; the
-verdict fails only when a task finished more often than its ``max_attempts``
-(the bound the scheduler promises). Each duplicate is attributed to a fault
-window that explains it: a fault that began before the duplicate started and
-overlapped an earlier run of the same task on a process the fault hit.
+At-least-once delivery allows a task to run again, but only for a reason and only so
+often. The verdict fails when:
+
+- a task *started* more runs than the ``max_attempts`` its producer asked for (the
+  number the producer recorded, never what the scheduler told its handler);
+- a repeat (a finished run after the first) is explained by no fault: a fault must have
+  touched the worker of an earlier run of the task while that run was going, or within
+  the time after it in which its acknowledgement could still be undone (half a second
+  for faults on workers and the network; for a strike on Redis, the loss window Redis
+  documents for the run's settings, as for lost tasks). A fault counts from when it
+  really began (its ``began_at``, e.g. a disk slowed before it was struck).
+
+Repeats that overlapped an earlier run, or carried its idempotency key, are counted
+apart: the first is what a lease prevents, the second what a receiver could drop.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from duetime.chaos.history.ops import Op
 
-from .facts import Execution, FaultWindow, executions_by_task, fault_windows
+from .facts import (
+    Execution,
+    FaultWindow,
+    executions_by_task,
+    fault_windows,
+    is_cron,
+    redis_settings,
+    schedule_outcomes,
+)
+from .loss_bounds import documented_window_s
 from .result import Result, listed
 
-# A run's acknowledgement reaches Redis shortly after its handler returns; a fault
-# that starts within this long after the run ended may still have lost that ack.
+# A run's acknowledgement reaches Redis shortly after its handler returns; a fault on a
+# worker or the network that starts within this long after the run ended may have lost it.
 ACK_SLACK_S = 0.5
 
 
+def _began(w: FaultWindow) -> float:
+    return float(w.detail.get("began_at") or w.start)
+
+
+def _explains(
+    w: FaultWindow, prior: Execution, duplicate: Execution, settings: Mapping[str, str]
+) -> bool:
+    """Fault ``w`` may have made ``duplicate`` run again after the earlier run ``prior``."""
+    began = _began(w)
+    if began > duplicate.start or not w.hits(prior.process) or w.end < prior.start:
+        return False
+    prior_end = prior.end if prior.end is not None else math.inf
+    struck = w.detail.get("struck_at", w.start)
+    if not w.targets and struck is not None:
+        # A strike on Redis undoes what it acknowledged within the documented window.
+        reach = max(ACK_SLACK_S, documented_window_s(settings, w.fault, w.detail))
+        if float(struck) <= prior_end + reach:
+            return True
+    return began <= prior_end + ACK_SLACK_S
+
+
 def _explaining_fault(
-    duplicate: Execution, earlier: Sequence[Execution], windows: Sequence[FaultWindow]
+    duplicate: Execution,
+    earlier: Sequence[Execution],
+    windows: Sequence[FaultWindow],
+    settings: Mapping[str, str],
 ) -> FaultWindow | None:
-    for w in windows:
-        if w.start > duplicate.start:
-            continue
-        for prior in earlier:
-            prior_end = prior.end if prior.end is not None else math.inf
-            overlaps = w.end >= prior.start and w.start <= prior_end + ACK_SLACK_S
-            if overlaps and w.hits(prior.process):
-                return w
-    return None
+    return next(
+        (w for w in windows for prior in earlier if _explains(w, prior, duplicate, settings)),
+        None,
+    )
 
 
 def check(history: Sequence[Op]) -> Result:
     windows = fault_windows(history)
+    settings = redis_settings(history)
+    asked = {t: o.max_attempts for t, o in schedule_outcomes(history).items()}
     duplicated_tasks = []
     over_bound = []
     duplicates = 0
     max_runs = 0
     by_fault: dict[str, int] = {}
-    unexplained = 0
+    unexplained: list[str] = []
     same_key = 0
     overlapping = 0
     for task_id, runs in executions_by_task(history).items():
         finished = [e for e in runs if e.executed]
         max_runs = max(max_runs, len(finished))
-        if len(finished) > max(e.max_attempts for e in runs):
+        # A cron firing has no producer: its bound is the one its schedule carries.
+        bound = max(e.max_attempts for e in runs) if is_cron(task_id) else asked.get(task_id)
+        if bound is not None and len(runs) > bound:
             over_bound.append(task_id)
         if len(finished) <= 1:
             continue
@@ -64,9 +105,9 @@ def check(history: Sequence[Op]) -> Result:
                 same_key += 1
             if any(e.end is not None and e.end > dup.start for e in done_before):
                 overlapping += 1
-            cause = _explaining_fault(dup, earlier, windows)
+            cause = _explaining_fault(dup, earlier, windows, settings)
             if cause is None:
-                unexplained += 1
+                unexplained.append(task_id)
             else:
                 by_fault[cause.fault] = by_fault.get(cause.fault, 0) + 1
     details = {
@@ -74,7 +115,8 @@ def check(history: Sequence[Op]) -> Result:
         "duplicate_executions": duplicates,
         "max_executions_per_task": max_runs,
         "explained_by_fault": by_fault,
-        "unexplained": unexplained,
+        "unexplained": len(unexplained),
+        "unexplained_ids": listed(set(unexplained)),
         # Repeats a receiver that drops a seen idempotency key would not act on.
         "same_key_duplicates": same_key,
         # Repeats that started while an earlier run of the task was still running.
@@ -83,13 +125,18 @@ def check(history: Sequence[Op]) -> Result:
         "duplicated_ids": listed(duplicated_tasks),
         "over_max_attempts_ids": listed(over_bound),
     }
+    problems = []
     if over_bound:
-        return Result(
-            "invalid", f"{len(over_bound)} tasks finished more often than max_attempts", details
+        problems.append(
+            f"{len(over_bound)} tasks started more runs than the max_attempts asked for"
         )
+    if unexplained:
+        problems.append(f"{len(unexplained)} repeats explained by no fault")
+    if problems:
+        return Result("invalid", "; ".join(problems), details)
     return Result(
         "valid",
         f"{duplicates} duplicate executions over {len(duplicated_tasks)} tasks "
-        f"(max {max_runs} per task, {unexplained} unexplained by a fault)",
+        f"(max {max_runs} per task), each explained by a fault",
         details,
     )

@@ -1,8 +1,10 @@
 """Early executions: a handler started before its task was due.
 
 The due time is the one the producer asked for (ground truth), or, for a cron
-firing, the slot time in its id. Also reports runs whose ``task.due_at`` differs
-from what was asked (the scheduler handed out a different due time).
+firing, the slot time in its id; never the due time the scheduler handed its
+handler, which only the mismatch count compares. A run of a task whose due time
+nothing outside the scheduler recorded cannot be judged: it makes the verdict
+``unknown`` (the lost checker reports it as never scheduled).
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from .result import Result, listed
 TOLERANCE_S = 0.002
 
 
-def true_due(task_id: str, asked: dict[str, float], reported: float) -> float:
+def true_due(task_id: str, asked: dict[str, float]) -> float | None:
+    """The due time recorded outside the scheduler, if any."""
     if task_id in asked:
         return asked[task_id]
     if task_id.startswith(CRON_PREFIX):
         slot_ms = task_id.rsplit(":", 1)[-1]
         if slot_ms.isdigit():
             return int(slot_ms) / 1000
-    return reported
+    return None
 
 
 def check(history: Sequence[Op], tolerance: float = TOLERANCE_S) -> Result:
@@ -35,8 +38,12 @@ def check(history: Sequence[Op], tolerance: float = TOLERANCE_S) -> Result:
     worst = 0.0
     mismatched = []
     runs = executions(history)
+    unjudged = []
     for e in runs:
-        due = true_due(e.task_id, asked, e.due_at)
+        due = true_due(e.task_id, asked)
+        if due is None:
+            unjudged.append(e.task_id)
+            continue
         if abs(e.due_at - due) > tolerance:
             mismatched.append(e.task_id)
         if e.start < due - tolerance:
@@ -50,9 +57,18 @@ def check(history: Sequence[Op], tolerance: float = TOLERANCE_S) -> Result:
         "early_ids": listed(set(early)),
         "due_mismatch": len(mismatched),
         "due_mismatch_ids": listed(set(mismatched)),
+        "no_due_known": len(unjudged),
+        "no_due_known_ids": listed(set(unjudged)),
     }
     if early:
         return Result(
             "invalid", f"{len(early)} executions started early (worst {worst:.3f} s)", details
+        )
+    if unjudged:
+        return Result(
+            "unknown",
+            f"{len(unjudged)} executions of tasks with no due time recorded outside the "
+            "scheduler: not judged",
+            details,
         )
     return Result("valid", f"none of {len(runs)} executions started before due", details)

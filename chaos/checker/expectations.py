@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import Result, Verdict
+from .result import Result, Verdict
 
 ANY_CONFIG = "*"
 

@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from duetime.chaos.history.ops import EXECUTE, FAULT_END, FAULT_START, SCHEDULE, Op
+from duetime.chaos.history.ops import (
+    EXECUTE,
+    FAULT_END,
+    FAULT_START,
+    REDIS_CONFIG,
+    SCHEDULE,
+    Op,
+)
 
 CRON_PREFIX = "cron:"
 
@@ -153,6 +160,12 @@ def fault_windows(history: Sequence[Op]) -> list[FaultWindow]:
         ),
         key=lambda w: w.start,
     )
+
+
+def redis_settings(history: Sequence[Op]) -> dict[str, str]:
+    """The persistence settings read back from Redis at its first start ({} if none were)."""
+    first = next((op for op in history if op.f == REDIS_CONFIG), None)
+    return {str(k): str(v) for k, v in first.value.items()} if first else {}
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:

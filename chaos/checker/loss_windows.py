@@ -6,6 +6,11 @@ struck (``struck_at`` None: a disk that was only slow) is none. A lost task was
 lost by the first strike at or after its acknowledgement (``ACK_SLACK_S`` allows
 for a reply recorded just after the strike it raced).
 
+A lost task is *explained* only by a strike it was acknowledged shortly enough before:
+within the window Redis documents for the run's persistence settings and that kind of
+strike (:func:`~duetime.chaos.checker.loss_bounds.documented_window_s`). Any other loss
+is the scheduler's (or the testbed's), whatever struck Redis around it.
+
 Per strike: the tasks *at risk* (acknowledged before it and not yet started by a
 worker, so Redis's copy was the only one), the tasks it lost, and how long before
 it each lost task had been acknowledged. The oldest of those ages is the window of
@@ -22,7 +27,8 @@ from typing import Any
 
 from duetime.chaos.history.ops import SCHEDULE, Op
 
-from .facts import FaultWindow, executions, fault_windows, is_cron
+from .facts import FaultWindow, executions, fault_windows, is_cron, redis_settings
+from .loss_bounds import documented_window_s
 from .result import MAX_LISTED, listed
 
 # A reply recorded this long after a strike may still be one Redis sent before it;
@@ -141,9 +147,33 @@ def loss_windows(history: Sequence[Op], lost: set[str]) -> tuple[list[LossWindow
     return windows, lost - set(culprit)
 
 
+def explain_losses(history: Sequence[Op], lost: set[str]) -> tuple[dict[str, str], set[str]]:
+    """Each lost task a strike explains (task -> fault id), and the lost tasks none does.
+
+    A strike at ``at`` explains a task acknowledged at ``a`` when ``a`` is no later than
+    ``at + ACK_SLACK_S`` (a reply may be recorded just after the strike it raced) and
+    ``at - a`` is within the documented window (which must be more than zero).
+    """
+    settings = redis_settings(history)
+    acked = ack_times(history)
+    found = strikes(history)
+    explained: dict[str, str] = {}
+    for task_id in sorted(lost):
+        a = acked.get(task_id)
+        if a is None:
+            continue
+        for w, at in found:
+            window = documented_window_s(settings, w.fault, w.detail)
+            if window > 0 and a <= at + ACK_SLACK_S and at - a <= window:
+                explained[task_id] = str(w.detail.get("fault_id", w.fault))
+                break
+    return explained, lost - set(explained)
+
+
 def window_details(history: Sequence[Op], lost: set[str]) -> dict[str, Any]:
     """The lost checker's details about where its losses came from."""
-    windows, unexplained = loss_windows(history, lost)
+    windows, _ = loss_windows(history, lost)
+    _, unexplained = explain_losses(history, lost)
     by_fault: dict[str, int] = defaultdict(int)
     oldest: dict[str, float] = {}
     for w in windows:

@@ -21,8 +21,14 @@ from typing import Any
 
 from duetime.chaos.history.ops import SCHEDULE, Op
 
-from .facts import executions, is_cron, schedule_outcomes
-from .loss_windows import LossWindow, loss_windows, lost_tasks, window_details
+from .facts import executions, is_cron, redis_settings, schedule_outcomes
+from .loss_windows import (
+    LossWindow,
+    explain_losses,
+    loss_windows,
+    lost_tasks,
+    window_details,
+)
 from .result import MAX_LISTED, Result, listed
 
 
@@ -73,6 +79,50 @@ def check(history: Sequence[Op]) -> Result:
         "valid",
         f"all {len(acked)} acknowledged tasks executed ({len(recovered)} of "
         f"{len(indeterminate)} indeterminate recovered)",
+        details,
+    )
+
+
+def check_unexplained(history: Sequence[Op]) -> Result:
+    """Every lost task is explained by a strike on Redis, within what Redis documents.
+
+    Valid when each acknowledged task that never ran was acknowledged inside the loss
+    window of a strike (see :func:`.loss_windows.explain_losses`), and nothing ran that
+    was never scheduled or was rejected. This is the loss rule every run of the
+    reference scheduler is held to, under every configuration.
+    """
+    base = check(history)
+    lost = lost_tasks(history)
+    explained, unexplained = explain_losses(history, lost)
+    by_fault: dict[str, int] = {}
+    for fault_id in explained.values():
+        by_fault[fault_id] = by_fault.get(fault_id, 0) + 1
+    details = {
+        "lost": len(lost),
+        "explained": len(explained),
+        "explained_by_strike": by_fault,
+        "unexplained": len(unexplained),
+        "unexplained_ids": listed(unexplained),
+        "settings": redis_settings(history),
+    }
+    problems = []
+    if unexplained:
+        problems.append(
+            f"{len(unexplained)} of {len(lost)} lost tasks explained by no strike within "
+            "what Redis documents for this config"
+        )
+    if base.details.get("unexpected"):
+        problems.append(f"{base.details['unexpected']} tasks ran that were never scheduled")
+    if base.details.get("rejected_but_executed"):
+        problems.append(f"{base.details['rejected_but_executed']} rejected schedules ran anyway")
+    if problems:
+        return Result("invalid", "; ".join(problems), details)
+    return Result(
+        "valid",
+        f"{len(lost)} lost tasks, each acknowledged within the documented loss window "
+        "of a strike on Redis"
+        if lost
+        else "no acknowledged task lost",
         details,
     )
 

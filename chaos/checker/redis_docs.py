@@ -15,10 +15,8 @@ Checker names used here: ``lost`` (the default lost checker), ``lost_window``
 from __future__ import annotations
 
 from .expectations import Expect
+from .loss_bounds import EVERYSEC_WINDOW_S
 from .lost import LostAllPending, LostWithin
-
-# "about 1 second", "up to about 2 seconds" when the disk is slow (everysec).
-EVERYSEC_WINDOW_S = 2.0
 
 LOST_WINDOW = "lost_window"
 # Starts the ``because`` of an expectation that a run confirms what the docs do not say.

@@ -20,7 +20,12 @@ from duetime.chaos.scenario import STANDARD_EXPECTATIONS
 
 from .case import FaultEvent
 
-PROPERTIES: tuple[str, ...] = tuple(e.checker for e in STANDARD_EXPECTATIONS[ANY_CONFIG])
+# The standard expectations, but with the raw ``lost``: the search weighs losses against
+# its own table of documented ones (below) to tell findings from violations.
+PROPERTIES: tuple[str, ...] = tuple(
+    "lost" if e.checker == "unexplained_loss" else e.checker
+    for e in STANDARD_EXPECTATIONS[ANY_CONFIG]
+)
 # What Redis forgetting acknowledged writes can break: the task itself, the attempt
 # count that bounds its duplicates, the slot records of cron schedules.
 DATA_LOSS_CHECKERS = frozenset({"lost", "duplicated", "cron"})

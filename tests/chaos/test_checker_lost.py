@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from history_builder import HistoryBuilder
 
 from duetime.chaos.checker import lost
@@ -86,3 +87,91 @@ def test_lost_tasks_are_split_by_what_the_history_shows(hb: HistoryBuilder) -> N
     assert result.details["lost_started_never_finished"] == 1
     assert result.details["lost_failed_not_retried"] == 1
     assert result.details["lost_never_started"] == 1
+
+
+# -- unexplained_loss: every loss explained by a strike, within what Redis documents --------
+
+
+def lone_loss(hb: HistoryBuilder, aof: str, fault: str, acked_at: float, **detail: object) -> str:
+    """One strike at t=10 and one task acknowledged at ``acked_at`` that never ran."""
+    hb.redis_config(aof).fault(fault, 10.0, 11.0, **detail)
+    hb.schedule("gone", due=30, at=acked_at)
+    return lost.check_unexplained(hb.build()).verdict
+
+
+@pytest.mark.parametrize(
+    ("aof", "fault"),
+    [("off", "kill_redis"), ("no", "power_loss"), ("everysec", "power_loss")],
+)
+def test_a_task_acknowledged_after_the_only_strike_and_never_run_fails(
+    hb: HistoryBuilder, aof: str, fault: str
+) -> None:
+    # The three configs where this history passed before: no strike can explain it.
+    assert lone_loss(hb, aof, fault, acked_at=20.0) == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("aof", "fault", "acked_at", "verdict"),
+    [
+        ("off", "kill_redis", 2.0, "valid"),  # a restart without persistence starts empty
+        ("off", "power_loss", 2.0, "valid"),
+        ("no", "power_loss", 2.0, "valid"),  # nothing was fsynced on our filesystem
+        ("no", "kill_redis", 9.9, "invalid"),  # a kill keeps what reached write(2)
+        ("everysec", "kill_redis", 9.9, "invalid"),
+        ("everysec", "power_loss", 8.5, "valid"),  # within the documented 2 s
+        ("everysec", "power_loss", 7.0, "invalid"),  # 3 s before: too old to blame on it
+        ("always", "power_loss", 9.9, "invalid"),  # always fsyncs before it replies
+        ("always", "kill_redis", 9.9, "invalid"),
+        ("everysec", "slow_disk_kill", 8.5, "valid"),  # aof.c postpones writes up to 2 s
+        ("everysec", "slow_disk_kill", 7.0, "invalid"),
+        ("no", "slow_disk_kill", 9.9, "invalid"),  # no never postpones
+    ],
+)
+def test_a_loss_is_excused_only_inside_the_documented_window(
+    hb: HistoryBuilder, aof: str, fault: str, acked_at: float, verdict: str
+) -> None:
+    assert lone_loss(hb, aof, fault, acked_at) == verdict
+
+
+def test_a_slow_disk_power_loss_is_allowed_two_fsync_durations(hb: HistoryBuilder) -> None:
+    assert lone_loss(hb, "everysec", "slow_disk_power_loss", 5.0, fsync_delay_s=3.0) == "valid"
+    other = HistoryBuilder()
+    assert lone_loss(other, "everysec", "slow_disk_power_loss", 3.5, fsync_delay_s=3.0) == (
+        "invalid"
+    )
+
+
+def test_a_strike_is_dated_by_when_it_struck_not_when_its_window_began(
+    hb: HistoryBuilder,
+) -> None:
+    # The disk was slowed at 10, the power cut at 14: a task acked at 12.5 is 1.5 s old.
+    hb.redis_config("everysec").fault("power_loss", 10.0, 15.0, struck_at=14.0)
+    hb.schedule("gone", due=30, at=12.5)
+    assert lost.check_unexplained(hb.build()).verdict == "valid"
+
+
+def test_a_strike_that_found_nothing_at_risk_is_no_failure(hb: HistoryBuilder) -> None:
+    hb.redis_config("off").fault("kill_redis", 10.0, 11.0)
+    hb.schedule("t", due=1, at=0.0).run("t", start=1.0, end=1.2)
+    result = lost.check_unexplained(hb.build())
+    assert (result.verdict, result.details["lost"]) == ("valid", 0)
+
+
+def test_losses_with_no_strike_fail_under_every_config(hb: HistoryBuilder) -> None:
+    hb.redis_config("off").fault("kill_worker", 10.0, 11.0, targets=["worker-0"])
+    hb.schedule("gone", due=12, at=9.0)
+    result = lost.check_unexplained(hb.build())
+    assert (result.verdict, result.details["unexplained_ids"]) == ("invalid", ["gone"])
+
+
+def test_without_the_settings_read_back_no_loss_is_excused(hb: HistoryBuilder) -> None:
+    hb.fault("kill_redis", 10.0, 11.0).schedule("gone", due=30, at=9.0)
+    assert lost.check_unexplained(hb.build()).verdict == "invalid"
+
+
+def test_each_excused_loss_names_its_strike(hb: HistoryBuilder) -> None:
+    hb.redis_config("off").fault("kill_redis", 10.0, 11.0).fault("kill_redis", 20.0, 21.0)
+    hb.schedule("a", due=30, at=9.0).schedule("b", due=30, at=19.0)
+    details = lost.check_unexplained(hb.build()).details
+    assert details["explained"] == 2
+    assert sorted(details["explained_by_strike"].values()) == [1, 1]
