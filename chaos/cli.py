@@ -18,9 +18,11 @@ from typing import Any
 
 from rich.console import Console
 
+from duetime.chaos.checker.verdict import GOOD
 from duetime.chaos.designs import DESIGNS, REFERENCE, Design, UnknownDesign, parse_strategies
 from duetime.chaos.explore import cli as explore_cli
-from duetime.chaos.report.matrix import print_matrix, write_matrix
+from duetime.chaos.report.figures import verdict_of
+from duetime.chaos.report.matrix import counts_line, print_matrix, write_matrix
 from duetime.chaos.report.terminal import RichObserver, print_summary
 from duetime.chaos.system.backends import (
     BACKENDS,
@@ -110,7 +112,7 @@ def _run_one(
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
-    for path in discover(Path(args.directory)):
+    for path in select_scenarios(Path(args.directory), None):
         s = load_scenario(path)
         nemeses = ", ".join(n.name for n in s.nemeses) or "none"
         console.print(f"[bold]{path}[/bold]  ({s.name})")
@@ -130,14 +132,39 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise UnknownDesign(f"run takes one --strategy, not {args.strategy!r}")
     (design,) = designs
     results = _run_one(console, path, scenario, persistence, args, Path(args.out), design)
-    return 0 if results.get("passed") else 1
+    return exit_status([results], args.allow_skips)
+
+
+def exit_status(all_results: Sequence[dict[str, Any]], allow_skips: bool) -> int:
+    """0 when every run passed (or was measured), and skipped ones only if allowed; else 1.
+
+    A run whose verdict is ``unknown`` tested less than it claims: it is not a pass.
+    """
+    accepted = GOOD | ({"skipped"} if allow_skips else set())
+    return 0 if all(verdict_of(r) in accepted for r in all_results) else 1
+
+
+def select_scenarios(directory: Path, names: str | None) -> list[Path]:
+    """The scenario files to run; a folder, or a name, that is not there is an error."""
+    if not directory.is_dir():
+        raise ScenarioError(f"no such folder of scenarios: {directory}")
+    paths = discover(directory)
+    if names:
+        wanted = [n.strip() for n in names.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - {p.stem for p in paths})
+        if unknown:
+            raise ScenarioError(
+                f"no scenario named {', '.join(unknown)} in {directory} "
+                f"(there are: {', '.join(p.stem for p in paths)})"
+            )
+        paths = [p for p in paths if p.stem in wanted]
+    if not paths:
+        raise ScenarioError(f"no scenario selected: {directory} has no scenario files")
+    return paths
 
 
 def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
-    paths = discover(Path(args.directory))
-    if args.scenarios:
-        wanted = set(args.scenarios.split(","))
-        paths = [p for p in paths if p.stem in wanted]
+    paths = select_scenarios(Path(args.directory), args.scenarios)
     chosen = expand_configs(args.config) if args.config else None
     designs = parse_strategies(args.strategy)
     if args.worker_module and designs != [REFERENCE]:
@@ -158,8 +185,12 @@ def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     command = shlex.join(["python", "-m", "duetime.chaos", *sys.argv[1:]])
     md = write_matrix(out, all_results, command)
     print_matrix(console, all_results)
+    console.print(counts_line(all_results))
     console.print(f"matrix: {md}")
-    return 0 if all(r.get("passed") for r in all_results) else 1
+    status = exit_status(all_results, args.allow_skips)
+    if status and all(verdict_of(r) in GOOD | {"skipped"} for r in all_results):
+        console.print("runs were skipped (see above); --allow-skips accepts that")
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,6 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
             help="fixes the workload and the fault schedule (default %(default)s)",
         )
         sp.add_argument("--quick", action="store_true", help="a shorter version of each run")
+        sp.add_argument(
+            "--allow-skips",
+            action="store_true",
+            help="exit 0 even if runs were skipped (a fault this machine cannot inject); "
+            "they are still counted as skipped, never as passed",
+        )
         sp.add_argument(
             "--worker-module",
             default=None,
@@ -259,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args, console)
         return result
     except (ConfigError, ScenarioError, UnknownDesign, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
         return 2
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: every process of the run was stopped[/yellow]")

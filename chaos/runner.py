@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from duetime.chaos.checker import run_checkers
 from duetime.chaos.checker.expectations import evaluate, expectations_for
+from duetime.chaos.checker.verdict import GOOD, run_verdict
 from duetime.chaos.client.handlers import TASK_TYPE
 from duetime.chaos.client.producer import Producer, start_producers
 from duetime.chaos.designs import REFERENCE, Design, DesignClient, open_client
@@ -327,15 +328,19 @@ class _Run:
 
     # -- results -------------------------------------------------------------
 
-    def _warnings(self) -> list[str]:
-        """Things that make a pass weaker: a fault that never happened, a nemesis error."""
+    def _untested(self) -> list[str]:
+        """What the scenario meant to test and did not: a fault that never happened."""
         injected = self.driver.report.injected if self.driver else {}
-        warnings = [
+        untested = [
             f"nemesis {n.name} injected no fault: the run did not test it"
             for n in self.nemeses
             if not injected.get(n.name)
         ]
-        warnings += [f"nemesis {name} skipped: {why}" for name, why in self.skipped.items()]
+        return untested + [f"nemesis {name} skipped: {why}" for name, why in self.skipped.items()]
+
+    def _warnings(self) -> list[str]:
+        """Things that make a pass weaker: a fault that never happened, a nemesis error."""
+        warnings = self._untested()
         if self.driver is not None and self.driver.report.errors:
             warnings.append(f"{len(self.driver.report.errors)} nemesis errors (see report)")
         return warnings
@@ -391,14 +396,19 @@ class _Run:
                 else {}
             )
             outcomes = evaluate(expected, checks)
-            trustworthy = not (results["nemeses"]["heal_failures"] or self.producer_crashes)
             results["checkers"] = {name: r.to_dict() for name, r in checks.items()}
             results["expectations"] = [o.to_dict() for o in outcomes]
-            results["passed"] = trustworthy and all(o.held for o in outcomes)
         else:
-            # A skipped run tested nothing and claims nothing; it fails nobody's check.
+            outcomes = []
             results["checkers"], results["expectations"] = {}, []
-            results["passed"] = status == "skipped"
+        broken = [f"a fault was not healed: {h}" for h in results["nemeses"]["heal_failures"]]
+        if self.producer_crashes:
+            broken.append("a producer crashed (see producer_crashes)")
+        verdict, reasons = run_verdict(
+            status, outcomes, judged=self.design.judged, untested=self._untested(), broken=broken
+        )
+        results["verdict"], results["verdict_reasons"] = verdict, reasons
+        results["passed"] = verdict in GOOD
         save_results(self.run_dir, results)
         write_report(self.run_dir, results, history)
         return RunOutcome(self.run_dir, results)

@@ -27,6 +27,7 @@ class Figures:
     lateness_max: float | None
     expectations: dict[str, bool]
     passed: bool
+    verdict: str
     run_id: str
 
     @property
@@ -57,8 +58,21 @@ def figures(results: dict[str, Any]) -> Figures:
         lateness_max=_detail(results, "lateness", "max_s"),
         expectations={e["checker"]: bool(e["held"]) for e in results.get("expectations", [])},
         passed=bool(results.get("passed")),
+        verdict=verdict_of(results),
         run_id=results["run_id"],
     )
+
+
+def verdict_of(results: dict[str, Any]) -> str:
+    """The run's verdict (see ``checker/verdict.py``); derived for results written before
+    runs had one."""
+    if "verdict" in results:
+        return str(results["verdict"])
+    if results.get("status") == "skipped":
+        return "skipped"
+    if results.get("status") == "completed" and not results.get("expectations"):
+        return "measured"
+    return "passed" if results.get("passed") else "failed"
 
 
 def fmt(value: object) -> str:

@@ -76,7 +76,7 @@ def _expectation_lines(results: dict[str, Any]) -> list[str]:
 
 def render(results: dict[str, Any], plot: Path | None, fault_table: Sequence[str] = ()) -> str:
     f = figures(results)
-    verdict = "PASSED" if f.passed else "FAILED"
+    verdict = f.verdict.upper()
     out = [
         f"# {results['scenario']} under {results['config']} (seed {results['seed']}): {verdict}",
         "",
@@ -92,6 +92,8 @@ def render(results: dict[str, Any], plot: Path | None, fault_table: Sequence[str
         out += ["```", results["error"], "```", ""]
     if results.get("status") == "skipped":
         out += [f"**Skipped**: {results.get('skip_reason', '')}", ""]
+    if results.get("verdict_reasons"):
+        out += [f"Why {f.verdict}:", "", *(f"- {r}" for r in results["verdict_reasons"]), ""]
     out += ["## Expectations", "", *_expectation_lines(results), ""]
     out += [
         "## Figures",

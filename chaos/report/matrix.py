@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from duetime.chaos.checker.verdict import RUN_VERDICTS
 from duetime.chaos.designs import REFERENCE
 
 from .comparison import write_comparison
-from .figures import Figures, figures, fmt
+from .figures import Figures, figures, fmt, verdict_of
 from .matrix_summary import loss_cell, summary_section
 
 MATRIX_MD = "matrix.md"
@@ -48,11 +50,18 @@ def _lost_detail(results: dict[str, Any], key: str) -> Any:
 
 
 def _result_cell(f: Figures) -> str:
-    if f.status == "skipped":
-        return "skipped"
-    if f.passed and not f.expectations and f.status == "completed":
-        return "measured"
-    return "pass" if f.passed else "FAIL"
+    return "FAILED" if f.verdict == "failed" else f.verdict
+
+
+def verdict_counts(all_results: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many runs got each verdict, in the order of ``RUN_VERDICTS``."""
+    found = Counter(verdict_of(r) for r in all_results)
+    return {v: found[v] for v in RUN_VERDICTS if found[v] or v in ("passed", "failed")}
+
+
+def counts_line(all_results: Sequence[dict[str, Any]]) -> str:
+    counts = verdict_counts(all_results)
+    return f"{len(all_results)} runs: " + ", ".join(f"{n} {v}" for v, n in counts.items())
 
 
 def row(f: Figures, results: dict[str, Any]) -> list[str]:
@@ -93,28 +102,30 @@ def render_markdown(all_results: Sequence[dict[str, Any]], command: str) -> str:
         f = figures(results)
         cells = row(f, results)
         lines.append("| " + " | ".join(cells) + " |")
-    failed = [figures(r) for r in all_results if not r.get("passed")]
     judged = _reference_runs(all_results)
     measured = len(all_results) - len(judged)
-    judged_passed = sum(1 for r in judged if r.get("passed"))
+    judged_passed = sum(1 for r in judged if verdict_of(r) == "passed")
     lines += [
         "",
-        f"{judged_passed} of {len(judged)} runs of the reference scheduler met every expectation.",
+        f"{judged_passed} of {len(judged)} runs of the reference scheduler met every expectation "
+        f"({counts_line(judged)}). A run passes only when every expectation held and every "
+        "fault it configured struck; `unknown` means it tested less than it claims.",
     ]
     if measured:
         lines.append(
             f"{measured} runs of published designs were measured, not judged "
             f"(see {COMPARISON_LINK})."
         )
-    for f in failed:
-        what = ", ".join(f.failed_expectations) or f.status
-        lines.append(f"- {f.scenario} under {f.config}: {what}")
     for results in all_results:
-        if results.get("status") == "skipped":
-            lines.append(
-                f"- {results['scenario']} under {results['config']} was skipped: "
-                f"{results.get('skip_reason', '')}"
-            )
+        verdict = verdict_of(results)
+        where = f"- {results['scenario']} under {results['config']}"
+        if verdict in ("failed", "unknown"):
+            reasons = results.get("verdict_reasons") or figures(results).failed_expectations
+            lines.append(f"{where}: {verdict}: {'; '.join(reasons) or results['status']}")
+    skipped = [r for r in all_results if verdict_of(r) == "skipped"]
+    if skipped:
+        names = ", ".join(f"{r['scenario']} under {r['config']}" for r in skipped)
+        lines.append(f"- skipped ({skipped[0].get('skip_reason', '')}): {names}")
     return "\n".join([*lines, "", *summary_section(judged)]) + "\n"
 
 

@@ -111,15 +111,20 @@ def guarantee(config: str, t: ConfigTally) -> str:
     """What the setting guaranteed on this evidence, in one sentence."""
     kept = [f for f, s in sorted(t.strikes.items()) if not s.losing]
     losing = {f: s for f, s in sorted(t.strikes.items()) if s.losing}
+    untried = [strike_words(f) for f in STRIKE_WORDS if f not in t.strikes]
+    not_tried = ""
+    if untried:
+        not_tried = f" Not tried here: {', '.join(untried)}; nothing is claimed for them."
     if not t.strikes:
         return "No strike on Redis in these runs: nothing shown about persistence."
     if not losing:
-        return "No acknowledged task lost, whatever struck Redis here."
+        tried = ", ".join(f"{strike_words(f)} x{s.strikes}" for f, s in sorted(t.strikes.items()))
+        return f"No acknowledged task lost through {tried}.{not_tried}"
     parts = [f"{strike_words(f)}: {_took(s)}" for f, s in losing.items()]
     text = "Loses acknowledged tasks on " + "; on ".join(parts) + "."
     if kept:
         text += " Kept everything through " + ", ".join(strike_words(f) for f in kept) + "."
-    return text
+    return text + not_tried
 
 
 def _took(s: StrikeTally) -> str:

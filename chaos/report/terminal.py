@@ -49,6 +49,9 @@ class RichObserver:
         self._live.update(line)
 
 
+VERDICT_WORDS = {"passed": "bold green", "measured": "bold green", "failed": "bold red"}
+
+
 def print_summary(console: Console, results: dict[str, Any], run_dir: str) -> None:
     """One screen: expectations, checker verdicts, figures, where the report is."""
     f = figures(results)
@@ -80,6 +83,8 @@ def print_summary(console: Console, results: dict[str, Any], run_dir: str) -> No
         console.print(f"[yellow]warning: {warning}[/yellow]")
     if results["status"] != "completed":
         console.print(f"[bold red]run {results['status']}[/bold red]")
-    verdict = "[bold green]PASSED[/]" if f.passed else "[bold red]FAILED[/]"
-    console.print(f"{verdict}  report: {run_dir}/report.md")
+    style = VERDICT_WORDS.get(f.verdict, "bold yellow")
+    console.print(f"[{style}]{f.verdict.upper()}[/]  report: {run_dir}/report.md")
+    for reason in results.get("verdict_reasons", []):
+        console.print(f"  {reason}")
     console.print(f"reproduce: {results['command']}")

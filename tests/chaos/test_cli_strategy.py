@@ -34,7 +34,7 @@ def test_a_bad_strategy_is_refused_with_exit_2_and_no_run(
 ) -> None:
     out = tmp_path / "out"
     assert main([*argv, "--out", str(out)]) == 2
-    assert "error:" in capsys.readouterr().out
+    assert "error:" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
 
 
