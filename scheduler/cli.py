@@ -100,12 +100,14 @@ def parse_data(text: str) -> Any:
         raise UsageError(f"--data must be JSON: {exc}") from None
 
 
-def parse_when(text: str) -> float | dt.datetime:
+def parse_when(text: str) -> int | float | dt.datetime:
     """Epoch seconds, or an ISO-8601 time with a UTC offset."""
-    try:
-        return float(text)
-    except ValueError:
-        pass
+    # An int stays exact: float() turns a 400-digit number into inf.
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
