@@ -116,8 +116,12 @@ def parse_when(text: str) -> int | float | dt.datetime:
         ) from None
 
 
-def _scheduler(args: argparse.Namespace) -> Scheduler:
-    """Connect, and tell a URL Redis refuses (no such DB, bad password) from one it never got."""
+def _scheduler(args: argparse.Namespace, *, wait_for_redis: bool = False) -> Scheduler:
+    """Connect, and tell a URL Redis refuses (no such DB, bad password) from one it never got.
+
+    With ``wait_for_redis`` (workers, tickers: they retry on their own) an unreachable
+    Redis is not an error here.
+    """
     try:
         sched = Scheduler.from_url(args.url, namespace=args.namespace)
     except ValueError as exc:
@@ -128,14 +132,15 @@ def _scheduler(args: argparse.Namespace) -> Scheduler:
         # Not echoing the URL: it may carry a password.
         raise UsageError(f"--url: Redis refused the connection: {exc}") from None
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise RedisUnavailable(f"connecting: Redis did not answer ({exc})") from exc
+        if not wait_for_redis:
+            raise RedisUnavailable(f"connecting: Redis did not answer ({exc})") from exc
     return sched
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     handlers = load_handlers(args.handlers)
     worker = args.worker_class(
-        _scheduler(args),
+        _scheduler(args, wait_for_redis=True),
         handlers,
         concurrency=args.concurrency,
         lease_s=args.lease,
@@ -169,7 +174,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_cron(args: argparse.Namespace) -> int:
-    sched = _scheduler(args)
+    sched = _scheduler(args, wait_for_redis=True)
     stop = threading.Event()
     for s in (signal.SIGTERM, signal.SIGINT):
         signal.signal(s, lambda *_: stop.set())

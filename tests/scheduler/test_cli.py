@@ -138,3 +138,20 @@ def test_unreachable_redis_is_a_clear_error() -> None:
     out = cli("stats", "--url", "redis://127.0.0.1:1/0")
     assert out.returncode == 1 and "Redis did not answer" in out.stderr
     assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_worker_waits_for_an_unreachable_redis() -> None:
+    # Checking the URL at start must not turn "Redis is still starting" into an exit.
+    handlers = ["--handlers", "tests.scheduler.recording_handlers:HANDLERS"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "duetime", "worker", "--url", "redis://127.0.0.1:1/0", *handlers],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=3)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
