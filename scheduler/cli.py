@@ -14,20 +14,56 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
+import redis
+
+from . import validation
 from .client import Scheduler
-from .errors import SchedulerError
-from .settings import DEFAULT_LEASE_S
+from .errors import InvalidInput, RedisUnavailable, SchedulerError
+from .settings import DEFAULT_LEASE_S, DEFAULT_MAX_PAYLOAD_BYTES
 from .worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_GRACE_S, Handler, Worker
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
-    pass
+    """A bad flag: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (it prints the whole usage too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _flag(convert: Callable[[str], T], check: Callable[[T], object]) -> Callable[[str], T]:
+    """An argparse ``type``: convert the text, then run the library's own check on it."""
+
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {getattr(convert, '__name__', 'a value')}, not {text!r}"
+            ) from None
+        try:
+            check(value)
+        except InvalidInput as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return value
+
+    # argparse names the type in some messages.
+    parse.__name__ = getattr(convert, "__name__", "value")
+    return parse
 
 
 def load_handlers(spec: str) -> Mapping[str, Handler]:
@@ -52,12 +88,26 @@ def load_handlers(spec: str) -> Mapping[str, Handler]:
     return handlers
 
 
-def parse_when(text: str) -> float | dt.datetime:
-    """Epoch seconds, or an ISO-8601 time with a UTC offset."""
+def parse_data(text: str) -> Any:
+    """The ``--data`` JSON."""
     try:
-        return float(text)
-    except ValueError:
-        pass
+        return json.loads(text)
+    except RecursionError:
+        raise UsageError(
+            f"--data is nested more than {validation.MAX_NESTING} levels deep"
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, or an int of over 4300 digits
+        raise UsageError(f"--data must be JSON: {exc}") from None
+
+
+def parse_when(text: str) -> int | float | dt.datetime:
+    """Epoch seconds, or an ISO-8601 time with a UTC offset."""
+    # An int stays exact: float() turns a 400-digit number into inf.
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
@@ -66,14 +116,31 @@ def parse_when(text: str) -> float | dt.datetime:
         ) from None
 
 
-def _scheduler(args: argparse.Namespace) -> Scheduler:
-    return Scheduler.from_url(args.url, namespace=args.namespace)
+def _scheduler(args: argparse.Namespace, *, wait_for_redis: bool = False) -> Scheduler:
+    """Connect, and tell a URL Redis refuses (no such DB, bad password) from one it never got.
+
+    With ``wait_for_redis`` (workers, tickers: they retry on their own) an unreachable
+    Redis is not an error here.
+    """
+    try:
+        sched = Scheduler.from_url(args.url, namespace=args.namespace)
+    except ValueError as exc:
+        raise UsageError(f"--url: {exc}") from None
+    try:
+        sched.redis.ping()
+    except (redis.ResponseError, redis.AuthenticationError) as exc:
+        # Not echoing the URL: it may carry a password.
+        raise UsageError(f"--url: Redis refused the connection: {exc}") from None
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        if not wait_for_redis:
+            raise RedisUnavailable(f"connecting: Redis did not answer ({exc})") from exc
+    return sched
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     handlers = load_handlers(args.handlers)
     worker = args.worker_class(
-        _scheduler(args),
+        _scheduler(args, wait_for_redis=True),
         handlers,
         concurrency=args.concurrency,
         lease_s=args.lease,
@@ -85,13 +152,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    try:
-        data = json.loads(args.data)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--data must be JSON: {exc}") from None
     tid = _scheduler(args).schedule_task(
-        parse_when(args.at),
-        data,
+        args.at,
+        args.data,
         task_type=args.type,
         task_id=args.id,
         max_attempts=args.max_attempts,
@@ -111,7 +174,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_cron(args: argparse.Namespace) -> int:
-    sched = _scheduler(args)
+    sched = _scheduler(args, wait_for_redis=True)
     stop = threading.Event()
     for s in (signal.SIGTERM, signal.SIGINT):
         signal.signal(s, lambda *_: stop.set())
@@ -143,7 +206,7 @@ def cmd_dead(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m duetime", description=__doc__)
+    p = _Parser(prog="python -m duetime", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -152,25 +215,53 @@ def build_parser() -> argparse.ArgumentParser:
             default=os.environ.get("DUETIME_URL", DEFAULT_URL),
             help="Redis URL (default: $DUETIME_URL or %(default)s)",
         )
-        sp.add_argument("--namespace", default="default", help="task namespace")
-        sp.add_argument("--log-level", default="INFO")
+        sp.add_argument(
+            "--namespace",
+            type=_flag(str, validation.namespace),
+            default="default",
+            help="task namespace",
+        )
+        sp.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO")
 
     w = sub.add_parser("worker", help="run a worker until SIGTERM")
     common(w)
     w.add_argument("--handlers", required=True, help="MODULE:ATTR, a dict type -> callable")
-    w.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
-    w.add_argument("--lease", type=float, default=DEFAULT_LEASE_S, help="lease seconds")
-    w.add_argument("--shutdown-grace", type=float, default=DEFAULT_SHUTDOWN_GRACE_S)
+    w.add_argument(
+        "--concurrency", type=_flag(int, validation.concurrency), default=DEFAULT_CONCURRENCY
+    )
+    w.add_argument(
+        "--lease", type=_flag(float, validation.lease_s), default=DEFAULT_LEASE_S, help="seconds"
+    )
+    w.add_argument(
+        "--shutdown-grace",
+        type=_flag(float, validation.shutdown_grace_s),
+        default=DEFAULT_SHUTDOWN_GRACE_S,
+    )
     w.add_argument("--no-cron", action="store_true", help="do not fire recurring schedules")
     w.set_defaults(func=cmd_worker)
 
     s = sub.add_parser("schedule", help="schedule one task; prints its id")
     common(s)
-    s.add_argument("--type", default="default", help="task type")
-    s.add_argument("--at", required=True, help="epoch seconds or ISO-8601 with offset")
-    s.add_argument("--data", default="null", help="JSON payload")
-    s.add_argument("--id", default=None, help="task id (makes retries idempotent)")
-    s.add_argument("--max-attempts", type=int, default=None)
+    s.add_argument("--type", type=_flag(str, validation.task_type), default="default")
+    s.add_argument(
+        "--at",
+        type=_flag(parse_when, validation.due_ms),
+        required=True,
+        help="epoch seconds or ISO-8601 with offset",
+    )
+    s.add_argument(
+        "--data",
+        type=_flag(parse_data, lambda data: validation.payload(data, DEFAULT_MAX_PAYLOAD_BYTES)),
+        default="null",
+        help="JSON payload",
+    )
+    s.add_argument(
+        "--id",
+        type=_flag(str, validation.producer_task_id),
+        default=None,
+        help="task id (makes retries idempotent)",
+    )
+    s.add_argument("--max-attempts", type=_flag(int, validation.max_attempts), default=None)
     s.set_defaults(func=cmd_schedule)
 
     st = sub.add_parser("stats", help="print the namespace's counts")
@@ -185,8 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("dead", help="list, retry or purge dead letters")
     common(d)
     d.add_argument("action", choices=["list", "retry", "purge"])
-    d.add_argument("task_id", nargs="?", default=None)
-    d.add_argument("--limit", type=int, default=100)
+    d.add_argument("task_id", type=_flag(str, validation.task_id), nargs="?", default=None)
+    d.add_argument(
+        "--limit",
+        type=_flag(int, lambda n: validation.count("--limit", n, 0, validation.MAX_PAGE)),
+        default=100,
+    )
     d.set_defaults(func=cmd_dead)
     return p
 
@@ -196,15 +291,15 @@ def main(argv: Sequence[str] | None = None, *, worker_class: type[Worker] = Work
     args = build_parser().parse_args(argv)
     args.worker_class = worker_class
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        level=getattr(logging, args.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         result: Any = args.func(args)
         return int(result)
-    except UsageError as exc:
+    except (UsageError, InvalidInput) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (SchedulerError, ValueError) as exc:
+    except (SchedulerError, redis.RedisError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

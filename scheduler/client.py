@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import random
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,10 +66,16 @@ class Scheduler:
         limits: Limits | None = None,
         clock: Callable[[], int] | None = None,
     ) -> None:
-        try:
-            self.keys = Keys(namespace)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+        self.keys = Keys(validation.namespace(namespace))
+        for arg, value, kind in (
+            ("retry", retry, RetryPolicy),
+            ("retention", retention, Retention),
+            ("limits", limits, Limits),
+        ):
+            if value is not None and not isinstance(value, kind):
+                raise InvalidInput(f"{arg} must be a {kind.__name__}, not {type(value).__name__}")
+        if clock is not None and not callable(clock):
+            raise InvalidInput(f"clock must be a callable returning epoch ms, not {clock!r}")
         self.namespace = namespace
         self.redis = client
         self.retry = retry or RetryPolicy()
@@ -120,7 +126,8 @@ class Scheduler:
         ``timestamp`` is epoch seconds (int or float) or a timezone-aware datetime; a
         time in the past means "now". Returns the task id. With ``task_id`` given,
         calling again with the same id does nothing and returns the id, so a producer
-        can retry after a timeout. Raises :class:`InvalidInput` (nothing written) or
+        can retry after a timeout. Ids starting with ``cron:`` are reserved for the
+        slots of recurring schedules. Raises :class:`InvalidInput` (nothing written) or
         :class:`RedisUnavailable` (outcome unknown: retry with the same id).
         """
         return self.schedule_many(
@@ -128,9 +135,22 @@ class Scheduler:
         )[0]
 
     def schedule_many(self, tasks: Iterable[NewTask]) -> list[str]:
-        """Schedule many tasks in few round trips. All are checked before any is written."""
+        """Schedule many tasks in few round trips. All are checked before any is written.
+
+        Raises :class:`InvalidInput` if any task is invalid or two share a ``task_id``.
+        """
+        if not isinstance(tasks, Iterable) or isinstance(tasks, (str, bytes, Mapping)):
+            raise InvalidInput(f"schedule_many takes a list of NewTask, not {type(tasks).__name__}")
         rows = [self._prepare(t) for t in tasks]
         ids = [row[0] for row in rows]
+        seen: set[str] = set()
+        for tid in ids:
+            if tid in seen:
+                raise InvalidInput(
+                    f"task_id {tid!r} appears twice in one schedule_many call: only one of "
+                    f"them could be stored, so give each task its own id"
+                )
+            seen.add(tid)
         keys = [self.keys.tasks, self.keys.due]
         calls: list[list[Any]] = []
         for start in range(0, len(rows), SCHEDULE_CHUNK):
@@ -153,7 +173,9 @@ class Scheduler:
     def _prepare(self, t: NewTask) -> tuple[str, int, str]:
         if not isinstance(t, NewTask):
             raise InvalidInput(f"schedule_many takes NewTask items, not {type(t).__name__}")
-        tid = new_task_id(self._ids) if t.task_id is None else validation.task_id(t.task_id)
+        tid = (
+            new_task_id(self._ids) if t.task_id is None else validation.producer_task_id(t.task_id)
+        )
         due = validation.due_ms(t.timestamp)
         max_attempts = (
             self.retry.max_attempts
@@ -230,7 +252,10 @@ class Scheduler:
     # -- dead letters ------------------------------------------------------
 
     def dead_letters(self, limit: int = 100, offset: int = 0) -> list[TaskInfo]:
-        """Dead-lettered tasks, oldest first."""
+        """Dead-lettered tasks, oldest first: ``limit`` (0 to 10,000) from ``offset`` on."""
+        validation.page(limit, offset)
+        if limit == 0:
+            return []
         with redis_errors("dead_letters"):
             raw_ids: list[bytes] = self.redis.zrange(  # type: ignore[assignment]
                 self.keys.dead, offset, offset + limit - 1
@@ -323,7 +348,11 @@ class Scheduler:
         return self._cron.tick()
 
     def run_cron(self, stop: threading.Event | None = None, max_wait_s: float = 1.0) -> None:
-        """Fire recurring slots until ``stop`` is set (a "beat" process; workers do it too)."""
+        """Fire recurring slots until ``stop`` is set (a "beat" process; workers do it too).
+
+        ``max_wait_s`` (0.01 s to an hour) bounds the sleep between ticks.
+        """
+        validation.seconds("max_wait_s", max_wait_s, 0.01, 3600.0)
         self._cron.run(stop or threading.Event(), max_wait_s)
 
     def close(self) -> None:

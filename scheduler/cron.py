@@ -62,7 +62,7 @@ class RecurringSchedule:
         max_attempts: int,
         payload_limit: int,
     ) -> RecurringSchedule:
-        if misfire not in MISFIRE_POLICIES:
+        if not isinstance(misfire, str) or misfire not in MISFIRE_POLICIES:
             raise InvalidInput(f"misfire must be one of {MISFIRE_POLICIES}, not {misfire!r}")
         validation.timezone(timezone)
         return cls(

@@ -9,10 +9,9 @@ in the scripts assumes more than "all keys passed to one call share a tag".
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_NAMESPACE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+from . import validation
 
 
 @dataclass(frozen=True)
@@ -23,11 +22,7 @@ class Keys:
     prefix: str = "dt"
 
     def __post_init__(self) -> None:
-        if not _NAMESPACE.fullmatch(self.namespace):
-            raise ValueError(
-                "namespace must be 1-64 characters of letters, digits and _ . : -, "
-                f"not {self.namespace!r}"
-            )
+        validation.namespace(self.namespace)
 
     def _k(self, name: str) -> str:
         return f"{self.prefix}:{{{self.namespace}}}:{name}"

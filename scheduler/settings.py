@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from . import validation
+from .errors import InvalidInput
+
 # Five tries ride out a restart or a short outage of what a handler calls, without
 # turning a broken task into a hot loop (arq uses five too).
 DEFAULT_MAX_ATTEMPTS = 5
@@ -22,6 +25,10 @@ DEFAULT_DEAD_RETENTION_S = 7 * 24 * 3600.0
 DEFAULT_LEASE_S = 30.0
 
 
+# Each setting is checked when constructed (InvalidInput), never at first use: a bad
+# value found by a worker thread would kill it far from the line that set it.
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often a failing task is tried, and how long to wait between tries.
@@ -36,10 +43,14 @@ class RetryPolicy:
     backoff_cap_s: float = DEFAULT_BACKOFF_CAP_S
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_attempts <= 1000:
-            raise ValueError("max_attempts must be from 1 to 1000")
-        if not 0 <= self.backoff_base_s <= self.backoff_cap_s:
-            raise ValueError("need 0 <= backoff_base_s <= backoff_cap_s")
+        validation.max_attempts(self.max_attempts)
+        validation.duration_s("backoff_base_s", self.backoff_base_s)
+        validation.duration_s("backoff_cap_s", self.backoff_cap_s)
+        if self.backoff_base_s > self.backoff_cap_s:
+            raise InvalidInput(
+                f"backoff_base_s ({self.backoff_base_s}) must not exceed "
+                f"backoff_cap_s ({self.backoff_cap_s})"
+            )
 
     def delay_s(self, failed_attempt: int, rng: random.Random) -> float:
         raw = min(self.backoff_cap_s, self.backoff_base_s * 2.0 ** max(0, failed_attempt - 1))
@@ -54,8 +65,8 @@ class Retention:
     dead_s: float = DEFAULT_DEAD_RETENTION_S
 
     def __post_init__(self) -> None:
-        if self.done_s < 0 or self.dead_s < 0:
-            raise ValueError("retention must not be negative")
+        validation.duration_s("done_s", self.done_s)
+        validation.duration_s("dead_s", self.dead_s)
 
 
 @dataclass(frozen=True)
@@ -65,5 +76,6 @@ class Limits:
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
 
     def __post_init__(self) -> None:
-        if self.max_payload_bytes < 2:
-            raise ValueError("max_payload_bytes must be at least 2")
+        validation.count(
+            "max_payload_bytes", self.max_payload_bytes, 2, validation.MAX_PAYLOAD_LIMIT
+        )

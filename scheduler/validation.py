@@ -6,18 +6,42 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from .errors import InvalidInput
 
 # Year 9999: far enough for any schedule, and well inside a double's exact integers.
 MAX_TIMESTAMP = 253_402_300_799.0
 MAX_TASK_ID_BYTES = 256
+# Ids of recurring slots are cron:<name>:<slot ms>; a producer's id there would take a slot's place.
+RESERVED_TASK_ID_PREFIX = "cron:"
+MAX_ATTEMPTS = 1000
+# Deeper JSON than any real payload needs, and far below what json.loads can recurse into
+# in a worker thread: data accepted here is data every reader can decode.
+MAX_NESTING = 100
+# Redis refuses a bulk string over 512 MiB (proto-max-bulk-len).
+MAX_PAYLOAD_LIMIT = 512 << 20
+# A lease below 0.1 s expires before a claim's round trip; over a day, a dead worker's
+# tasks wait that long for another worker.
+MIN_LEASE_S = 0.1
+MAX_LEASE_S = 24 * 3600.0
+# Retention, backoff and grace periods: any finite number of seconds up to ten years.
+MAX_DURATION_S = 10 * 365 * 24 * 3600.0
+# Each slot is a thread; past this, a process should be split, not widened.
+MAX_CONCURRENCY = 1024
+MAX_PAGE = 10_000
+# ZRANGE indexes are signed 64-bit in Redis.
+MAX_OFFSET = 2**62
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 _TASK_TYPE = re.compile(r"[A-Za-z0-9_.:/\-]{1,128}")
 _SCHEDULE_NAME = re.compile(r"[A-Za-z0-9_.:/\-]{1,128}")
+# C0 and C1 controls, line and paragraph separators (log forging) and lone surrogates
+# (not encodable as UTF-8, so Redis could never hold them).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # One encoder, configured once: json.dumps with options builds a new one per call.
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -40,6 +64,10 @@ def due_ms(timestamp: object) -> int:
             f"timestamp must be epoch seconds (int or float) or an aware datetime, "
             f"not {type(timestamp).__name__}"
         )
+    elif isinstance(timestamp, int) and not 0 <= timestamp <= MAX_TIMESTAMP:
+        # Compared as an int: float() of 10**400 would raise OverflowError.
+        what = "must not be negative" if timestamp < 0 else "is after the year 9999"
+        raise InvalidInput(f"timestamp {what}: {_short(timestamp)}")
     else:
         seconds = float(timestamp)
     if not math.isfinite(seconds):
@@ -52,25 +80,80 @@ def due_ms(timestamp: object) -> int:
 
 
 def payload(data: Any, limit: int) -> str:
-    """Serialise ``data`` as compact JSON, or raise if it is not JSON or too large."""
+    """Serialise ``data`` as compact JSON, or raise if it is not JSON, too deep or too large."""
     try:
         text = _JSON.encode(data)
+    except RecursionError:
+        raise InvalidInput(
+            f"task_data is nested more than {MAX_NESTING} levels deep: flatten it"
+        ) from None
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"task_data must be JSON-serialisable: {exc}") from None
-    # A UTF-8 byte count only when the text could be over the limit (4 bytes a char at most).
-    size = len(text) if 4 * len(text) <= limit else len(text.encode())
+    # Each level opens a bracket, so few brackets (counted in C) prove the depth is fine.
+    if text.count("[") + text.count("{") > MAX_NESTING and _depth(data) > MAX_NESTING:
+        raise InvalidInput(f"task_data is nested more than {MAX_NESTING} levels deep: flatten it")
+    if text.isascii():  # O(1) in CPython: the string knows its widest character
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode())
+        except UnicodeEncodeError:
+            raise InvalidInput(
+                "task_data contains a lone surrogate (e.g. '\\ud800'), which is not valid "
+                "Unicode text: decode bytes with errors='replace' or send them as base64"
+            ) from None
     if size > limit:
         raise InvalidInput(f"task_data is {size} bytes as JSON; the limit is {limit}")
     return text
 
 
+def _depth(data: Any) -> int:
+    """How deeply lists and dicts nest in ``data``; stops counting past MAX_NESTING."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack and deepest <= MAX_NESTING:
+        item, level = stack.pop()
+        if isinstance(item, (list, tuple)):
+            children: Any = item
+        elif isinstance(item, dict):
+            children = item.values()
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _short(value: object) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge int"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def task_id(value: object) -> str:
+    """Any id a task may have: 1-256 UTF-8 bytes of printable text."""
     if not isinstance(value, str):
         raise InvalidInput(f"task_id must be a string, not {type(value).__name__}")
     if not value:
         raise InvalidInput("task_id must not be empty")
+    if bad := _UNPRINTABLE.search(value):
+        raise InvalidInput(
+            f"task_id must be printable text: it contains {bad.group()!r} at index "
+            f"{bad.start()}; control characters and lone surrogates are not allowed"
+        )
     if len(value.encode()) > MAX_TASK_ID_BYTES:
         raise InvalidInput(f"task_id is longer than {MAX_TASK_ID_BYTES} bytes")
+    return value
+
+
+def producer_task_id(value: object) -> str:
+    """An id a producer chooses: a :func:`task_id` outside the reserved ``cron:`` prefix."""
+    task_id(value)
+    assert isinstance(value, str)
+    if value.startswith(RESERVED_TASK_ID_PREFIX):
+        raise InvalidInput(
+            f"task_id must not start with {RESERVED_TASK_ID_PREFIX!r}: that prefix is reserved "
+            f"for the slots of recurring schedules; pick another id"
+        )
     return value
 
 
@@ -83,9 +166,76 @@ def task_type(value: object) -> str:
 
 
 def max_attempts(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
-        raise InvalidInput(f"max_attempts must be an int from 1 to 1000, not {value!r}")
+    return count("max_attempts", value, 1, MAX_ATTEMPTS)
+
+
+def count(name: str, value: object, low: int, high: int) -> int:
+    """An int (not a bool) from ``low`` to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{name} must be an int from {low} to {high}, not {_short(value)}")
     return value
+
+
+def seconds(name: str, value: object, low: float, high: float) -> float:
+    """A finite int or float (not a bool) of seconds from ``low`` to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput(
+            f"{name} must be a number of seconds, not {type(value).__name__} {_short(value)}"
+        )
+    if not low <= value <= high:  # also refuses NaN, whose comparisons are all false
+        raise InvalidInput(
+            f"{name} must be from {low:.10g} to {high:.10g} seconds, not {_short(value)}"
+        )
+    return float(value)
+
+
+def lease_s(value: object) -> float:
+    return seconds("lease_s", value, MIN_LEASE_S, MAX_LEASE_S)
+
+
+def shutdown_grace_s(value: object) -> float:
+    return seconds("shutdown_grace_s", value, 0.0, MAX_LEASE_S)
+
+
+def duration_s(name: str, value: object) -> float:
+    return seconds(name, value, 0.0, MAX_DURATION_S)
+
+
+def concurrency(value: object) -> int:
+    return count("concurrency", value, 1, MAX_CONCURRENCY)
+
+
+def page(limit: object, offset: object) -> tuple[int, int]:
+    """``limit`` and ``offset`` of a listing."""
+    return count("limit", limit, 0, MAX_PAGE), count("offset", offset, 0, MAX_OFFSET)
+
+
+def namespace(value: object) -> str:
+    if not isinstance(value, str) or not _NAMESPACE.fullmatch(value):
+        raise InvalidInput(
+            f"namespace must be 1-64 characters of letters, digits and _ . : -, not {value!r}"
+        )
+    return value
+
+
+def label(name: str, value: object) -> str:
+    """A name shown in logs: printable text, so it cannot forge a log line."""
+    if not isinstance(value, str) or not value or _UNPRINTABLE.search(value) or len(value) > 256:
+        raise InvalidInput(f"{name} must be 1-256 characters of printable text, not {value!r}")
+    return value
+
+
+def handlers(value: object) -> dict[str, Callable[..., Any]]:
+    """A mapping of task type -> callable."""
+    if not isinstance(value, Mapping):
+        raise InvalidInput(
+            f"handlers must be a dict of task type -> callable, not {type(value).__name__}"
+        )
+    for key, fn in value.items():
+        task_type(key)
+        if not callable(fn):
+            raise InvalidInput(f"handler for {key!r} is not callable: {fn!r}")
+    return dict(value)
 
 
 def schedule_name(value: object) -> str:
@@ -103,6 +253,12 @@ def cron_expression(expr: object) -> str:
         raise InvalidInput(f"cron expression must have 5 or 6 fields, not {expr!r}")
     if not croniter.is_valid(expr, second_at_beginning=True):
         raise InvalidInput(f"invalid cron expression {expr!r}")
+    try:
+        croniter(expr, dt.datetime.now(dt.timezone.utc), second_at_beginning=True).get_next(float)
+    except CroniterError:
+        raise InvalidInput(
+            f"cron expression {expr!r} never fires (e.g. February 30th): check its day and month"
+        ) from None
     return expr
 
 

@@ -22,6 +22,7 @@ import redis
 
 from . import validation, worker_protocol
 from .client import Scheduler
+from .errors import InvalidInput
 from .results import Result
 from .settings import DEFAULT_LEASE_S
 from .task import Task
@@ -70,6 +71,9 @@ class Worker:
     Many workers, in many processes and machines, may share a namespace. Each holds
     the tasks it runs under a lease of ``lease_s`` seconds that it renews while they
     run; if the worker dies, another one runs them again once the lease expires.
+
+    ``concurrency`` is 1 to 1024 threads, ``lease_s`` 0.1 s to a day and
+    ``shutdown_grace_s`` 0 to a day; other values raise :class:`InvalidInput`.
     """
 
     def __init__(
@@ -83,23 +87,21 @@ class Worker:
         cron: bool = True,
         name: str | None = None,
     ) -> None:
-        if not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a positive int, not {concurrency!r}")
-        if not lease_s >= 0.1:
-            raise ValueError(f"lease_s must be at least 0.1 seconds, not {lease_s!r}")
-        if not shutdown_grace_s >= 0:
-            raise ValueError("shutdown_grace_s must not be negative")
-        for task_type, fn in handlers.items():
-            validation.task_type(task_type)
-            if not callable(fn):
-                raise ValueError(f"handler for {task_type!r} is not callable")
+        if not isinstance(scheduler, Scheduler):
+            raise InvalidInput(f"scheduler must be a Scheduler, not {type(scheduler).__name__}")
         self.scheduler = scheduler
-        self.handlers = dict(handlers)
-        self.concurrency = concurrency
-        self.lease_ms = int(lease_s * 1000)
-        self.shutdown_grace_s = shutdown_grace_s
+        self.handlers = validation.handlers(handlers)
+        self.concurrency = validation.concurrency(concurrency)
+        self.lease_ms = int(validation.lease_s(lease_s) * 1000)
+        self.shutdown_grace_s = validation.shutdown_grace_s(shutdown_grace_s)
+        if not isinstance(cron, bool):
+            raise InvalidInput(f"cron must be True or False, not {cron!r}")
         self.cron = cron
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.name = (
+            f"{socket.gethostname()}:{os.getpid()}"
+            if name is None
+            else validation.label("name", name)
+        )
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self._jobs: queue.SimpleQueue[tuple[Handler, Task] | None] = queue.SimpleQueue()
         self._held: dict[str, Task] = {}

@@ -6,8 +6,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from duetime import Scheduler, Status
 from tests.conftest import ROOT
+from tests.scheduler.test_validation import snapshot
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -44,18 +47,80 @@ def test_schedule_then_stats(sched: Scheduler) -> None:
     assert json.loads(stats.stdout)["due"] == 1
 
 
-def test_bad_input_exits_non_zero_and_writes_nothing(sched: Scheduler) -> None:
-    url = sched.redis.connection_pool.connection_kwargs
-    base = ["--url", f"redis://{url['host']}:{url['port']}/0", "--namespace", sched.namespace]
-    for args, message in [
-        (["--at", "soon"], "--at must be epoch seconds"),
-        (["--at", "1", "--data", "{not json"], "--data must be JSON"),
-        (["--at", "-5"], "must not be negative"),
-        (["--at", "2030-01-01T00:00:00"], "naive datetime"),
-    ]:
-        out = cli("schedule", *base, *args)
-        assert out.returncode != 0 and message in out.stderr, (args, out.stderr)
-    assert sched.stats().due == 0
+def _nest(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# Each row: a command, its flags after --url/--namespace, and a fragment of the message.
+# "{db}" in a flag becomes the test server's URL with that DB index.
+BAD_FLAGS = [
+    pytest.param("schedule", ["--at", "soon"], "--at must be epoch seconds", id="at-word"),
+    pytest.param("schedule", ["--at", "-5"], "must not be negative", id="at-negative"),
+    pytest.param("schedule", ["--at", "2030-01-01T00:00:00"], "naive datetime", id="at-naive"),
+    pytest.param("schedule", ["--at", "1e400"], "finite", id="at-1e400"),
+    pytest.param("schedule", ["--at", "nan"], "finite", id="at-nan"),
+    pytest.param("schedule", ["--at", "1" + "0" * 400], "after the year 9999", id="at-huge"),
+    pytest.param(
+        "schedule", ["--at", "1", "--data", "{not json"], "--data must be JSON", id="data-bad"
+    ),
+    pytest.param("schedule", ["--at", "1", "--data", _nest(3000)], "nested", id="data-3000-deep"),
+    pytest.param("schedule", ["--at", "1", "--data", _nest(101)], "nested", id="data-101-deep"),
+    pytest.param("schedule", ["--at", "1", "--data", '{"x": NaN}'], "JSON", id="data-nan"),
+    pytest.param("schedule", ["--at", "1", "--data", "9" * 5000], "JSON", id="data-5000-digits"),
+    pytest.param(
+        "schedule", ["--at", "1", "--data", '"\\ud800"'], "surrogate", id="data-surrogate"
+    ),
+    pytest.param("schedule", ["--at", "1", "--id", "a\nb"], "printable", id="id-newline"),
+    pytest.param("schedule", ["--at", "1", "--id", "a\x1bb"], "printable", id="id-escape"),
+    pytest.param("schedule", ["--at", "1", "--id", "cron:x:1"], "reserved", id="id-cron-prefix"),
+    pytest.param("schedule", ["--at", "1", "--id", ""], "empty", id="id-empty"),
+    pytest.param("schedule", ["--at", "1", "--type", "a|b"], "task_type", id="type-pipe"),
+    pytest.param(
+        "schedule", ["--at", "1", "--max-attempts", "0"], "from 1 to 1000", id="attempts-0"
+    ),
+    pytest.param("schedule", ["--at", "1", "--max-attempts", "1001"], "1000", id="attempts-1001"),
+    pytest.param("schedule", ["--at", "1", "--max-attempts", "x"], "expected int", id="attempts-x"),
+    pytest.param("schedule", ["--at", "1", "--namespace", "has space"], "namespace", id="ns-space"),
+    pytest.param("schedule", ["--at", "1", "--url", "{db}99"], "DB index", id="url-db-99"),
+    pytest.param("schedule", ["--at", "1", "--url", "http://x"], "--url", id="url-scheme"),
+    pytest.param("stats", ["--log-level", "bogus"], "--log-level", id="log-level"),
+    pytest.param("stats", ["--url", "{db}99"], "DB index", id="stats-url-db-99"),
+    pytest.param("worker", ["--lease", "inf"], "lease_s must be from 0.1", id="lease-inf"),
+    pytest.param("worker", ["--lease", "nan"], "lease_s", id="lease-nan"),
+    pytest.param("worker", ["--lease", "0"], "lease_s", id="lease-0"),
+    pytest.param("worker", ["--lease", "-1"], "lease_s", id="lease-negative"),
+    pytest.param("worker", ["--lease", "30s"], "expected float", id="lease-unit"),
+    pytest.param("worker", ["--concurrency", "0"], "concurrency", id="concurrency-0"),
+    pytest.param("worker", ["--concurrency", "5000"], "1024", id="concurrency-5000"),
+    pytest.param("worker", ["--shutdown-grace", "-1"], "shutdown_grace_s", id="grace-neg"),
+    pytest.param("worker", ["--shutdown-grace", "inf"], "shutdown_grace_s", id="grace-inf"),
+    pytest.param(
+        "dead", ["list", "--limit", "-1"], "--limit must be an int from 0", id="limit-neg"
+    ),
+    pytest.param("dead", ["retry"], "needs a task id", id="retry-no-id"),
+    pytest.param("dead", ["retry", "a\nb"], "printable", id="retry-newline"),
+    pytest.param("dead", ["purge", "a\x01b"], "printable", id="purge-control"),
+    pytest.param("nonsense", [], "invalid choice", id="no-such-command"),
+]
+
+
+@pytest.mark.parametrize(("command", "flags", "message"), BAD_FLAGS)
+def test_bad_flag_is_one_line_exit_2_and_writes_nothing(
+    sched: Scheduler, command: str, flags: list[str], message: str
+) -> None:
+    kw = sched.redis.connection_pool.connection_kwargs
+    url = f"redis://{kw['host']}:{kw['port']}/"
+    flags = [f.replace("{db}", url) for f in flags]
+    base = ["--url", f"{url}0", "--namespace", sched.namespace]
+    if command == "worker":
+        base += ["--handlers", "tests.scheduler.recording_handlers:HANDLERS"]
+    before = snapshot(sched.redis)
+    out = cli(command, *base, *flags) if command != "nonsense" else cli(command)
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    assert out.stderr.endswith("\n") and out.stderr.count("\n") == 1, out.stderr
+    assert message in out.stderr, out.stderr
+    assert snapshot(sched.redis) == before
 
 
 def test_worker_with_bad_handlers_says_why() -> None:
@@ -72,3 +137,21 @@ def test_worker_with_bad_handlers_says_why() -> None:
 def test_unreachable_redis_is_a_clear_error() -> None:
     out = cli("stats", "--url", "redis://127.0.0.1:1/0")
     assert out.returncode == 1 and "Redis did not answer" in out.stderr
+    assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_worker_waits_for_an_unreachable_redis() -> None:
+    # Checking the URL at start must not turn "Redis is still starting" into an exit.
+    handlers = ["--handlers", "tests.scheduler.recording_handlers:HANDLERS"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "duetime", "worker", "--url", "redis://127.0.0.1:1/0", *handlers],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=3)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
