@@ -127,8 +127,9 @@ class Worker:
             self._start_threads(cron_stop)
             keeper.start()
             log.info(
-                "worker %s started: namespace %r, types %s, concurrency %d",
+                "worker %s started: %s namespace %r, types %s, concurrency %d",
                 self.name,
+                self.scheduler.url or "Redis",
                 self.scheduler.namespace,
                 sorted(self.handlers),
                 self.concurrency,
