@@ -177,3 +177,65 @@ def workers(
     procs = WorkerProcesses(redis_server.url, namespace, executions.path)
     yield procs
     procs.stop_all()
+
+
+class AclUsers:
+    """Redis users made by ``ACL SETUSER`` lines written for namespace ``shop``."""
+
+    def __init__(self, server: RedisServer, namespace: str) -> None:
+        self.server = server
+        self.namespace = namespace
+        self.root = server.client()
+        self.names: list[str] = []
+        self.scheds: list[Scheduler] = []
+
+    def make(self, line: str, **options: object) -> Scheduler:
+        """Run ``line`` for a fresh user and password in this namespace; a Scheduler as them."""
+        name = f"{line.split()[2]}-{uuid.uuid4().hex[:8]}"
+        password = uuid.uuid4().hex
+        words = line.replace("{shop}", "{" + self.namespace + "}").split()
+        words[2] = name
+        words = [f">{password}" if w.startswith(">") else w for w in words]
+        self.root.execute_command(*words)
+        self.names.append(name)
+        sched = Scheduler.from_url(
+            f"redis://{name}:{password}@127.0.0.1:{self.server.port}/0",
+            namespace=self.namespace,
+            # A PING before every call: shows the health check is allowed too.
+            health_check_interval=0.001,
+            **options,  # type: ignore[arg-type]
+        )
+        self.scheds.append(sched)
+        return sched
+
+    def refusals(self, ignore: frozenset[str] = frozenset()) -> list[str]:
+        """What Redis refused these users, from ``ACL LOG``, as ``reason:object``."""
+        out = []
+        for entry in self.root.execute_command("ACL", "LOG", "128"):
+            e = {_text(k): _text(v) for k, v in entry.items()}
+            if e["username"] in self.names and e["object"] not in ignore:
+                out.append(f"{e['reason']}:{e['object']}")
+        return out
+
+    def close(self) -> None:
+        for s in self.scheds:
+            s.close()
+        for name in self.names:
+            self.root.execute_command("ACL", "DELUSER", name)
+        self.root.close()
+
+
+def _text(v: object) -> object:
+    return v.decode() if isinstance(v, bytes) else v
+
+
+@pytest.fixture
+def acl_users(redis_server: RedisServer, namespace: str) -> Iterator[AclUsers]:
+    """Make Redis users with ``acl_users.make(line)``; they are deleted after the test."""
+    if redis_server.version < (7,):
+        pytest.skip(f"these ACLs need Redis 7; this redis-server is {redis_server.version}")
+    users = AclUsers(redis_server, namespace)
+    # Scripts not cached: every user must be able to load them itself.
+    users.root.script_flush()
+    yield users
+    users.close()

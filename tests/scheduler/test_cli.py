@@ -124,6 +124,11 @@ def test_a_password_in_url_is_warned_about_and_never_echoed(
     out = cli("stats", "--url", password_url, "--namespace", namespace)
     assert out.returncode == 0, out.stderr
     assert "visible to every user" in out.stderr and "--url-file" in out.stderr
+    wrong = password_url.replace("SECRET", "WRONG")
+    out = cli("stats", "--url", wrong, "--namespace", namespace)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "WRONG" not in out.stderr and "SECRET" not in out.stderr
+    assert out.stderr.splitlines()[-1].startswith("error: stats: Redis refused it"), out.stderr
 
 
 def test_url_file_mistakes_are_clear_errors(tmp_path: Path) -> None:
