@@ -6,7 +6,6 @@ tests skip, saying why, when redis-server was built without TLS.
 
 from __future__ import annotations
 
-import sys
 import threading
 
 import pytest
@@ -114,7 +113,3 @@ def test_tls_options_without_a_rediss_url_are_a_clear_error() -> None:
     with pytest.raises(InvalidInput) as err:
         Scheduler.from_url("rediss://u:SECRET@127.0.0.1:1/0", namespace="n", no_such_option=1)
     assert "no_such_option" in str(err.value) and "SECRET" not in str(err.value)
-
-
-if sys.platform == "win32":  # pragma: no cover
-    pytestmark = pytest.mark.skip("redis-server does not run on Windows")
