@@ -1,6 +1,8 @@
 """``python -m duetime``: run workers and cron tickers, schedule tasks, read stats.
 
 The only place that reads the environment (``DUETIME_URL``) and configures logging.
+A password belongs in ``$DUETIME_URL`` or a ``--url-file``, not in ``--url``, which
+every user of the machine can read in ``ps``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import redis
 from . import validation
 from .client import Scheduler
 from .errors import InvalidInput, RedisUnavailable, SchedulerError
+from .redact import mask_url
 from .settings import DEFAULT_LEASE_S, DEFAULT_MAX_PAYLOAD_BYTES
 from .worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_GRACE_S, Handler, Worker
 
@@ -116,6 +119,34 @@ def parse_when(text: str) -> int | float | dt.datetime:
         ) from None
 
 
+def read_url_file(path: str) -> str:
+    """The URL in ``path``: its first non-empty line, without surrounding blanks."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [line.strip() for line in f]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--url-file: cannot read {path!r}: {exc}") from None
+    url = next((line for line in lines if line), "")
+    if not url:
+        raise UsageError(f"--url-file: {path!r} holds no URL")
+    return url
+
+
+def resolve_url(args: argparse.Namespace) -> str:
+    """--url, else --url-file, else $DUETIME_URL, else the default."""
+    if args.url is not None:
+        if mask_url(args.url) != args.url:
+            print(
+                "warning: the password in --url is visible to every user of this machine "
+                "(ps); use --url-file or $DUETIME_URL",
+                file=sys.stderr,
+            )
+        return str(args.url)
+    if args.url_file is not None:
+        return read_url_file(args.url_file)
+    return os.environ.get("DUETIME_URL") or DEFAULT_URL
+
+
 def _scheduler(args: argparse.Namespace, *, wait_for_redis: bool = False) -> Scheduler:
     """Connect, and tell a URL Redis refuses (no such DB, bad password) from one it never got.
 
@@ -123,7 +154,7 @@ def _scheduler(args: argparse.Namespace, *, wait_for_redis: bool = False) -> Sch
     Redis is not an error here.
     """
     try:
-        sched = Scheduler.from_url(args.url, namespace=args.namespace)
+        sched = Scheduler.from_url(resolve_url(args), namespace=args.namespace)
     except ValueError as exc:
         raise UsageError(f"--url: {exc}") from None
     try:
@@ -209,11 +240,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m duetime", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
+    env_url = os.environ.get("DUETIME_URL")
+    # argparse %-formats help text; a percent-encoded URL must not break it.
+    shown = f"$DUETIME_URL, now {mask_url(env_url)}" if env_url else DEFAULT_URL
+    default_shown = shown.replace("%", "%%")
+
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument(
+        where = sp.add_mutually_exclusive_group()
+        where.add_argument(
             "--url",
-            default=os.environ.get("DUETIME_URL", DEFAULT_URL),
-            help="Redis URL (default: $DUETIME_URL or %(default)s)",
+            default=None,
+            help=f"Redis URL, rediss:// for TLS (default: {default_shown}); "
+            "a password here shows in ps: use --url-file or $DUETIME_URL",
+        )
+        where.add_argument(
+            "--url-file",
+            default=None,
+            metavar="PATH",
+            help="read the Redis URL from this file (keeps its password off the command line)",
         )
         sp.add_argument(
             "--namespace",

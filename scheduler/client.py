@@ -21,6 +21,7 @@ from .errors import InvalidInput, InvalidState, TaskNotFound, redis_errors
 from .keys import Keys
 from .lua import Scripts
 from .record import Record
+from .redact import mask_url
 from .results import Result
 from .settings import Limits, Retention, RetryPolicy
 from .task import Stats, TaskInfo
@@ -82,22 +83,62 @@ class Scheduler:
         self.retention = retention or Retention()
         self.limits = limits or Limits()
         self.clock = clock
+        # Where this scheduler connects, for messages: never with its password.
+        self.url: str | None = None
         self.scripts = Scripts(client)
         # Seeded from os.urandom once; drawing ids from it needs no system call per task.
         self._ids = random.Random()
         self._cron = CronTicker(self)
 
     @classmethod
-    def from_url(cls, url: str, *, namespace: str, **settings: Any) -> Scheduler:
-        """Connect to ``redis://host:port/db`` (or ``rediss://``, ``unix://``)."""
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=DEFAULT_SOCKET_TIMEOUT_S,
-            socket_connect_timeout=DEFAULT_CONNECT_TIMEOUT_S,
-            health_check_interval=30,
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+    def from_url(
+        cls,
+        url: str,
+        *,
+        namespace: str,
+        retry: RetryPolicy | None = None,
+        retention: Retention | None = None,
+        limits: Limits | None = None,
+        clock: Callable[[], int] | None = None,
+        **connection: Any,
+    ) -> Scheduler:
+        """Connect to ``redis://host:port/db`` (or ``rediss://`` for TLS, ``unix://``).
+
+        Every other keyword is a redis-py connection option, passed on as given:
+        ``username``, ``password`` or ``credential_provider`` (credentials that stay
+        out of the URL), ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``,
+        ``ssl_cert_reqs`` (TLS, with a ``rediss://`` URL), ``socket_timeout`` and so
+        on. They replace duetime's defaults; a URL query parameter of the same name
+        wins over a keyword (redis-py's rule). A bad URL or option raises
+        :class:`InvalidInput` with the URL's password masked.
+        """
+        options: dict[str, Any] = {
+            "socket_timeout": DEFAULT_SOCKET_TIMEOUT_S,
+            "socket_connect_timeout": DEFAULT_CONNECT_TIMEOUT_S,
+            "health_check_interval": 30,
+            "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+            **connection,
+        }
+        shown = mask_url(url)
+        if any(k.startswith("ssl_") for k in connection) and not url.startswith("rediss://"):
+            raise InvalidInput(f"TLS options need a rediss:// URL, not {shown}")
+        try:
+            client = redis.Redis.from_url(url, **options)
+            pool = client.connection_pool
+            # redis-py checks the options only when it first connects: check them now.
+            pool.connection_class(**pool.connection_kwargs)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"cannot connect to {shown}: {exc}") from None
+        scheduler = cls(
+            client,
+            namespace=namespace,
+            retry=retry,
+            retention=retention,
+            limits=limits,
+            clock=clock,
         )
-        return cls(client, namespace=namespace, **settings)
+        scheduler.url = shown
+        return scheduler
 
     def now_arg(self) -> str:
         """The ``now`` argument of the scripts: '' means Redis's clock."""

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from . import validation
-from .errors import InvalidInput, RedisUnavailable, redis_errors
+from .errors import InvalidInput, PermissionDenied, RedisUnavailable, RefusalLog, redis_errors
 from .record import Record, Status
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ MISFIRE_POLICIES = ("run_once", "skip")
 MISFIRE_GRACE_MS = 5_000
 # Tickers look for newly registered schedules at least this often.
 DEFAULT_MAX_WAIT_S = 1.0
+# A ticker Redis refuses (ACL, credentials) retries from a second up to this, slowly,
+# since only someone changing the ACL ends the refusal.
+MAX_REFUSED_BACKOFF_S = 30.0
 _TICK_BATCH = 100
 
 
@@ -205,13 +208,22 @@ class CronTicker:
         )
 
     def run(self, stop: threading.Event, max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
+        refusals = RefusalLog(log, "cron ticker", MAX_REFUSED_BACKOFF_S)
+        refused_wait = 0.0
         while not stop.is_set():
             try:
-                wait = self.tick()
+                wait = min(self.tick(), max_wait_s)
+                refused_wait = 0.0
+                refusals.allowed()
+            except PermissionDenied as exc:
+                # Not capped by max_wait_s: only an ACL change ends a refusal.
+                refused_wait = min(MAX_REFUSED_BACKOFF_S, max(1.0, refused_wait * 2))
+                refusals.refused(exc)
+                wait = refused_wait
             except RedisUnavailable as exc:
                 log.warning("cron tick failed, will retry: %s", exc)
-                wait = 0.5
+                wait = min(0.5, max_wait_s)
             except Exception:  # a ticker must outlive a bad schedule or a closed client
                 log.exception("cron tick failed, will retry")
-                wait = 1.0
-            stop.wait(min(wait, max_wait_s))
+                wait = min(1.0, max_wait_s)
+            stop.wait(wait)

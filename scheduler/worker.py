@@ -22,7 +22,7 @@ import redis
 
 from . import validation, worker_protocol
 from .client import Scheduler
-from .errors import InvalidInput
+from .errors import InvalidInput, RefusalLog, is_refusal
 from .results import Result
 from .settings import DEFAULT_LEASE_S
 from .task import Task
@@ -43,6 +43,10 @@ DEFAULT_SHUTDOWN_GRACE_S = 30.0
 MAX_IDLE_S = 1.0
 # Claims take at most this many tasks per round trip.
 MAX_CLAIM_BATCH = 200
+# Redis refusing us (ACL, credentials) lasts until someone changes the ACL: retry
+# slowly, from a second up to this, so a misconfigured worker neither floods its log
+# nor Redis.
+MAX_REFUSED_BACKOFF_S = 30.0
 _ERROR_TEXT_LIMIT = 4000
 
 
@@ -129,8 +133,9 @@ class Worker:
             self._start_threads(cron_stop)
             keeper.start()
             log.info(
-                "worker %s started: namespace %r, types %s, concurrency %d",
+                "worker %s started: %s namespace %r, types %s, concurrency %d",
                 self.name,
+                self.scheduler.url or "Redis",
                 self.scheduler.namespace,
                 sorted(self.handlers),
                 self.concurrency,
@@ -159,6 +164,7 @@ class Worker:
         wake_at = 0.0
         stop_deadline: float | None = None
         backoff = 0.0
+        refusals = RefusalLog(log, "worker", MAX_REFUSED_BACKOFF_S)
         while True:
             room = self.concurrency - len(self._held)
             if self._stopping.is_set():
@@ -171,12 +177,14 @@ class Worker:
             elif room > 0 and backoff == 0 and (more_due or time.monotonic() >= wake_at):
                 timeout = 0.0
             elif room > 0:
-                timeout = max(0.0, min(wake_at - time.monotonic(), MAX_IDLE_S, backoff or 1e9))
+                timeout = max(0.0, min(wake_at - time.monotonic(), MAX_IDLE_S))
             else:
                 timeout = MAX_IDLE_S
 
             woken = self._collect(to_ack, timeout)
             more_due = more_due or woken
+            if backoff and time.monotonic() < wake_at:
+                continue
             try:
                 if to_ack:
                     self._ack(to_ack)
@@ -199,9 +207,14 @@ class Worker:
                         else max(0.0, (got.next_wake_ms - got.now_ms) / 1000)
                     )
                 backoff = 0.0
+                refusals.allowed()
             except redis.RedisError as exc:
-                backoff = min(1.0, max(0.05, backoff * 2))
-                log.warning("Redis call failed, retrying in %.2fs: %s", backoff, exc)
+                if is_refusal(exc):
+                    backoff = min(MAX_REFUSED_BACKOFF_S, max(1.0, backoff * 2))
+                    refusals.refused(exc)
+                else:
+                    backoff = min(1.0, max(0.05, backoff * 2))
+                    log.warning("Redis call failed, retrying in %.2fs: %s", backoff, exc)
                 more_due = True
                 wake_at = time.monotonic() + backoff
         self._finish(to_ack)
@@ -344,6 +357,9 @@ class Worker:
     def _listen(self) -> None:
         """Turn Pub/Sub wake messages into wake events; resubscribe after errors."""
         delay = 0.05
+        refusals = RefusalLog(
+            log, f"wake listener (channel {self.scheduler.keys.wake})", MAX_REFUSED_BACKOFF_S
+        )
         while not self._halt.is_set():
             pubsub = self.scheduler.redis.pubsub(  # type: ignore[no-untyped-call]
                 ignore_subscribe_messages=True
@@ -352,14 +368,23 @@ class Worker:
                 pubsub.subscribe(self.scheduler.keys.wake)
                 # A message published while we were not subscribed is lost: look once.
                 self._events.put(_WAKE)
-                delay = 0.05
                 while not self._halt.is_set():
-                    if pubsub.get_message(timeout=MAX_IDLE_S) is not None:
+                    message = pubsub.get_message(timeout=MAX_IDLE_S)
+                    # Here Redis has accepted the SUBSCRIBE: its refusal raises above.
+                    delay = 0.05
+                    refusals.allowed()
+                    if message is not None:
                         self._events.put(_WAKE)
             except Exception as exc:  # the listener must outlive any connection trouble
-                log.debug("wake listener: %r", exc)
-                self._halt.wait(delay)
-                delay = min(1.0, delay * 2)
+                if is_refusal(exc):
+                    # Without wake-ups the worker still claims every MAX_IDLE_S.
+                    delay = min(MAX_REFUSED_BACKOFF_S, max(1.0, delay * 2))
+                    refusals.refused(exc)
+                    self._halt.wait(delay)
+                else:
+                    log.debug("wake listener: %r", exc)
+                    self._halt.wait(delay)
+                    delay = min(1.0, delay * 2)
             finally:
                 with contextlib.suppress(redis.RedisError):
                     pubsub.close()

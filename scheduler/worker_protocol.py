@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from .errors import RefusalLog, is_refusal
 from .record import Record
 from .results import Result
 from .task import Task, idempotency_key
@@ -159,14 +160,19 @@ class LeaseKeeper:
 
     def _run(self) -> None:
         interval = self._lease_ms / 3000
+        refusals = RefusalLog(log, "lease keeper", interval)
         while not self._stop.wait(interval):
             held = self._held()
             if not held:
                 continue
             try:
                 lost = renew(self._s, held, self._lease_ms)
+                refusals.allowed()
             except redis.RedisError as exc:  # keep renewing through Redis outages
-                log.warning("could not renew %d leases: %s", len(held), exc)
+                if is_refusal(exc):
+                    refusals.refused(exc)
+                else:
+                    log.warning("could not renew %d leases: %s", len(held), exc)
                 continue
             if lost:
                 self._on_lost(lost)

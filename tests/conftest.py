@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from duetime import Scheduler
-from duetime.chaos.system.redis_server import Persistence, RedisNotFound, RedisServer
+from duetime.chaos.system.redis_server import (
+    Persistence,
+    RedisNotFound,
+    RedisServer,
+    find_redis_server,
+    free_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -177,3 +187,171 @@ def workers(
     procs = WorkerProcesses(redis_server.url, namespace, executions.path)
     yield procs
     procs.stop_all()
+
+
+def readme_block(marker: str) -> str:
+    """The fenced block after ``<!-- marker: ... -->`` in README.md."""
+    text = (ROOT / "README.md").read_text()
+    m = re.search(rf"<!-- {marker}:[^>]*-->\n```[a-z]*\n(.*?)```", text, re.DOTALL)
+    assert m, f"README has no {marker} block"
+    return m.group(1)
+
+
+def tls_missing(binary: str) -> str | None:
+    """Why ``binary`` cannot serve TLS, or None if it can.
+
+    A build without TLS rejects the ``tls-port`` directive while parsing its
+    configuration; a TLS build gets past it and stops at the bogus directive after it.
+    """
+    out = subprocess.run(
+        [binary, "--port", "0", "--tls-port", "0", "--duetime-no-such-directive", "x"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    text = out.stdout + out.stderr
+    if "duetime-no-such-directive" in text:
+        return None
+    return (
+        f"{binary} was built without TLS (build it with BUILD_TLS=yes to run this test); "
+        f"it says: {text.strip()[-200:]}"
+    )
+
+
+@pytest.fixture(scope="session")
+def tls_certs() -> Iterator[Path]:
+    """A CA, a server and a client certificate, made by the README's own openssl commands.
+
+    Yields the directory holding ``tls/``; removed afterwards, whatever the tests did.
+    """
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make certificates for the TLS tests")
+    root = Path(tempfile.mkdtemp(prefix="duetime-tls-"))
+    try:
+        subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", readme_block("tls-certs")],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class TLSRedis:
+    """A redis-server that speaks TLS on ``tls_port`` (and plain Redis on ``server.port``,
+    which only the fixture uses to see it is up)."""
+
+    server: RedisServer
+    tls_port: int
+    certs: Path
+
+    @property
+    def url(self) -> str:
+        return f"rediss://127.0.0.1:{self.tls_port}/0"
+
+    def path(self, name: str) -> str:
+        return str(self.certs / "tls" / name)
+
+
+def _tls_redis(certs: Path, *, mtls: bool) -> Iterator[TLSRedis]:
+    try:
+        binary = find_redis_server()
+    except RedisNotFound as exc:
+        pytest.skip(str(exc))
+    reason = tls_missing(binary)
+    if reason:
+        pytest.skip(reason)
+    tls = certs / "tls"
+    port = free_port()
+    server = RedisServer(
+        Persistence(aof="off"),
+        binary=binary,
+        extra=[
+            f"tls-port {port}",
+            f'tls-cert-file "{tls / "server.crt"}"',
+            f'tls-key-file "{tls / "server.key"}"',
+            f'tls-ca-cert-file "{tls / "ca.crt"}"',
+            f"tls-auth-clients {'yes' if mtls else 'no'}",
+        ],
+    )
+    with server:
+        yield TLSRedis(server, port, certs)
+
+
+@pytest.fixture
+def tls_redis(tls_certs: Path) -> Iterator[TLSRedis]:
+    """A TLS redis-server that takes clients without a certificate; skips without TLS."""
+    yield from _tls_redis(tls_certs, mtls=False)
+
+
+@pytest.fixture
+def mtls_redis(tls_certs: Path) -> Iterator[TLSRedis]:
+    """A TLS redis-server that refuses clients without a certificate its CA signed."""
+    yield from _tls_redis(tls_certs, mtls=True)
+
+
+class AclUsers:
+    """Redis users made by ``ACL SETUSER`` lines written for namespace ``shop``."""
+
+    def __init__(self, server: RedisServer, namespace: str) -> None:
+        self.server = server
+        self.namespace = namespace
+        self.root = server.client()
+        self.names: list[str] = []
+        self.scheds: list[Scheduler] = []
+
+    def make(self, line: str, **options: object) -> Scheduler:
+        """Run ``line`` for a fresh user and password in this namespace; a Scheduler as them."""
+        name = f"{line.split()[2]}-{uuid.uuid4().hex[:8]}"
+        password = uuid.uuid4().hex
+        words = line.replace("{shop}", "{" + self.namespace + "}").split()
+        words[2] = name
+        words = [f">{password}" if w.startswith(">") else w for w in words]
+        self.root.execute_command(*words)
+        self.names.append(name)
+        sched = Scheduler.from_url(
+            f"redis://{name}:{password}@127.0.0.1:{self.server.port}/0",
+            namespace=self.namespace,
+            # A PING before every call: shows the health check is allowed too.
+            health_check_interval=0.001,
+            **options,  # type: ignore[arg-type]
+        )
+        self.scheds.append(sched)
+        return sched
+
+    def refusals(self, ignore: frozenset[str] = frozenset()) -> list[str]:
+        """What Redis refused these users, from ``ACL LOG``, as ``reason:object``."""
+        out = []
+        for entry in self.root.execute_command("ACL", "LOG", "128"):
+            e = {_text(k): _text(v) for k, v in entry.items()}
+            if e["username"] in self.names and e["object"] not in ignore:
+                out.append(f"{e['reason']}:{e['object']}")
+        return out
+
+    def close(self) -> None:
+        for s in self.scheds:
+            s.close()
+        for name in self.names:
+            self.root.execute_command("ACL", "DELUSER", name)
+        self.root.close()
+
+
+def _text(v: object) -> object:
+    return v.decode() if isinstance(v, bytes) else v
+
+
+@pytest.fixture
+def acl_users(redis_server: RedisServer, namespace: str) -> Iterator[AclUsers]:
+    """Make Redis users with ``acl_users.make(line)``; they are deleted after the test."""
+    if redis_server.version < (7,):
+        pytest.skip(f"these ACLs need Redis 7; this redis-server is {redis_server.version}")
+    users = AclUsers(redis_server, namespace)
+    # Scripts not cached: every user must be able to load them itself.
+    users.root.script_flush()
+    yield users
+    users.close()

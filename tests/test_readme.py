@@ -6,8 +6,9 @@ import re
 import subprocess
 import sys
 
+from duetime import Scheduler
 from duetime.chaos.system.redis_server import RedisServer
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TLSRedis, readme_block
 
 
 def quickstart() -> str:
@@ -34,3 +35,31 @@ def test_readme_quickstart_runs_as_written(redis_server: RedisServer) -> None:
     assert lines[0].startswith("Status.SCHEDULED Stats(scheduled=2")
     assert lines[1].startswith("attempt 1: mail user 42, key shop/")
     assert lines[-1] == "Status.DONE"
+
+
+def test_readme_mtls_example_runs_as_written(mtls_redis: TLSRedis) -> None:
+    code = readme_block("tls-example")
+    assert "rediss://127.0.0.1:6380/0" in code
+    code = code.replace("rediss://127.0.0.1:6380/0", mtls_redis.url)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=mtls_redis.certs,  # where the README's commands made tls/
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    tid = out.stdout.strip()
+    sched = Scheduler.from_url(
+        mtls_redis.url,
+        namespace="shop",
+        ssl_ca_certs=mtls_redis.path("ca.crt"),
+        ssl_certfile=mtls_redis.path("client.crt"),
+        ssl_keyfile=mtls_redis.path("client.key"),
+    )
+    try:
+        info = sched.get(tid)
+        assert info is not None and info.task_type == "send_email"
+    finally:
+        sched.close()

@@ -16,9 +16,12 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
+from ..errors import is_refusal
 from ..results import lua_table
 
 _INCLUDE = re.compile(r'^-- @include "([a-z_]+)"$', re.MULTILINE)
+_CALL = re.compile(r"redis\.p?call\('([A-Za-z]+)'")
+_FUNCTION = re.compile(r"^local function ([a-z_]+)\(", re.MULTILINE)
 
 
 def _read(node: Traversable) -> str:
@@ -38,6 +41,35 @@ def expand_includes(text: str) -> str:
 def source(name: str) -> str:
     """The text of script ``name`` with its includes pasted in."""
     return expand_includes(_read(resources.files(__package__) / f"{name}.lua"))
+
+
+def _calls(text: str, functions: dict[str, set[str]]) -> set[str]:
+    found = {c.lower() for c in _CALL.findall(text)}
+    for fn, cmds in functions.items():
+        if re.search(rf"\b{fn}\(", text):
+            found |= cmds
+    return found
+
+
+def _include_functions() -> dict[str, set[str]]:
+    """Each function of the includes -> the commands it calls, through other functions too."""
+    bodies: dict[str, str] = {}
+    for node in (resources.files(__package__) / "includes").iterdir():
+        if node.name.endswith(".lua"):
+            parts = _FUNCTION.split(_read(node))
+            bodies.update(zip(parts[1::2], parts[2::2], strict=True))
+    functions: dict[str, set[str]] = {fn: set() for fn in bodies}
+    while True:
+        grown = {fn: _calls(body, functions) for fn, body in bodies.items()}
+        if grown == functions:
+            return functions
+        functions = grown
+
+
+def commands(name: str) -> list[str]:
+    """The Redis commands script ``name`` calls, lower case: what a user's ACL must allow."""
+    text = _read(resources.files(__package__) / f"{name}.lua")
+    return sorted(_calls(text, _include_functions()))
 
 
 def names() -> list[str]:
@@ -62,5 +94,23 @@ class Scripts:
         self._scripts[name] = self._client.register_script(expand_includes(text))
 
     def run(self, name: str, keys: list[str], args: list[Any], client: Any = None) -> Any:
-        """Run script ``name``; ``client`` may be a pipeline."""
-        return self._scripts[name](keys=keys, args=args, client=client)
+        """Run script ``name``; ``client`` may be a pipeline.
+
+        A command the script calls that the user may not run comes back as a plain
+        error naming no command: it is raised as ``NoPermissionError`` naming them all.
+        """
+        try:
+            return self._scripts[name](keys=keys, args=args, client=client)
+        except redis.ResponseError as exc:
+            if not is_refusal(exc):
+                raise
+            if isinstance(exc, redis.exceptions.NoPermissionError):
+                if "keys" not in str(exc):
+                    raise
+                text = f"{exc} (script {name!r} uses {' '.join(keys)})"
+            else:
+                text = (
+                    f"script {name!r} ran a command this user may not run: it runs "
+                    f"{' '.join(commands(name))} on {' '.join(keys)}; Redis said: {exc}"
+                )
+            raise redis.exceptions.NoPermissionError(text) from exc

@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from duetime import Scheduler, Status
+from duetime.chaos.system.redis_server import RedisServer
 from tests.conftest import ROOT
 from tests.scheduler.test_validation import snapshot
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "duetime", *args],
         cwd=ROOT,
+        env=None if env is None else {**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+@pytest.fixture
+def password_url(redis_server: RedisServer) -> Iterator[str]:
+    """A URL with the user and password of a Redis user made for the test."""
+    user, password = f"u{uuid.uuid4().hex[:8]}", f"SECRET{uuid.uuid4().hex}"
+    admin = redis_server.client()
+    admin.execute_command("ACL", "SETUSER", user, "on", f">{password}", "~*", "&*", "+@all")
+    yield f"redis://{user}:{password}@127.0.0.1:{redis_server.port}/0"
+    admin.execute_command("ACL", "DELUSER", user)
+    admin.close()
 
 
 def test_schedule_then_stats(sched: Scheduler) -> None:
@@ -155,3 +172,56 @@ def test_worker_waits_for_an_unreachable_redis() -> None:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_help_shows_no_password_from_duetime_url() -> None:
+    for command in ("worker", "schedule", "stats", "cron", "dead"):
+        out = cli(command, "--help", env={"DUETIME_URL": "redis://u:SECRET@h:1/0"})
+        assert out.returncode == 0, out.stderr
+        assert "SECRET" not in out.stdout + out.stderr
+        assert "redis://u:***@h:1/0" in " ".join(out.stdout.split())
+
+
+def test_url_file_keeps_the_password_off_the_command_line(
+    password_url: str, namespace: str, tmp_path: Path
+) -> None:
+    url_file = tmp_path / "url"
+    url_file.write_text(f"\n{password_url}\n")
+    out = cli("stats", "--url-file", str(url_file), "--namespace", namespace, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["due"] == 0
+    assert out.stderr == ""
+
+
+def test_duetime_url_from_the_environment_is_used(password_url: str, namespace: str) -> None:
+    out = cli("stats", "--namespace", namespace, "--json", env={"DUETIME_URL": password_url})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["due"] == 0
+
+
+def test_a_password_in_url_is_warned_about_and_never_echoed(
+    password_url: str, namespace: str
+) -> None:
+    out = cli("stats", "--url", password_url, "--namespace", namespace)
+    assert out.returncode == 0, out.stderr
+    assert "visible to every user" in out.stderr and "--url-file" in out.stderr
+    wrong = password_url.replace("SECRET", "WRONG")
+    out = cli("stats", "--url", wrong, "--namespace", namespace)
+    # A wrong password is the user's to fix: a usage error, like a DB that is not there.
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "WRONG" not in out.stderr and "SECRET" not in out.stderr
+    assert "Redis refused the connection" in out.stderr.splitlines()[-1], out.stderr
+
+
+def test_url_file_mistakes_are_clear_errors(tmp_path: Path) -> None:
+    missing = cli("stats", "--url-file", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "--url-file: cannot read" in missing.stderr
+    (tmp_path / "empty").write_text("\n  \n")
+    empty = cli("stats", "--url-file", str(tmp_path / "empty"))
+    assert empty.returncode == 2 and "holds no URL" in empty.stderr
+    both = cli("stats", "--url", "redis://h/0", "--url-file", str(tmp_path / "empty"))
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+    (tmp_path / "bad").write_text("http://u:SECRET@h/0\n")
+    bad = cli("stats", "--url-file", str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "SECRET" not in bad.stderr, bad.stderr
+    assert "http://u:***@h/0" in bad.stderr and "Traceback" not in bad.stderr
