@@ -224,7 +224,7 @@ class Worker:
     def _settle(self, done: _Done, to_ack: list[tuple[str, int]]) -> None:
         task = done.task
         if done.error is None:
-            to_ack.append((task.task_id, task.attempt))
+            to_ack.append((task.task_id, task.token))
             return
         with self._held_lock:
             self._held.pop(task.task_id, None)
@@ -237,7 +237,7 @@ class Worker:
             delay = int(self.scheduler.retry.delay_s(task.attempt, self._rng) * 1000)
         try:
             outcome = worker_protocol.fail(
-                self.scheduler, task.task_id, task.attempt, text[:_ERROR_TEXT_LIMIT], delay
+                self.scheduler, task.task_id, task.token, text[:_ERROR_TEXT_LIMIT], delay
             )
         except redis.RedisError as exc:
             log.warning(
@@ -364,7 +364,7 @@ class Worker:
 
     def _held_pairs(self) -> list[tuple[str, int]]:
         with self._held_lock:
-            return [(t.task_id, t.attempt) for t in self._held.values()]
+            return [(t.task_id, t.token) for t in self._held.values()]
 
     def _on_lost(self, lost: set[str]) -> None:
         log.warning(

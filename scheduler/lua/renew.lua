@@ -1,6 +1,6 @@
 -- renew: extend the leases a worker still holds.
 -- KEYS[1] tasks  KEYS[2] leases
--- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] lease ms  ARGV[3..] pairs of task id, attempt
+-- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] lease ms  ARGV[3..] pairs of task id, token
 -- Returns: the ids whose lease is no longer the caller's (taken over, cancelled or gone).
 -- Atomic: the fence check and the new expiry of each task.
 -- @include "record"
@@ -10,10 +10,10 @@ local now = now_ms(ARGV[1])
 local until_ms = now + tonumber(ARGV[2])
 local lost = {}
 for i = 3, #ARGV, 2 do
-  local id, att = ARGV[i], tonumber(ARGV[i + 1])
+  local id, tok = ARGV[i], tonumber(ARGV[i + 1])
   local v = redis.call('HGET', tasks, id)
   local r = v and parse(v)
-  if holds(r, att) then
+  if holds(r, tok) then
     redis.call('ZADD', leases, until_ms, id)
   else
     lost[#lost + 1] = id

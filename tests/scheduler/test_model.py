@@ -3,10 +3,12 @@
 Hypothesis drives the public API and the lease operations (schedule, cancel,
 reschedule, claim, ack, fail, renew, release, crashes, dead-letter retries, moving
 the clock) and after every step checks the whole state against the model: nothing
-lost, nothing early, attempts within bounds, stale lease holders change nothing,
-dead letters are exactly the tasks that ran out of attempts. It runs on fakeredis
-for many examples and on a real redis-server for fewer. A broken ``ack.lua``
-(without the attempt fence) must be caught and shrunk to a short sequence.
+lost, nothing early, attempts within bounds, no fencing token issued twice for a
+task, stale lease holders change nothing, dead letters are exactly the tasks that
+ran out of attempts. It runs on fakeredis for many examples and on a real
+redis-server for fewer. Broken scripts (``broken_lua.py``: an ``ack.lua`` without
+the fence, a ``claim.lua`` that takes the attempt for the token) must be caught and
+shrunk to a short sequence.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class ModelTask:
     due: int
     run_at: int | None = None
     lease_until: int | None = None
+    token: int = 0  # of the latest claim, as Redis issued it
+    issued: set[int] = field(default_factory=set)  # every token any claim of it got
 
 
 @dataclass
@@ -90,9 +94,9 @@ class Model:
                 take(tid)
         return claimed, buried
 
-    def holds(self, tid: str, attempt: int) -> bool:
+    def holds(self, tid: str, token: int) -> bool:
         t = self.tasks.get(tid)
-        return t is not None and t.status == "R" and t.attempt == attempt
+        return t is not None and t.status == "R" and t.token == token
 
 
 def make_machine(
@@ -205,9 +209,14 @@ def make_machine(
             assert [t.task_id for t in got.tasks] == expected, "claim differs from the model"
             assert got.buried == buried
             for t in got.tasks:
-                assert t.attempt == self.model.tasks[t.task_id].attempt
+                m = self.model.tasks[t.task_id]
+                assert t.attempt == m.attempt
                 assert t.due_at * 1000 <= self.model.now, "claimed before its due time"
-                self.held[worker].append((t.task_id, t.attempt))
+                # Only uniqueness is promised, so the model takes the value Redis chose.
+                assert t.token > 0 and t.token not in m.issued, "a token was issued twice"
+                m.token = t.token
+                m.issued.add(t.token)
+                self.held[worker].append((t.task_id, t.token))
 
         def _pick(self, index: int) -> tuple[str, int]:
             """Take one lease some worker holds (stale or not) out of its hands."""
@@ -250,18 +259,18 @@ def make_machine(
         def renew(self, worker: int) -> None:
             held = self.held[worker]
             lost = worker_protocol.renew(self.sched, held, LEASE_MS)
-            assert lost == {tid for tid, att in held if not self.model.holds(tid, att)}
-            for tid, att in held:
-                if self.model.holds(tid, att):
+            assert lost == {tid for tid, tok in held if not self.model.holds(tid, tok)}
+            for tid, tok in held:
+                if self.model.holds(tid, tok):
                     self.model.tasks[tid].lease_until = self.model.now + LEASE_MS
-            self.held[worker] = [(tid, att) for tid, att in held if tid not in lost]
+            self.held[worker] = [(tid, tok) for tid, tok in held if tid not in lost]
 
         @precondition(lambda self: self._holding())
         @rule(worker=st.integers(0, 2))
         def release(self, worker: int) -> None:
             held = self.held.pop(worker)
             self.held[worker] = []
-            expected = [(tid, att) for tid, att in held if self.model.holds(tid, att)]
+            expected = [(tid, tok) for tid, tok in held if self.model.holds(tid, tok)]
             assert worker_protocol.release(self.sched, held) == len(expected)
             for tid, _ in expected:
                 t = self.model.tasks[tid]
@@ -375,6 +384,16 @@ def test_claim_that_takes_tasks_early_is_caught_and_shrunk() -> None:
     names = [step.split("(")[0] for step in steps]
     assert len(steps) <= 5, steps
     assert "state.schedule" in names and names[-1] == "state.claim", steps
+
+
+@pytest.mark.slow
+def test_token_taken_from_the_attempt_is_caught_and_shrunk() -> None:
+    error, steps = shrunk_failure(make_machine(fake_client, "token_from_attempt"), 5000, 20)
+    assert "a token was issued twice" in error
+    # Shrunk to: schedule, claim, end it in the dead letters, retry_dead, claim again.
+    names = [s.split("(")[0] for s in steps]
+    assert len(steps) <= 8, steps
+    assert "state.retry_dead" in names and names[-1] == "state.claim", steps
 
 
 @pytest.mark.slow
