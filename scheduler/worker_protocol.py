@@ -121,15 +121,15 @@ def fail(s: Scheduler, task_id: str, token: int, error: str, retry_delay_ms: int
     return Result(int(code))
 
 
-def renew(s: Scheduler, held: Sequence[Lease], lease_ms: int) -> set[str]:
-    """Extend leases; return the ids whose lease the caller lost."""
+def renew(s: Scheduler, held: Sequence[Lease], lease_ms: int) -> set[Lease]:
+    """Extend leases; return those of ``held`` that the caller lost."""
     if not held:
         return set()
     args: list[object] = [s.now_arg(), lease_ms]
     for tid, token in held:
         args += [tid, token]
     lost = s.scripts.run("renew", [s.keys.tasks, s.keys.leases], args)
-    return {x.decode() for x in lost}
+    return {(lost[i].decode(), int(lost[i + 1])) for i in range(0, len(lost), 2)}
 
 
 def release(s: Scheduler, held: Sequence[Lease]) -> int:
@@ -154,7 +154,7 @@ class LeaseKeeper:
         scheduler: Scheduler,
         lease_ms: int,
         held: Callable[[], list[Lease]],
-        on_lost: Callable[[set[str]], None],
+        on_lost: Callable[[set[Lease]], None],
     ) -> None:
         self._s = scheduler
         self._lease_ms = lease_ms

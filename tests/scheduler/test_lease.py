@@ -19,7 +19,7 @@ def assert_fenced_out(s: Scheduler, lease: Lease) -> None:
     tid, token = lease
     assert worker_protocol.ack(s, [lease]) == [False]
     assert worker_protocol.fail(s, tid, token, "late", 0) is Result.REFUSED
-    assert worker_protocol.renew(s, [lease], 1000) == {tid}
+    assert worker_protocol.renew(s, [lease], 1000) == {lease}
     assert worker_protocol.release(s, [lease]) == 0
 
 
@@ -70,7 +70,7 @@ def test_expired_lease_is_taken_over_and_the_stale_holder_is_fenced(
     # The first holder can change nothing any more.
     assert worker_protocol.ack(clocked, [(tid, first.token)]) == [False]
     assert worker_protocol.fail(clocked, tid, first.token, "late", 0) is Result.REFUSED
-    assert worker_protocol.renew(clocked, [(tid, first.token)], 1000) == {tid}
+    assert worker_protocol.renew(clocked, [(tid, first.token)], 1000) == {(tid, first.token)}
     assert worker_protocol.release(clocked, [(tid, first.token)]) == 0
     assert worker_protocol.ack(clocked, [(tid, second.token)]) == [True]
     info = clocked.get(tid)

@@ -259,11 +259,11 @@ def make_machine(
         def renew(self, worker: int) -> None:
             held = self.held[worker]
             lost = worker_protocol.renew(self.sched, held, LEASE_MS)
-            assert lost == {tid for tid, tok in held if not self.model.holds(tid, tok)}
+            assert lost == {(tid, tok) for tid, tok in held if not self.model.holds(tid, tok)}
             for tid, tok in held:
                 if self.model.holds(tid, tok):
                     self.model.tasks[tid].lease_until = self.model.now + LEASE_MS
-            self.held[worker] = [(tid, tok) for tid, tok in held if tid not in lost]
+            self.held[worker] = [lease_ for lease_ in held if lease_ not in lost]
 
         @precondition(lambda self: self._holding())
         @rule(worker=st.integers(0, 2))
