@@ -83,6 +83,42 @@ def test_worker_paused_past_its_lease_cannot_ack(
     assert "ack of " + tid + " refused" in workers.stderr_of(a)
 
 
+def test_worker_paused_across_retry_dead_cannot_ack_the_new_run(
+    sched: Scheduler, workers: WorkerProcesses, executions: Executions
+) -> None:
+    a = workers.start(lease=1.0)
+    tid = sched.schedule_task(
+        time.time(), {"sleep": 2.0}, task_type="record", task_id="paused", max_attempts=1
+    )
+    executions.wait_for(lambda ev: any(e["event"] == "start" for e in ev))
+    os.killpg(a.pid, signal.SIGSTOP)
+    c = workers.start(lease=1.0)  # its claim after A's lease expired buries the task
+    wait_status(sched, tid, Status.DEAD)
+    sched.retry_dead(tid)  # attempt 1 again: the number A holds
+    executions.wait_for(lambda ev: any(e["event"] == "start" and e["pid"] == c.pid for e in ev))
+    os.killpg(a.pid, signal.SIGCONT)  # A's handler ends about a second before C's
+    executions.wait_for(lambda ev: any(e["event"] == "end" and e["pid"] == a.pid for e in ev))
+    deadline = time.monotonic() + 10
+    while f"ack of {tid} refused" not in workers.stderr_of(a) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert f"ack of {tid} refused" in workers.stderr_of(a)
+    assert f"{tid} token" in workers.stderr_of(a)  # its renewal was refused too
+    info = sched.get(tid)
+    assert info is not None and info.status is Status.RUNNING  # C still holds it
+    events = executions.wait_for(
+        lambda ev: any(e["event"] == "end" and e["pid"] == c.pid for e in ev)
+    )
+    wait_status(sched, tid, Status.DONE)
+    runs = [(e["event"], e["pid"], e["attempt"]) for e in events]
+    assert runs == [
+        ("start", a.pid, 1),
+        ("start", c.pid, 1),
+        ("end", a.pid, 1),
+        ("end", c.pid, 1),
+    ]
+    assert "refused" not in workers.stderr_of(c)
+
+
 def test_long_task_renews_its_lease_and_runs_once(
     sched: Scheduler, workers: WorkerProcesses, executions: Executions
 ) -> None:
