@@ -63,6 +63,12 @@ class Keys:
         return self._k("dead")
 
     @property
+    def fence(self) -> str:
+        """STRING counter: the last fencing token claim issued. Never deleted, so a token is
+        never issued twice in a namespace."""
+        return self._k("fence")
+
+    @property
     def cron(self) -> str:
         """HASH schedule name -> JSON spec of a recurring schedule."""
         return self._k("cron")

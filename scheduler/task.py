@@ -15,7 +15,9 @@ class Task:
     ``attempt`` counts from 1. ``due_at`` is the time the task was scheduled for,
     in epoch seconds (a retry keeps it). ``idempotency_key`` is the same on every
     attempt of the same task and due time: use it to make side effects exactly-once
-    downstream.
+    downstream. ``token`` is this execution's fencing token: no other execution of any
+    task of the namespace gets the same one, and later claims get larger ones, so a
+    downstream store can refuse writes from an execution older than the last it saw.
     """
 
     task_id: str
@@ -25,6 +27,7 @@ class Task:
     max_attempts: int
     due_at: float
     idempotency_key: str
+    token: int = 0
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from .errors import InvalidInput, RefusalLog, is_refusal
 from .results import Result
 from .settings import DEFAULT_LEASE_S
 from .task import Task
-from .worker_protocol import LeaseKeeper
+from .worker_protocol import Lease, LeaseKeeper, lease_of
 
 log = logging.getLogger("duetime.worker")
 
@@ -108,7 +108,9 @@ class Worker:
         )
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self._jobs: queue.SimpleQueue[tuple[Handler, Task] | None] = queue.SimpleQueue()
-        self._held: dict[str, Task] = {}
+        # By lease, not task id: after its lease expired, a worker may claim a task whose
+        # first run it still runs, and the first run's refused ack must not drop the second.
+        self._held: dict[Lease, Task] = {}
         self._held_lock = threading.Lock()
         self._stopping = threading.Event()
         self._halt = threading.Event()
@@ -159,7 +161,7 @@ class Worker:
     # -- the loop ----------------------------------------------------------
 
     def _main_loop(self) -> None:
-        to_ack: list[tuple[str, int]] = []
+        to_ack: list[Lease] = []
         more_due = True
         wake_at = 0.0
         stop_deadline: float | None = None
@@ -219,7 +221,7 @@ class Worker:
                 wake_at = time.monotonic() + backoff
         self._finish(to_ack)
 
-    def _collect(self, to_ack: list[tuple[str, int]], timeout: float) -> bool:
+    def _collect(self, to_ack: list[Lease], timeout: float) -> bool:
         """Wait up to ``timeout`` for events, then take all that are queued."""
         woken = False
         try:
@@ -236,13 +238,13 @@ class Worker:
             except queue.Empty:
                 return woken
 
-    def _settle(self, done: _Done, to_ack: list[tuple[str, int]]) -> None:
+    def _settle(self, done: _Done, to_ack: list[Lease]) -> None:
         task = done.task
         if done.error is None:
-            to_ack.append((task.task_id, task.attempt))
+            to_ack.append(lease_of(task))
             return
         with self._held_lock:
-            self._held.pop(task.task_id, None)
+            self._held.pop(lease_of(task), None)
         err = done.error
         text = "".join(traceback.format_exception_only(type(err), err)).strip()
         if isinstance(err, _NoHandler):
@@ -252,7 +254,7 @@ class Worker:
             delay = int(self.scheduler.retry.delay_s(task.attempt, self._rng) * 1000)
         try:
             outcome = worker_protocol.fail(
-                self.scheduler, task.task_id, task.attempt, text[:_ERROR_TEXT_LIMIT], delay
+                self.scheduler, task.task_id, task.token, text[:_ERROR_TEXT_LIMIT], delay
             )
         except redis.RedisError as exc:
             log.warning(
@@ -268,18 +270,18 @@ class Worker:
         else:
             log.info("task %s attempt %d failed: %s", task.task_id, task.attempt, text)
 
-    def _ack(self, to_ack: list[tuple[str, int]]) -> None:
+    def _ack(self, to_ack: list[Lease]) -> None:
         results = worker_protocol.ack(self.scheduler, to_ack)
         with self._held_lock:
-            for (tid, _), ok in zip(to_ack, results, strict=False):
-                self._held.pop(tid, None)
+            for (tid, token), ok in zip(to_ack, results, strict=False):
+                self._held.pop((tid, token), None)
                 if not ok:
                     log.warning(
                         "ack of %s refused: its lease was taken over or it was cancelled", tid
                     )
         to_ack.clear()
 
-    def _finish(self, to_ack: list[tuple[str, int]]) -> None:
+    def _finish(self, to_ack: list[Lease]) -> None:
         self._collect(to_ack, 0)
         try:
             if to_ack:
@@ -295,7 +297,7 @@ class Worker:
 
     def _dispatch(self, task: Task) -> None:
         with self._held_lock:
-            self._held[task.task_id] = task
+            self._held[lease_of(task)] = task
         handler = self.handlers.get(task.task_type)
         if handler is None:
             known = ", ".join(sorted(self.handlers)) or "none"
@@ -389,15 +391,15 @@ class Worker:
                 with contextlib.suppress(redis.RedisError):
                     pubsub.close()
 
-    def _held_pairs(self) -> list[tuple[str, int]]:
+    def _held_pairs(self) -> list[Lease]:
         with self._held_lock:
-            return [(t.task_id, t.attempt) for t in self._held.values()]
+            return list(self._held)
 
-    def _on_lost(self, lost: set[str]) -> None:
+    def _on_lost(self, lost: set[Lease]) -> None:
         log.warning(
             "lost the lease of %d running tasks (%s): another worker may run them",
             len(lost),
-            ", ".join(sorted(lost)[:5]),
+            ", ".join(f"{tid} token {token}" for tid, token in sorted(lost)[:5]),
         )
 
     def _install_signals(self) -> Callable[[], None]:

@@ -2,9 +2,12 @@
 
 A claimed task is leased: it stays in the ``leases`` set until its holder acks,
 fails or releases it, or until the lease expires and another worker claims it.
-The task's attempt number is the fencing token: every call below presents it,
-and Redis refuses a call whose attempt is not the current one, so a worker that
-was paused past its lease can no longer change the task.
+Each claim issues a fencing token (``Task.token``) from a per-namespace counter
+that is never reset, so no two claims of a task, even across ``retry_dead`` or a
+task id deleted and scheduled again, share one. Every call below presents the
+token, and Redis refuses a call whose token is not the current one, so a worker
+that was paused past its lease can no longer change the task. The attempt number
+only counts runs against ``max_attempts``; it is not a token.
 """
 
 from __future__ import annotations
@@ -32,6 +35,16 @@ log = logging.getLogger("duetime.worker_protocol")
 _TRIM_PER_ACK = 100
 
 
+Lease = tuple[str, int]
+"""(task id, fencing token): what a lease holder presents. One worker may hold two leases
+of the same task id (its first run outlived the lease, and it claimed the task again)."""
+
+
+def lease_of(task: Task) -> Lease:
+    """The lease under which ``task`` was claimed."""
+    return (task.task_id, task.token)
+
+
 @dataclass(frozen=True)
 class Claimed:
     """What one claim returned."""
@@ -47,7 +60,7 @@ def claim(s: Scheduler, lease_ms: int, limit: int) -> Claimed:
     k = s.keys
     reply = s.scripts.run(
         "claim",
-        [k.tasks, k.due, k.leases, k.retrying, k.dead, k.errors],
+        [k.tasks, k.due, k.leases, k.retrying, k.dead, k.errors, k.fence],
         [s.now_arg(), lease_ms, limit],
     )
     now, wake, buried = int(reply[0]), int(reply[1]), int(reply[2])
@@ -64,12 +77,13 @@ def claim(s: Scheduler, lease_ms: int, limit: int) -> Claimed:
                 max_attempts=r.max_attempts,
                 due_at=r.due_ms / 1000,
                 idempotency_key=idempotency_key(s.namespace, tid, r.due_ms),
+                token=r.token,
             )
         )
     return Claimed(now, None if wake < 0 else wake, buried, tasks)
 
 
-def ack(s: Scheduler, held: Sequence[tuple[str, int]]) -> list[bool]:
+def ack(s: Scheduler, held: Sequence[Lease]) -> list[bool]:
     """Mark tasks done. False for a task whose lease its caller no longer holds."""
     if not held:
         return []
@@ -80,15 +94,13 @@ def ack(s: Scheduler, held: Sequence[tuple[str, int]]) -> list[bool]:
         int(s.retention.dead_s * 1000),
         max(_TRIM_PER_ACK, 2 * len(held)),
     ]
-    for tid, attempt in held:
-        args += [tid, attempt]
+    for tid, token in held:
+        args += [tid, token]
     codes = s.scripts.run("ack", [k.tasks, k.leases, k.done, k.errors, k.dead], args)
     return [c == Result.OK for c in codes]
 
 
-def fail(
-    s: Scheduler, task_id: str, attempt: int, error: str, retry_delay_ms: int | None
-) -> Result:
+def fail(s: Scheduler, task_id: str, token: int, error: str, retry_delay_ms: int | None) -> Result:
     """Record a failure; retry after ``retry_delay_ms``, or bury now when it is None.
 
     Returns ``Result.OK`` (will retry), ``Result.BURIED`` (dead-lettered) or
@@ -102,7 +114,7 @@ def fail(
             s.now_arg(),
             k.wake,
             task_id,
-            attempt,
+            token,
             error,
             -1 if retry_delay_ms is None else retry_delay_ms,
         ],
@@ -110,31 +122,31 @@ def fail(
     return Result(int(code))
 
 
-def renew(s: Scheduler, held: Sequence[tuple[str, int]], lease_ms: int) -> set[str]:
-    """Extend leases; return the ids whose lease the caller lost."""
+def renew(s: Scheduler, held: Sequence[Lease], lease_ms: int) -> set[Lease]:
+    """Extend leases; return those of ``held`` that the caller lost."""
     if not held:
         return set()
     args: list[object] = [s.now_arg(), lease_ms]
-    for tid, attempt in held:
-        args += [tid, attempt]
+    for tid, token in held:
+        args += [tid, token]
     lost = s.scripts.run("renew", [s.keys.tasks, s.keys.leases], args)
-    return {x.decode() for x in lost}
+    return {(lost[i].decode(), int(lost[i + 1])) for i in range(0, len(lost), 2)}
 
 
-def release(s: Scheduler, held: Sequence[tuple[str, int]]) -> int:
+def release(s: Scheduler, held: Sequence[Lease]) -> int:
     """Hand tasks back to run again now; returns how many were still held."""
     if not held:
         return 0
     args: list[object] = [s.now_arg(), s.keys.wake]
-    for tid, attempt in held:
-        args += [tid, attempt]
+    for tid, token in held:
+        args += [tid, token]
     return int(s.scripts.run("release", [s.keys.tasks, s.keys.due, s.keys.leases], args))
 
 
 class LeaseKeeper:
     """Renews the leases a worker holds, in one call per round, every third of a lease.
 
-    ``held`` returns a snapshot of (task id, attempt) pairs; ``on_lost`` is told
+    ``held`` returns a snapshot of (task id, token) pairs; ``on_lost`` is told
     which of them another worker took over (or which were cancelled).
     """
 
@@ -142,8 +154,8 @@ class LeaseKeeper:
         self,
         scheduler: Scheduler,
         lease_ms: int,
-        held: Callable[[], list[tuple[str, int]]],
-        on_lost: Callable[[set[str]], None],
+        held: Callable[[], list[Lease]],
+        on_lost: Callable[[set[Lease]], None],
     ) -> None:
         self._s = scheduler
         self._lease_ms = lease_ms

@@ -19,7 +19,7 @@ class AckFirstWorker(Worker):
     """A :class:`scheduler.Worker` that acks before running. Never use it for real work."""
 
     def _dispatch(self, task: Task) -> None:
-        worker_protocol.ack(self.scheduler, [(task.task_id, task.attempt)])
+        worker_protocol.ack(self.scheduler, [worker_protocol.lease_of(task)])
         super()._dispatch(task)
 
 

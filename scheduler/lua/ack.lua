@@ -1,7 +1,7 @@
 -- ack: mark finished tasks done, if their lease is still held; trim old records.
 -- KEYS[1] tasks  KEYS[2] leases  KEYS[3] done  KEYS[4] errors  KEYS[5] dead
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] done retention ms  ARGV[3] dead retention ms
--- ARGV[4] trim limit  ARGV[5..] pairs of task id, attempt
+-- ARGV[4] trim limit  ARGV[5..] pairs of task id, token
 -- Returns: one code per pair: RESULT.OK = acknowledged, RESULT.REFUSED = the caller no
 --   longer holds the lease (taken over, the task was cancelled, or the record is gone).
 -- Atomic: the fence check and the move to done. The trim removes at most `trim limit`
@@ -13,11 +13,11 @@ local tasks, leases, done, errors, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KE
 local now = now_ms(ARGV[1])
 local out = {}
 for i = 5, #ARGV, 2 do
-  local id, att = ARGV[i], tonumber(ARGV[i + 1])
+  local id, tok = ARGV[i], tonumber(ARGV[i + 1])
   local v = redis.call('HGET', tasks, id)
   local r = v and parse(v)
   local code = RESULT.REFUSED
-  if holds(r, att) then
+  if holds(r, tok) then
     r.st = 'D'
     r.body = ''
     redis.call('HSET', tasks, id, encode(r))

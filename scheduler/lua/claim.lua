@@ -1,15 +1,19 @@
 -- claim: lease up to `limit` tasks that are due, expired leases first.
 -- KEYS[1] tasks  KEYS[2] due  KEYS[3] leases  KEYS[4] retrying  KEYS[5] dead  KEYS[6] errors
+-- KEYS[7] fence (the namespace's token counter; never deleted)
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] lease ms  ARGV[3] limit
 -- Returns: {now_ms, next_wake_ms or -1, buried, id1, record1, id2, record2, ...}
---   Each claimed record has status R and its attempt incremented: the attempt is the
---   fencing token that ack, fail, renew and release must present.
+--   Each claimed record has status R, its attempt incremented (counted against max_attempts)
+--   and a new fencing token: the next value of the fence counter, stored in the record. It is
+--   the token that ack, fail, renew and release must present. The attempt is not a token:
+--   retry_dead resets it, and a task id deleted and scheduled again starts it over.
 --   next_wake_ms is the earliest of the next due time and the next lease expiry.
 --   buried counts tasks moved to the dead-letter set because they were out of attempts.
 -- Atomic: moving each task from due (or an expired lease) to a fresh lease.
 -- Cost: O(log N) per task, N the number of pending tasks.
 -- @include "record"
 local tasks, due, leases, retrying, dead, errors = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local fence = KEYS[7]
 local now = now_ms(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
@@ -27,6 +31,7 @@ local function take(id, r)
   end
   r.st = 'R'
   r.att = r.att + 1
+  r.tok = redis.call('INCR', fence)
   local rec = encode(r)
   redis.call('HSET', tasks, id, rec)
   redis.call('ZADD', leases, now + lease_ms, id)

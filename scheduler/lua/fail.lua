@@ -1,6 +1,6 @@
 -- fail: a handler raised. Retry after a delay, or bury the task in the dead-letter set.
 -- KEYS[1] tasks  KEYS[2] due  KEYS[3] leases  KEYS[4] retrying  KEYS[5] dead  KEYS[6] errors
--- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] wake channel  ARGV[3] task id  ARGV[4] attempt
+-- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] wake channel  ARGV[3] task id  ARGV[4] token
 -- ARGV[5] error text  ARGV[6] retry delay ms (-1 = bury now, e.g. no handler for the type)
 -- Returns: RESULT.OK = will retry, RESULT.BURIED = dead-lettered, RESULT.REFUSED = the caller
 --   no longer holds the lease.
@@ -10,10 +10,10 @@
 -- @include "results"
 local tasks, due, leases, retrying, dead, errors = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now = now_ms(ARGV[1])
-local id, att, delay = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[6])
+local id, tok, delay = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[6])
 local v = redis.call('HGET', tasks, id)
 local r = v and parse(v)
-if not holds(r, att) then return RESULT.REFUSED end
+if not holds(r, tok) then return RESULT.REFUSED end
 redis.call('ZREM', leases, id)
 if delay >= 0 and r.att < r.max then
   r.st = 'Y'

@@ -1,6 +1,6 @@
 -- release: hand held tasks back so another worker runs them now (graceful shutdown).
 -- KEYS[1] tasks  KEYS[2] due  KEYS[3] leases
--- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] wake channel  ARGV[3..] pairs of task id, attempt
+-- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] wake channel  ARGV[3..] pairs of task id, token
 -- Returns: how many tasks were handed back. The attempt they started still counts.
 -- Atomic: the fence check and the move from lease to due of each task.
 -- @include "record"
@@ -9,10 +9,10 @@ local tasks, due, leases = KEYS[1], KEYS[2], KEYS[3]
 local now = now_ms(ARGV[1])
 local n = 0
 for i = 3, #ARGV, 2 do
-  local id, att = ARGV[i], tonumber(ARGV[i + 1])
+  local id, tok = ARGV[i], tonumber(ARGV[i + 1])
   local v = redis.call('HGET', tasks, id)
   local r = v and parse(v)
-  if holds(r, att) then
+  if holds(r, tok) then
     r.st = 'P'
     redis.call('HSET', tasks, id, encode(r))
     redis.call('ZREM', leases, id)

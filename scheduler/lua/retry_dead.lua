@@ -3,7 +3,9 @@
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] wake channel  ARGV[3] task id
 -- Returns: RESULT.OK = requeued, RESULT.REFUSED = the task is not dead, RESULT.NOT_FOUND =
 --   no such task.
---   The due time in the record is kept, so the idempotency key stays the same.
+--   The due time in the record is kept, so the idempotency key stays the same. The attempt
+--   count starts over; the fencing token does not: the next claim issues a new one, so a
+--   holder of an earlier attempt stays fenced out.
 -- Atomic: the state check and the move from dead to due.
 -- @include "record"
 -- @include "results"

@@ -1,7 +1,7 @@
 -- schedule: create tasks that do not exist yet (idempotent by task id).
 -- KEYS[1] tasks (hash)   KEYS[2] due (zset)
 -- ARGV[1] wake channel   ARGV[2] n
--- ARGV[3+3i..5+3i] task id, due ms, encoded record (status P, attempt 0)
+-- ARGV[3+3i..5+3i] task id, due ms, encoded record (status P, attempt 0, token 0)
 -- Returns: a list of n codes, RESULT.OK = created, RESULT.REFUSED = a task with this id
 --   already exists.
 -- Atomic: the existence check and the writes of every task in the call.

@@ -15,11 +15,17 @@ MUTATIONS: dict[str, tuple[str, str, str]] = {
         "redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, room)",
         "redis.call('ZRANGEBYSCORE', due, '-inf', now + 1000, 'LIMIT', 0, room)",
     ),
-    # An ack that checks the status but not the attempt: no fencing of stale holders.
+    # An ack that checks the status but not the token: no fencing of stale holders.
     "ack_unfenced": (
         "ack",
-        "if r.st == 'R' and r.att == att then",
-        "if r.st == 'R' then",
+        "if holds(r, tok) then",
+        "if r and r.st == 'R' then",
+    ),
+    # The attempt as the fencing token: retry_dead starts it over, so a token comes back.
+    "token_from_attempt": (
+        "claim",
+        "r.tok = redis.call('INCR', fence)",
+        "r.tok = r.att",
     ),
 }
 

@@ -72,7 +72,7 @@ def test_cancel_running_task_fences_its_worker(clocked: Scheduler, clock: Clock)
     tid = clocked.schedule_task(clock.ms / 1000, None)
     (task,) = worker_protocol.claim(clocked, 1000, 1).tasks
     assert clocked.cancel(tid)
-    assert worker_protocol.ack(clocked, [(tid, task.attempt)]) == [False]
+    assert worker_protocol.ack(clocked, [(tid, task.token)]) == [False]
     assert clocked.stats().in_flight == 0
 
 
@@ -99,9 +99,9 @@ def test_stats_counts_each_state(clocked: Scheduler, clock: Clock) -> None:
     clocked.schedule_task(now - 1, None)  # done
     clocked.schedule_task(now, None)  # due
     _running, retrying, dead, done = worker_protocol.claim(clocked, 60_000, 4).tasks
-    worker_protocol.fail(clocked, retrying.task_id, retrying.attempt, "boom", 10_000)
-    worker_protocol.fail(clocked, dead.task_id, dead.attempt, "boom", 10_000)
-    worker_protocol.ack(clocked, [(done.task_id, done.attempt)])
+    worker_protocol.fail(clocked, retrying.task_id, retrying.token, "boom", 10_000)
+    worker_protocol.fail(clocked, dead.task_id, dead.token, "boom", 10_000)
+    worker_protocol.ack(clocked, [(done.task_id, done.token)])
     st = clocked.stats()
     assert (st.scheduled, st.due, st.in_flight, st.retrying, st.dead, st.done) == (2, 1, 1, 1, 1, 1)
 

@@ -4,9 +4,37 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from duetime import RetryPolicy, Scheduler, Status, worker_protocol
 from duetime.results import Result
+from duetime.worker_protocol import Lease
 from tests.conftest import Clock
+
+# How each way a holder ends its lease leaves a task on its first attempt (max_attempts 1).
+FINISHES = {"ack": Status.DONE, "fail": Status.DEAD, "release": Status.SCHEDULED}
+
+
+def assert_fenced_out(s: Scheduler, lease: Lease) -> None:
+    tid, token = lease
+    assert worker_protocol.ack(s, [lease]) == [False]
+    assert worker_protocol.fail(s, tid, token, "late", 0) is Result.REFUSED
+    assert worker_protocol.renew(s, [lease], 1000) == {lease}
+    assert worker_protocol.release(s, [lease]) == 0
+
+
+def renew_and_finish(s: Scheduler, lease: Lease, finish: str) -> None:
+    """The current holder renews, then ends its lease by ``finish``; each is accepted."""
+    tid, token = lease
+    assert worker_protocol.renew(s, [lease], 1000) == set()
+    if finish == "ack":
+        assert worker_protocol.ack(s, [lease]) == [True]
+    elif finish == "fail":
+        assert worker_protocol.fail(s, tid, token, "boom", 0) is Result.BURIED
+    else:
+        assert worker_protocol.release(s, [lease]) == 1
+    info = s.get(tid)
+    assert info is not None and info.status is FINISHES[finish]
 
 
 def test_nothing_is_claimed_before_its_due_time(clocked: Scheduler, clock: Clock) -> None:
@@ -40,20 +68,85 @@ def test_expired_lease_is_taken_over_and_the_stale_holder_is_fenced(
     assert second.task_id == tid and second.attempt == 2
     assert second.idempotency_key == first.idempotency_key
     # The first holder can change nothing any more.
-    assert worker_protocol.ack(clocked, [(tid, first.attempt)]) == [False]
-    assert worker_protocol.fail(clocked, tid, first.attempt, "late", 0) is Result.REFUSED
-    assert worker_protocol.renew(clocked, [(tid, first.attempt)], 1000) == {tid}
-    assert worker_protocol.release(clocked, [(tid, first.attempt)]) == 0
-    assert worker_protocol.ack(clocked, [(tid, second.attempt)]) == [True]
+    assert worker_protocol.ack(clocked, [(tid, first.token)]) == [False]
+    assert worker_protocol.fail(clocked, tid, first.token, "late", 0) is Result.REFUSED
+    assert worker_protocol.renew(clocked, [(tid, first.token)], 1000) == {(tid, first.token)}
+    assert worker_protocol.release(clocked, [(tid, first.token)]) == 0
+    assert worker_protocol.ack(clocked, [(tid, second.token)]) == [True]
     info = clocked.get(tid)
     assert info is not None and info.status is Status.DONE and info.attempts == 2
+
+
+@pytest.mark.parametrize("finish", FINISHES)
+def test_retry_dead_does_not_reissue_the_token_of_an_earlier_holder(
+    clocked: Scheduler, clock: Clock, finish: str
+) -> None:
+    tid = clocked.schedule_task(clock.ms / 1000, None, max_attempts=1)
+    (stale,) = worker_protocol.claim(clocked, 1000, 1).tasks  # its worker is paused
+    clock.advance(1.001)
+    assert worker_protocol.claim(clocked, 1000, 1).buried == 1  # out of attempts
+    clocked.retry_dead(tid)
+    (fresh,) = worker_protocol.claim(clocked, 1000, 1).tasks
+    assert fresh.task_id == tid and fresh.attempt == stale.attempt == 1
+    assert fresh.token > stale.token
+    assert_fenced_out(clocked, (tid, stale.token))  # the paused worker resumes
+    renew_and_finish(clocked, (tid, fresh.token), finish)
+    assert_fenced_out(clocked, (tid, stale.token))
+
+
+@pytest.mark.parametrize("finish", FINISHES)
+def test_a_trimmed_task_id_scheduled_again_gets_a_new_token(
+    clocked: Scheduler, clock: Clock, finish: str
+) -> None:
+    tid = clocked.schedule_task(clock.ms / 1000, None, task_id="report-7", max_attempts=1)
+    (stale,) = worker_protocol.claim(clocked, 1000, 1).tasks  # its worker is paused
+    clocked.cancel(tid)
+    clock.advance(clocked.retention.done_s + 1)
+    clocked.schedule_task(clock.ms / 1000, None, task_id="other")
+    (other,) = worker_protocol.claim(clocked, 1000, 1).tasks
+    assert worker_protocol.ack(clocked, [(other.task_id, other.token)]) == [True]  # trims
+    assert clocked.get(tid) is None
+    clocked.schedule_task(clock.ms / 1000, None, task_id=tid, max_attempts=1)
+    (fresh,) = worker_protocol.claim(clocked, 1000, 1).tasks
+    assert fresh.task_id == tid and fresh.attempt == stale.attempt == 1
+    assert len({stale.token, other.token, fresh.token}) == 3
+    assert_fenced_out(clocked, (tid, stale.token))
+    renew_and_finish(clocked, (tid, fresh.token), finish)
+    assert_fenced_out(clocked, (tid, stale.token))
+
+
+def test_records_without_a_token_are_claimable_and_held_by_nobody(
+    clocked: Scheduler, clock: Clock
+) -> None:
+    k, due = clocked.keys, clock.ms
+    # The header format from before tokens: no sixth field.
+    clocked.redis.hset(
+        k.tasks,
+        mapping={"old-waiting": f'P|0|3|{due}|t\n{{"v":1}}', "old-running": f"R|1|3|{due}|t\nnull"},
+    )
+    clocked.redis.zadd(k.due, {"old-waiting": due})
+    clocked.redis.zadd(k.leases, {"old-running": due + 1000})
+    info = clocked.get("old-waiting")
+    assert info is not None and info.status is Status.SCHEDULED and info.data == {"v": 1}
+    # Its holder, from before the upgrade, can only present its attempt (or nothing).
+    assert_fenced_out(clocked, ("old-running", 1))
+    assert_fenced_out(clocked, ("old-running", 0))
+    (waiting,) = worker_protocol.claim(clocked, 60_000, 1).tasks
+    assert waiting.task_id == "old-waiting" and waiting.attempt == 1 and waiting.token > 0
+    assert waiting.data == {"v": 1}
+    clock.advance(1)
+    (running,) = worker_protocol.claim(clocked, 60_000, 1).tasks
+    assert running.task_id == "old-running" and running.attempt == 2
+    assert running.token > waiting.token
+    leases = [(waiting.task_id, waiting.token), (running.task_id, running.token)]
+    assert worker_protocol.ack(clocked, leases) == [True, True]
 
 
 def test_late_ack_is_accepted_while_nobody_took_over(clocked: Scheduler, clock: Clock) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, None)
     (task,) = worker_protocol.claim(clocked, 1000, 1).tasks
     clock.advance(5)
-    assert worker_protocol.ack(clocked, [(tid, task.attempt)]) == [True]
+    assert worker_protocol.ack(clocked, [(tid, task.token)]) == [True]
     assert worker_protocol.claim(clocked, 1000, 1).tasks == []
 
 
@@ -62,7 +155,7 @@ def test_renewal_keeps_the_lease(clocked: Scheduler, clock: Clock) -> None:
     (task,) = worker_protocol.claim(clocked, 1000, 1).tasks
     for _ in range(5):
         clock.advance(0.8)
-        assert worker_protocol.renew(clocked, [(tid, task.attempt)], 1000) == set()
+        assert worker_protocol.renew(clocked, [(tid, task.token)], 1000) == set()
         assert worker_protocol.claim(clocked, 1000, 1).tasks == []
 
 
@@ -84,7 +177,7 @@ def test_failure_retries_after_the_delay_then_dead_letters(
 ) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, {"x": 1}, max_attempts=2)
     (task,) = worker_protocol.claim(clocked, 1000, 1).tasks
-    assert worker_protocol.fail(clocked, tid, 1, "ValueError: nope", 2000) is Result.OK
+    assert worker_protocol.fail(clocked, tid, task.token, "ValueError: nope", 2000) is Result.OK
     info = clocked.get(tid)
     assert (
         info is not None
@@ -98,7 +191,8 @@ def test_failure_retries_after_the_delay_then_dead_letters(
     (again,) = worker_protocol.claim(clocked, 1000, 1).tasks
     assert again.attempt == 2 and again.idempotency_key == task.idempotency_key
     assert clocked.stats().retrying == 0
-    assert worker_protocol.fail(clocked, tid, 2, "ValueError: still", 2000) is Result.BURIED
+    outcome = worker_protocol.fail(clocked, tid, again.token, "ValueError: still", 2000)
+    assert outcome is Result.BURIED
     (dead,) = clocked.dead_letters()
     assert dead.task_id == tid and dead.last_error == "ValueError: still" and dead.data == {"x": 1}
 
@@ -106,7 +200,7 @@ def test_failure_retries_after_the_delay_then_dead_letters(
 def test_dead_letters_can_be_retried_and_purged(clocked: Scheduler, clock: Clock) -> None:
     ids = [clocked.schedule_task(clock.ms / 1000, None, max_attempts=1) for _ in range(3)]
     for t in worker_protocol.claim(clocked, 1000, 3).tasks:
-        worker_protocol.fail(clocked, t.task_id, t.attempt, "boom", None)
+        worker_protocol.fail(clocked, t.task_id, t.token, "boom", None)
     assert {d.task_id for d in clocked.dead_letters()} == set(ids)
     clocked.retry_dead(ids[0])
     (task,) = worker_protocol.claim(clocked, 1000, 1).tasks
@@ -119,7 +213,7 @@ def test_dead_letters_can_be_retried_and_purged(clocked: Scheduler, clock: Clock
 def test_release_hands_back_for_another_worker(clocked: Scheduler, clock: Clock) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, None)
     (task,) = worker_protocol.claim(clocked, 60_000, 1).tasks
-    assert worker_protocol.release(clocked, [(tid, task.attempt)]) == 1
+    assert worker_protocol.release(clocked, [(tid, task.token)]) == 1
     (again,) = worker_protocol.claim(clocked, 60_000, 1).tasks
     assert again.attempt == 2
 
@@ -135,11 +229,11 @@ def test_finished_records_expire(redis_server: object, namespace: str, clock: Cl
     )
     old = [s.schedule_task(clock.ms / 1000, None) for _ in range(3)]
     for t in worker_protocol.claim(s, 1000, 3).tasks:
-        worker_protocol.ack(s, [(t.task_id, t.attempt)])
+        worker_protocol.ack(s, [(t.task_id, t.token)])
     clock.advance(61)
     s.schedule_task(clock.ms / 1000, None)
     (t,) = worker_protocol.claim(s, 1000, 1).tasks
-    worker_protocol.ack(s, [(t.task_id, t.attempt)])
+    worker_protocol.ack(s, [(t.task_id, t.token)])
     assert all(s.get(tid) is None for tid in old)
     assert s.stats().done == 1
     assert s.redis.hlen(s.keys.tasks) == 1

@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 
-from duetime import NewTask, Scheduler, Status, Task, Worker
+from duetime import NewTask, Scheduler, Status, Task, Worker, worker_protocol
+from duetime.worker_protocol import Lease
 from tests.conftest import Executions, WorkerProcesses
 
 
@@ -79,6 +81,42 @@ def test_worker_paused_past_its_lease_cannot_ack(
     info = sched.get(tid)
     assert info is not None and info.status is Status.DONE and info.attempts == 2
     assert "ack of " + tid + " refused" in workers.stderr_of(a)
+
+
+def test_worker_paused_across_retry_dead_cannot_ack_the_new_run(
+    sched: Scheduler, workers: WorkerProcesses, executions: Executions
+) -> None:
+    a = workers.start(lease=1.0)
+    tid = sched.schedule_task(
+        time.time(), {"sleep": 2.0}, task_type="record", task_id="paused", max_attempts=1
+    )
+    executions.wait_for(lambda ev: any(e["event"] == "start" for e in ev))
+    os.killpg(a.pid, signal.SIGSTOP)
+    c = workers.start(lease=1.0)  # its claim after A's lease expired buries the task
+    wait_status(sched, tid, Status.DEAD)
+    sched.retry_dead(tid)  # attempt 1 again: the number A holds
+    executions.wait_for(lambda ev: any(e["event"] == "start" and e["pid"] == c.pid for e in ev))
+    os.killpg(a.pid, signal.SIGCONT)  # A's handler ends about a second before C's
+    executions.wait_for(lambda ev: any(e["event"] == "end" and e["pid"] == a.pid for e in ev))
+    deadline = time.monotonic() + 10
+    while f"ack of {tid} refused" not in workers.stderr_of(a) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert f"ack of {tid} refused" in workers.stderr_of(a)
+    assert f"{tid} token" in workers.stderr_of(a)  # its renewal was refused too
+    info = sched.get(tid)
+    assert info is not None and info.status is Status.RUNNING  # C still holds it
+    events = executions.wait_for(
+        lambda ev: any(e["event"] == "end" and e["pid"] == c.pid for e in ev)
+    )
+    wait_status(sched, tid, Status.DONE)
+    runs = [(e["event"], e["pid"], e["attempt"]) for e in events]
+    assert runs == [
+        ("start", a.pid, 1),
+        ("start", c.pid, 1),
+        ("end", a.pid, 1),
+        ("end", c.pid, 1),
+    ]
+    assert "refused" not in workers.stderr_of(c)
 
 
 def test_long_task_renews_its_lease_and_runs_once(
@@ -237,3 +275,85 @@ def test_duplicates_never_exceed_max_attempts(
             time.sleep(0.05)
     starts = Counter(e["task_id"] for e in executions.read() if e["event"] == "start")
     assert all(n <= 2 for n in starts.values()), starts
+
+
+class TwiceHeld:
+    """One in-process worker that runs one task twice at once.
+
+    Renewals fail (a Redis blip) until the first run outlived its 0.3 s lease and the
+    same worker claimed the task again; then they work again. Each run blocks until
+    the test lets it return.
+    """
+
+    def __init__(self, sched: Scheduler, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.stalled = threading.Event()
+        real_renew = worker_protocol.renew
+
+        def renew(s: Scheduler, held: list[Lease], lease_ms: int) -> set[Lease]:
+            if self.stalled.is_set():
+                raise redis.ConnectionError("a Redis blip")
+            return real_renew(s, held, lease_ms)
+
+        monkeypatch.setattr(worker_protocol, "renew", renew)
+        self.starts: list[Task] = []
+        self.may_return = [threading.Event() for _ in range(3)]
+        self.worker = Worker(
+            sched, {"t": self.handler}, concurrency=2, lease_s=0.3, shutdown_grace_s=0.2, cron=False
+        )
+        self.thread = threading.Thread(target=self.worker.run)
+
+    def handler(self, task: Task) -> None:
+        self.starts.append(task)
+        self.may_return[min(len(self.starts), 3) - 1].wait(timeout=30)
+
+    def run_twice(self, sched: Scheduler) -> tuple[Task, Task]:
+        self.stalled.set()
+        self.thread.start()
+        sched.schedule_task(time.time(), None, task_type="t")
+        deadline = time.monotonic() + 10
+        while len(self.starts) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.stalled.clear()
+        first, second = self.starts
+        assert first.task_id == second.task_id and first.token < second.token
+        return first, second
+
+    def close(self) -> None:
+        for event in self.may_return:
+            event.set()
+        self.worker.stop()
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def twice_held(sched: Scheduler, monkeypatch: pytest.MonkeyPatch) -> Iterator[TwiceHeld]:
+    setup = TwiceHeld(sched, monkeypatch)
+    yield setup
+    setup.close()
+
+
+def test_a_run_whose_ack_is_refused_leaves_the_later_run_of_its_task_held(
+    sched: Scheduler, twice_held: TwiceHeld
+) -> None:
+    _first, second = twice_held.run_twice(sched)
+    twice_held.may_return[0].set()  # the first run returns; its ack is refused
+    time.sleep(1.5)  # five leases: a second run nobody renews would be claimed again
+    assert len(twice_held.starts) == 2
+    assert twice_held.worker._held_pairs() == [(second.task_id, second.token)]
+    twice_held.may_return[1].set()
+    wait_status(sched, second.task_id, Status.DONE)
+    info = sched.get(second.task_id)
+    assert info is not None and info.attempts == 2 and len(twice_held.starts) == 2
+
+
+def test_a_run_whose_ack_is_refused_leaves_the_later_run_to_be_handed_back_at_shutdown(
+    sched: Scheduler, twice_held: TwiceHeld
+) -> None:
+    _first, second = twice_held.run_twice(sched)
+    twice_held.may_return[0].set()  # its ack is refused
+    time.sleep(0.1)  # less than a lease: the second run is not claimed a third time
+    twice_held.worker.stop()  # the second run outlives the grace period
+    twice_held.thread.join(timeout=10)
+    info = sched.get(second.task_id)
+    assert info is not None and info.status is Status.SCHEDULED and info.attempts == 2

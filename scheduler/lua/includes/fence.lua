@@ -1,6 +1,9 @@
 -- Fencing, pasted by the loader where a script says: -- @include "fence"
 -- holds: the caller's lease is still the current one: the task runs, under the caller's
 -- token. Every state change a lease holder asks for (ack, fail, renew, release) checks it.
+-- Tokens come from the namespace's fence counter (claim.lua), so a token is never issued
+-- twice, not even to a task that was retried from the dead letters or deleted and created
+-- again. Token 0 (a record from before tokens, or never claimed) is held by nobody.
 local function holds(r, token)
-  return r ~= nil and r.st == 'R' and r.att == token
+  return r ~= nil and r.st == 'R' and r.tok > 0 and r.tok == token
 end

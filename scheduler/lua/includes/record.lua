@@ -1,5 +1,7 @@
 -- Shared helpers, pasted by the loader where a script says: -- @include "record"
--- A record is "status|attempt|max_attempts|due_ms|task_type\n<payload>" (see scheduler/record.py).
+-- A record is "status|attempt|max_attempts|due_ms|task_type|token\n<payload>" (see
+-- scheduler/record.py). Records written before the token existed end their header at the task
+-- type; they parse with token 0, which no caller can hold (see fence.lua).
 
 -- now_ms: ARGV override for tests, else Redis's own clock: one clock for every worker.
 local function now_ms(arg)
@@ -9,13 +11,15 @@ local function now_ms(arg)
 end
 
 local function parse(v)
-  local st, att, mx, due, ty, body = string.match(v, '^(%u)|(%d+)|(%d+)|(%d+)|([^\n]*)\n(.*)$')
-  return {st = st, att = tonumber(att), max = tonumber(mx), due = due, type = ty, body = body}
+  local st, att, mx, due, ty, tok, body =
+    string.match(v, '^(%u)|(%d+)|(%d+)|(%d+)|([^|\n]*)|?(%d*)\n(.*)$')
+  return {st = st, att = tonumber(att), max = tonumber(mx), due = due, type = ty,
+    tok = tonumber(tok) or 0, body = body}
 end
 
 local function encode(r)
   return r.st .. '|' .. string.format('%d', r.att) .. '|' .. string.format('%d', r.max) .. '|'
-    .. r.due .. '|' .. r.type .. '\n' .. r.body
+    .. r.due .. '|' .. r.type .. '|' .. string.format('%d', r.tok) .. '\n' .. r.body
 end
 
 -- Wake sleeping workers only when this task is now the earliest one due:
