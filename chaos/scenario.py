@@ -31,6 +31,12 @@ BOUNDED_DUPLICATES = Expect(
     "valid",
     "at-least-once: a task may run again after a fault, but at most max_attempts times",
 )
+FENCED = Expect(
+    "fenced",
+    "valid",
+    "a worker whose lease was taken over can no longer ack, fail, renew or release the task: "
+    "each claim's fencing token is larger than any before it, and Redis refuses the old one",
+)
 NEVER_EARLY = Expect(
     "early", "valid", "due time is judged by Redis's clock: no task starts before it is due"
 )
@@ -40,7 +46,7 @@ CRON_ONCE = Expect(
     "each slot fires once while any ticker is up; outages follow the documented misfire policy",
 )
 STANDARD_EXPECTATIONS: Mapping[str, tuple[Expect, ...]] = {
-    ANY_CONFIG: (NO_UNEXPLAINED_LOSS, BOUNDED_DUPLICATES, NEVER_EARLY, CRON_ONCE),
+    ANY_CONFIG: (NO_UNEXPLAINED_LOSS, BOUNDED_DUPLICATES, FENCED, NEVER_EARLY, CRON_ONCE),
 }
 ALL_AOF_CONFIGS = tuple(f"aof={mode}" for mode in AOF_MODES)
 

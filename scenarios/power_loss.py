@@ -35,6 +35,7 @@ from duetime.chaos.client.workload import Workload
 from duetime.chaos.nemesis import FaultSchedule, PowerLoss, SlowDisk
 from duetime.chaos.scenario import (
     BOUNDED_DUPLICATES,
+    FENCED,
     NEVER_EARLY,
     NO_UNEXPLAINED_LOSS,
     QuickVersion,
@@ -49,7 +50,7 @@ SLOW = SlowDisk(
     schedule=FaultSchedule(first_s=2.0, every_s=60.0, jitter_s=0.0, hold_s=(0.5, 0.5)),
 )
 EXPECTATIONS = {
-    ANY_CONFIG: (NO_UNEXPLAINED_LOSS, BOUNDED_DUPLICATES, NEVER_EARLY),
+    ANY_CONFIG: (NO_UNEXPLAINED_LOSS, BOUNDED_DUPLICATES, FENCED, NEVER_EARLY),
     "aof=always": (ALWAYS_KEEPS_EVERYTHING,),
     "aof=everysec": (EVERYSEC_LOSES_THE_LAST_SECONDS,),
     "aof=no": (NO_LOSES_EVERYTHING_UNSYNCED,),

@@ -15,6 +15,7 @@ from .errors import (
     SchedulerError,
     TaskNotFound,
 )
+from .lease_events import LeaseChange
 from .record import Status
 from .settings import Limits, Retention, RetryPolicy
 from .task import Stats, Task, TaskInfo
@@ -23,6 +24,7 @@ from .worker import Worker
 __all__ = [
     "InvalidInput",
     "InvalidState",
+    "LeaseChange",
     "Limits",
     "NewTask",
     "RecurringSchedule",

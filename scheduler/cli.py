@@ -18,13 +18,14 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 import redis
 
 from . import validation
 from .client import Scheduler
 from .errors import InvalidInput, RedisUnavailable, SchedulerError
+from .lease_events import LeaseObserver
 from .redact import mask_url
 from .settings import DEFAULT_LEASE_S, DEFAULT_MAX_PAYLOAD_BYTES
 from .worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_GRACE_S, Handler, Worker
@@ -69,23 +70,26 @@ def _flag(convert: Callable[[str], T], check: Callable[[T], object]) -> Callable
     return parse
 
 
-def load_handlers(spec: str) -> Mapping[str, Handler]:
-    """Import ``MODULE:ATTR``, a dict of task type -> callable."""
+def import_attr(flag: str, spec: str, example: str) -> Any:
+    """Import ``MODULE:ATTR`` named by ``flag`` (from the current folder too)."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        raise UsageError(
-            f"--handlers must look like MODULE:ATTR (e.g. myapp.tasks:HANDLERS), not {spec!r}"
-        )
+        raise UsageError(f"{flag} must look like MODULE:ATTR (e.g. {example}), not {spec!r}")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UsageError(f"--handlers: cannot import {module_name!r}: {exc}") from None
+        raise UsageError(f"{flag}: cannot import {module_name!r}: {exc}") from None
     try:
-        handlers = getattr(module, attr)
+        return getattr(module, attr)
     except AttributeError:
-        raise UsageError(f"--handlers: module {module_name!r} has no attribute {attr!r}") from None
+        raise UsageError(f"{flag}: module {module_name!r} has no attribute {attr!r}") from None
+
+
+def load_handlers(spec: str) -> Mapping[str, Handler]:
+    """Import ``MODULE:ATTR``, a dict of task type -> callable."""
+    handlers = import_attr("--handlers", spec, "myapp.tasks:HANDLERS")
     if not isinstance(handlers, Mapping) or not handlers:
         raise UsageError(f"--handlers: {spec} must be a non-empty dict of task type -> callable")
     return handlers
@@ -168,6 +172,16 @@ def _scheduler(args: argparse.Namespace, *, wait_for_redis: bool = False) -> Sch
     return sched
 
 
+def load_observer(spec: str | None) -> LeaseObserver | None:
+    """Import ``MODULE:ATTR``, a callable that gets every lease change (or None)."""
+    if spec is None:
+        return None
+    observer = import_attr("--observer", spec, "myapp.audit:on_lease_change")
+    if not callable(observer):
+        raise UsageError(f"--observer: {spec} is not callable")
+    return cast(LeaseObserver, observer)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     handlers = load_handlers(args.handlers)
     worker = args.worker_class(
@@ -177,6 +191,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         lease_s=args.lease,
         shutdown_grace_s=args.shutdown_grace,
         cron=not args.no_cron,
+        observer=load_observer(args.observer),
     )
     worker.run()
     return 0
@@ -282,6 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SHUTDOWN_GRACE_S,
     )
     w.add_argument("--no-cron", action="store_true", help="do not fire recurring schedules")
+    w.add_argument(
+        "--observer",
+        default=None,
+        metavar="MODULE:ATTR",
+        help="a callable given every lease change (claim, renew, ack, fail, release) and "
+        "whether Redis accepted it: for audits and test harnesses (default: none)",
+    )
     w.set_defaults(func=cmd_worker)
 
     s = sub.add_parser("schedule", help="schedule one task; prints its id")

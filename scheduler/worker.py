@@ -23,6 +23,7 @@ import redis
 from . import validation, worker_protocol
 from .client import Scheduler
 from .errors import InvalidInput, RefusalLog, is_refusal
+from .lease_events import LeaseAction, LeaseChange, LeaseObserver
 from .results import Result
 from .settings import DEFAULT_LEASE_S
 from .task import Task
@@ -78,6 +79,8 @@ class Worker:
 
     ``concurrency`` is 1 to 1024 threads, ``lease_s`` 0.1 s to a day and
     ``shutdown_grace_s`` 0 to a day; other values raise :class:`InvalidInput`.
+    ``observer``, if given, is called with a :class:`~duetime.lease_events.LeaseChange`
+    for every lease the worker got or presented and Redis's answer.
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class Worker:
         shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S,
         cron: bool = True,
         name: str | None = None,
+        observer: LeaseObserver | None = None,
     ) -> None:
         if not isinstance(scheduler, Scheduler):
             raise InvalidInput(f"scheduler must be a Scheduler, not {type(scheduler).__name__}")
@@ -106,6 +110,9 @@ class Worker:
             if name is None
             else validation.label("name", name)
         )
+        if observer is not None and not callable(observer):
+            raise InvalidInput(f"observer must be callable, not {type(observer).__name__}")
+        self._observer = observer
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self._jobs: queue.SimpleQueue[tuple[Handler, Task] | None] = queue.SimpleQueue()
         # By lease, not task id: after its lease expired, a worker may claim a task whose
@@ -129,7 +136,9 @@ class Worker:
     def run(self) -> None:
         """Run until :meth:`stop` (or SIGTERM / SIGINT when called from the main thread)."""
         restore = self._install_signals()
-        keeper = LeaseKeeper(self.scheduler, self.lease_ms, self._held_pairs, self._on_lost)
+        keeper = LeaseKeeper(
+            self.scheduler, self.lease_ms, self._held_pairs, self._on_lost, self._renewed
+        )
         cron_stop = threading.Event()
         try:
             self._start_threads(cron_stop)
@@ -197,8 +206,10 @@ class Worker:
                     and (more_due or time.monotonic() >= wake_at)
                 ):
                     limit = min(room, MAX_CLAIM_BATCH)
+                    sent = time.monotonic()
                     got = worker_protocol.claim(self.scheduler, self.lease_ms, limit)
                     for task in got.tasks:
+                        self._observe("claim", lease_of(task), True, sent, task.attempt)
                         self._dispatch(task)
                     if got.buried:
                         log.warning("%d tasks ran out of attempts after lost leases", got.buried)
@@ -252,6 +263,7 @@ class Worker:
             log.error("%s; task %s goes to the dead-letter set", text, task.task_id)
         else:
             delay = int(self.scheduler.retry.delay_s(task.attempt, self._rng) * 1000)
+        sent = time.monotonic()
         try:
             outcome = worker_protocol.fail(
                 self.scheduler, task.task_id, task.token, text[:_ERROR_TEXT_LIMIT], delay
@@ -261,6 +273,7 @@ class Worker:
                 "could not record the failure of %s (lease will expire): %s", task.task_id, exc
             )
             return
+        self._observe("fail", lease_of(task), outcome is not Result.REFUSED, sent)
         if outcome is Result.REFUSED:
             log.warning("task %s failed after its lease was lost", task.task_id)
         elif outcome is Result.BURIED and delay is not None:
@@ -271,9 +284,11 @@ class Worker:
             log.info("task %s attempt %d failed: %s", task.task_id, task.attempt, text)
 
     def _ack(self, to_ack: list[Lease]) -> None:
+        sent = time.monotonic()
         results = worker_protocol.ack(self.scheduler, to_ack)
         with self._held_lock:
             for (tid, token), ok in zip(to_ack, results, strict=False):
+                self._observe("ack", (tid, token), ok, sent)
                 self._held.pop((tid, token), None)
                 if not ok:
                     log.warning(
@@ -288,8 +303,11 @@ class Worker:
                 self._ack(to_ack)
             leftover = self._held_pairs()
             if leftover:
-                n = worker_protocol.release(self.scheduler, leftover)
-                log.warning("handed back %d running tasks at shutdown", n)
+                sent = time.monotonic()
+                handed = worker_protocol.release(self.scheduler, leftover)
+                for lease, ok in zip(leftover, handed, strict=False):
+                    self._observe("release", lease, ok, sent)
+                log.warning("handed back %d running tasks at shutdown", sum(handed))
         except redis.RedisError as exc:
             log.warning("could not hand tasks back at shutdown (their leases will expire): %s", exc)
 
@@ -394,6 +412,21 @@ class Worker:
     def _held_pairs(self) -> list[Lease]:
         with self._held_lock:
             return list(self._held)
+
+    def _renewed(self, held: list[Lease], lost: set[Lease], sent: float) -> None:
+        for lease in held:
+            self._observe("renew", lease, lease not in lost, sent)
+
+    def _observe(
+        self, action: LeaseAction, lease: Lease, accepted: bool, sent: float, attempt: int = 0
+    ) -> None:
+        if self._observer is None:
+            return
+        try:
+            self._observer(LeaseChange(action, lease[0], lease[1], accepted, sent, attempt))
+        except Exception:
+            # An observer is a bystander: its failure must not change what the worker does.
+            log.exception("the lease observer raised; the worker carries on")
 
     def _on_lost(self, lost: set[Lease]) -> None:
         log.warning(

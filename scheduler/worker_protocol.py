@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -133,21 +134,23 @@ def renew(s: Scheduler, held: Sequence[Lease], lease_ms: int) -> set[Lease]:
     return {(lost[i].decode(), int(lost[i + 1])) for i in range(0, len(lost), 2)}
 
 
-def release(s: Scheduler, held: Sequence[Lease]) -> int:
-    """Hand tasks back to run again now; returns how many were still held."""
+def release(s: Scheduler, held: Sequence[Lease]) -> list[bool]:
+    """Hand tasks back to run again now. False for a lease the caller no longer held."""
     if not held:
-        return 0
+        return []
     args: list[object] = [s.now_arg(), s.keys.wake]
     for tid, token in held:
         args += [tid, token]
-    return int(s.scripts.run("release", [s.keys.tasks, s.keys.due, s.keys.leases], args))
+    codes = s.scripts.run("release", [s.keys.tasks, s.keys.due, s.keys.leases], args)
+    return [c == Result.OK for c in codes]
 
 
 class LeaseKeeper:
     """Renews the leases a worker holds, in one call per round, every third of a lease.
 
     ``held`` returns a snapshot of (task id, token) pairs; ``on_lost`` is told
-    which of them another worker took over (or which were cancelled).
+    which of them another worker took over (or which were cancelled);
+    ``on_renewed`` (if given) every round's leases, those lost, and when it was sent.
     """
 
     def __init__(
@@ -156,8 +159,10 @@ class LeaseKeeper:
         lease_ms: int,
         held: Callable[[], list[Lease]],
         on_lost: Callable[[set[Lease]], None],
+        on_renewed: Callable[[list[Lease], set[Lease], float], None] | None = None,
     ) -> None:
         self._s = scheduler
+        self._on_renewed = on_renewed
         self._lease_ms = lease_ms
         self._held = held
         self._on_lost = on_lost
@@ -177,6 +182,7 @@ class LeaseKeeper:
             held = self._held()
             if not held:
                 continue
+            sent = time.monotonic()
             try:
                 lost = renew(self._s, held, self._lease_ms)
                 refusals.allowed()
@@ -186,5 +192,7 @@ class LeaseKeeper:
                 else:
                     log.warning("could not renew %d leases: %s", len(held), exc)
                 continue
+            if self._on_renewed is not None:
+                self._on_renewed(held, lost, sent)
             if lost:
                 self._on_lost(lost)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from . import cron, duplicated, early, lateness, lost
+from . import cron, duplicated, early, fenced, lateness, lost
 from .result import VERDICTS, Checker, Result, Verdict, run_checker, run_checkers
 
 DEFAULT_CHECKERS: dict[str, Checker] = {
     "lost": lost.check,
     "unexplained_loss": lost.check_unexplained,
     "duplicated": duplicated.check,
+    "fenced": fenced.check,
     "early": early.check,
     "lateness": lateness.check,
     "cron": cron.check,

@@ -12,6 +12,8 @@ often. The verdict fails when:
   documents for the run's settings, as for lost tasks). A fault counts from when it
   really began (its ``began_at``, e.g. a disk slowed before it was struck).
 
+And it fails when two runs started under the same fencing token (one claim, run twice).
+
 Repeats that overlapped an earlier run, or carried its idempotency key, are counted
 apart: the first is what a lease prevents, the second what a receiver could drop.
 """
@@ -19,6 +21,7 @@ apart: the first is what a lease prevents, the second what a receiver could drop
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from duetime.chaos.history.ops import Op
@@ -26,6 +29,7 @@ from duetime.chaos.history.ops import Op
 from .facts import (
     Execution,
     FaultWindow,
+    executions,
     executions_by_task,
     fault_windows,
     is_cron,
@@ -77,6 +81,8 @@ def check(history: Sequence[Op]) -> Result:
     windows = fault_windows(history)
     settings = redis_settings(history)
     asked = {t: o.max_attempts for t, o in schedule_outcomes(history).items()}
+    runs_per_claim = Counter((e.task_id, e.token) for e in executions(history) if e.token > 0)
+    same_token = sorted(f"{t} token {k}" for (t, k), n in runs_per_claim.items() if n > 1)
     duplicated_tasks = []
     over_bound = []
     duplicates = 0
@@ -124,6 +130,8 @@ def check(history: Sequence[Op]) -> Result:
         "over_max_attempts": len(over_bound),
         "duplicated_ids": listed(duplicated_tasks),
         "over_max_attempts_ids": listed(over_bound),
+        "same_token_runs": len(same_token),
+        "same_token_list": listed(same_token),
     }
     problems = []
     if over_bound:
@@ -132,6 +140,8 @@ def check(history: Sequence[Op]) -> Result:
         )
     if unexplained:
         problems.append(f"{len(unexplained)} repeats explained by no fault")
+    if same_token:
+        problems.append(f"{len(same_token)} claims ran more than once under one fencing token")
     if problems:
         return Result("invalid", "; ".join(problems), details)
     return Result(

@@ -50,6 +50,7 @@ class Execution:
     outcome: str | None  # "ok", "fail" or None (never finished)
     max_attempts: int
     idempotency_key: str = ""
+    token: int = 0  # the reference scheduler's fencing token (0: none recorded)
 
     @property
     def executed(self) -> bool:
@@ -126,6 +127,7 @@ def executions(history: Sequence[Op]) -> list[Execution]:
                 outcome=end.type if end else None,
                 max_attempts=int(v.get("max_attempts", 1)),
                 idempotency_key=str(v.get("idempotency_key") or ""),
+                token=int(v.get("token") or 0),
             )
         )
     return sorted(result, key=lambda e: e.start)

@@ -1,6 +1,9 @@
 """Task handlers for chaos workers: they record every execution to the sink.
 
-Workers load them with ``--handlers duetime.chaos.client.handlers:HANDLERS``. Each execution
+Workers load them with ``--handlers duetime.chaos.client.handlers:HANDLERS``, and the
+reference scheduler's workers also ``--observer duetime.chaos.client.handlers:LEASE_OBSERVER``,
+which records every lease state change and Redis's answer (``lease`` ops: ``ok`` when
+accepted, ``fail`` when refused, with the fencing token and when it was sent). Each execution
 appends ``invoke execute`` before the work and ``ok execute`` after it (or
 ``fail execute`` when the task asked to fail this run), so a worker SIGKILLed
 mid-task leaves a start without an end: started, not executed.
@@ -19,8 +22,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from duetime.chaos.history.ops import EXECUTE
+from duetime.chaos.history.ops import EXECUTE, LEASE
 from duetime.chaos.history.sink import EventSink
+from duetime.lease_events import LeaseChange
 
 TASK_TYPE = "chaos"
 CRON_TASK_TYPE = "chaos_cron"
@@ -65,6 +69,8 @@ class ExecutionRecorder:
             "max_attempts": task.max_attempts,
             "due_at": task.due_at,
             "idempotency_key": task.idempotency_key,
+            # The reference scheduler's fencing token; published designs have none.
+            "token": int(getattr(task, "token", 0)),
             "pid": os.getpid(),
         }
         self.sink.record("invoke", EXECUTE, value)
@@ -86,7 +92,27 @@ class ExecutionRecorder:
         return False
 
 
+class LeaseRecorder:
+    """A worker's lease observer: one ``lease`` op per change, in the worker's sink."""
+
+    def __init__(self, recorder: ExecutionRecorder) -> None:
+        self._recorder = recorder
+
+    def __call__(self, change: LeaseChange) -> None:
+        sink = self._recorder.sink
+        value = {
+            "action": change.action,
+            "task_id": change.task_id,
+            "token": change.token,
+            "attempt": change.attempt,
+            # CLOCK_MONOTONIC is the testbed clock's base: same clock, same offset.
+            "sent": change.sent_at + sink.clock.offset,
+        }
+        sink.record("ok" if change.accepted else "fail", LEASE, value)
+
+
 _RECORDER = ExecutionRecorder()
+LEASE_OBSERVER = LeaseRecorder(_RECORDER)
 
 HANDLERS: dict[str, Callable[[TaskLike], None]] = {
     TASK_TYPE: _RECORDER,

@@ -29,6 +29,8 @@ PROCESS_END = "process-end"
 CRON_READY = "cron-ready"
 CRON_SCHEDULE = "cron-schedule"
 PHASE = "phase"
+# A worker's lease state change (claim, renew, ack, fail, release): ok if Redis accepted it.
+LEASE = "lease"
 # The settings read back from Redis after each start (what the run really tested).
 REDIS_CONFIG = "redis-config"
 

@@ -65,6 +65,8 @@ class ClusterSettings:
     worker_args: tuple[str, ...] = ()
     namespace: str = "chaos"
     handlers: str = "duetime.chaos.client.handlers:HANDLERS"
+    # Records the reference workers' lease changes, so fencing is checked from outside.
+    observer: str = "duetime.chaos.client.handlers:LEASE_OBSERVER"
 
 
 class Cluster:
@@ -321,6 +323,7 @@ class Cluster:
             str(s.concurrency),
             "--lease",
             str(s.lease_s),
+            *(() if self.design.own_processes else ("--observer", s.observer)),
             *s.worker_args,
             *self.design.worker_args(index),
         ]

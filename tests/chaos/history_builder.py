@@ -11,6 +11,7 @@ from duetime.chaos.history.ops import (
     EXECUTE,
     FAULT_END,
     FAULT_START,
+    LEASE,
     PROCESS_END,
     REDIS_CONFIG,
     SCHEDULE,
@@ -61,6 +62,7 @@ class HistoryBuilder:
         attempt: int = 1,
         max_attempts: int = 3,
         key: str = "",
+        token: int = 0,
     ) -> HistoryBuilder:
         """A handler run; ``end=None`` means the worker died before it finished."""
         value = {
@@ -70,10 +72,27 @@ class HistoryBuilder:
             "due_at": due,
             "max_attempts": max_attempts,
             "idempotency_key": key,
+            "token": token,
         }
         self.ops.append(Op("invoke", process, start, EXECUTE, value))
         if end is not None:
             self.ops.append(Op(outcome, process, end, EXECUTE, value))
+        return self
+
+    def lease(
+        self,
+        action: str,
+        task_id: str,
+        token: int,
+        *,
+        sent: float,
+        answered: float,
+        accepted: bool = True,
+        process: str = "worker-0",
+    ) -> HistoryBuilder:
+        """A worker's lease change as its observer records it."""
+        value = {"action": action, "task_id": task_id, "token": token, "attempt": 0, "sent": sent}
+        self.ops.append(Op("ok" if accepted else "fail", process, answered, LEASE, value))
         return self
 
     def fault(

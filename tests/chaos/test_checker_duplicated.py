@@ -114,3 +114,18 @@ def test_a_repeat_that_starts_while_the_first_run_still_runs_overlaps(
     assert result.details["overlapping_duplicates"] == 1
     # Two runs at once with no fault to take a lease over: the lease did not work.
     assert (result.verdict, result.details["unexplained"]) == ("invalid", 2)
+
+
+def test_one_claim_run_twice_fails(hb: HistoryBuilder) -> None:
+    # Same fencing token, two runs: a worker ran one claim twice.
+    hb.schedule("a", due=0).run("a", 1.0, 1.1, token=7).run("a", 2.0, 2.1, token=7)
+    hb.fault("kill_worker", 1.5, 1.6, targets=["worker-0"])
+    result = duplicated.check(hb.build())
+    assert (result.verdict, result.details["same_token_list"]) == ("invalid", ["a token 7"])
+
+
+def test_runs_under_different_tokens_are_separate_claims(hb: HistoryBuilder) -> None:
+    hb.schedule("a", due=0).run("a", 1.0, None, token=7)
+    hb.fault("kill_worker", 1.5, 1.6, targets=["worker-0"])
+    hb.run("a", 2.0, 2.1, token=8, process="worker-1")
+    assert duplicated.check(hb.build()).verdict == "valid"

@@ -58,6 +58,9 @@ def test_smoke_run_writes_the_run_folder_and_stops_everything(tmp_path: Path) ->
     assert results["nemeses"]["injected"] == {"kill_worker": 1}
     assert results["checkers"]["lost"]["details"]["acknowledged"] == 30
     assert outcome.passed, results["expectations"]
+    # Fencing is checked from the workers' own records of their lease changes.
+    fenced = results["checkers"]["fenced"]
+    assert fenced["verdict"] == "valid" and fenced["details"]["claims"] >= 30
     started = started_processes(outcome.run_dir / HISTORY_FILE)
     assert len(started) >= 4
     for proc in started:

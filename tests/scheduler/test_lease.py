@@ -20,7 +20,7 @@ def assert_fenced_out(s: Scheduler, lease: Lease) -> None:
     assert worker_protocol.ack(s, [lease]) == [False]
     assert worker_protocol.fail(s, tid, token, "late", 0) is Result.REFUSED
     assert worker_protocol.renew(s, [lease], 1000) == {lease}
-    assert worker_protocol.release(s, [lease]) == 0
+    assert worker_protocol.release(s, [lease]) == [False]
 
 
 def renew_and_finish(s: Scheduler, lease: Lease, finish: str) -> None:
@@ -32,7 +32,7 @@ def renew_and_finish(s: Scheduler, lease: Lease, finish: str) -> None:
     elif finish == "fail":
         assert worker_protocol.fail(s, tid, token, "boom", 0) is Result.BURIED
     else:
-        assert worker_protocol.release(s, [lease]) == 1
+        assert worker_protocol.release(s, [lease]) == [True]
     info = s.get(tid)
     assert info is not None and info.status is FINISHES[finish]
 
@@ -71,7 +71,7 @@ def test_expired_lease_is_taken_over_and_the_stale_holder_is_fenced(
     assert worker_protocol.ack(clocked, [(tid, first.token)]) == [False]
     assert worker_protocol.fail(clocked, tid, first.token, "late", 0) is Result.REFUSED
     assert worker_protocol.renew(clocked, [(tid, first.token)], 1000) == {(tid, first.token)}
-    assert worker_protocol.release(clocked, [(tid, first.token)]) == 0
+    assert worker_protocol.release(clocked, [(tid, first.token)]) == [False]
     assert worker_protocol.ack(clocked, [(tid, second.token)]) == [True]
     info = clocked.get(tid)
     assert info is not None and info.status is Status.DONE and info.attempts == 2
@@ -213,7 +213,7 @@ def test_dead_letters_can_be_retried_and_purged(clocked: Scheduler, clock: Clock
 def test_release_hands_back_for_another_worker(clocked: Scheduler, clock: Clock) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, None)
     (task,) = worker_protocol.claim(clocked, 60_000, 1).tasks
-    assert worker_protocol.release(clocked, [(tid, task.token)]) == 1
+    assert worker_protocol.release(clocked, [(tid, task.token)]) == [True]
     (again,) = worker_protocol.claim(clocked, 60_000, 1).tasks
     assert again.attempt == 2
 

@@ -271,7 +271,7 @@ def make_machine(
             held = self.held.pop(worker)
             self.held[worker] = []
             expected = [(tid, tok) for tid, tok in held if self.model.holds(tid, tok)]
-            assert worker_protocol.release(self.sched, held) == len(expected)
+            assert sum(worker_protocol.release(self.sched, held)) == len(expected)
             for tid, _ in expected:
                 t = self.model.tasks[tid]
                 t.status, t.run_at, t.lease_until = "P", self.model.now, None

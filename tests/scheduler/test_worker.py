@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from duetime import NewTask, Scheduler, Status, Task, Worker, worker_protocol
+from duetime.lease_events import LeaseChange
 from duetime.worker_protocol import Lease
 from tests.conftest import Executions, WorkerProcesses
 
@@ -357,3 +358,38 @@ def test_a_run_whose_ack_is_refused_leaves_the_later_run_to_be_handed_back_at_sh
     twice_held.thread.join(timeout=10)
     info = sched.get(second.task_id)
     assert info is not None and info.status is Status.SCHEDULED and info.attempts == 2
+
+
+def test_the_observer_sees_each_claim_and_ack_with_its_token(sched: Scheduler) -> None:
+    seen: list[LeaseChange] = []
+    ran: list[Task] = []
+    worker = Worker(sched, {"t": ran.append}, concurrency=2, lease_s=1, observer=seen.append)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        ids = [sched.schedule_task(time.time(), {}, task_type="t") for _ in range(3)]
+        for tid in ids:
+            wait_status(sched, tid, Status.DONE)
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+    by_action = {a: {(c.task_id, c.token) for c in seen if c.action == a} for a in ("claim", "ack")}
+    ran_under = {(t.task_id, t.token) for t in ran}
+    assert by_action["claim"] == by_action["ack"] == ran_under
+    assert len({token for _, token in ran_under}) == 3  # one token per claim
+    assert all(c.accepted and c.sent_at <= time.monotonic() for c in seen)
+
+
+def test_an_observer_that_raises_changes_nothing(sched: Scheduler) -> None:
+    def broken(change: LeaseChange) -> None:
+        raise RuntimeError("observer bug")
+
+    worker = Worker(sched, {"t": lambda task: None}, lease_s=1, observer=broken)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        tid = sched.schedule_task(time.time(), {}, task_type="t")
+        wait_status(sched, tid, Status.DONE)
+    finally:
+        worker.stop()
+        thread.join(timeout=10)

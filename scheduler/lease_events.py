@@ -1,0 +1,36 @@
+"""What a worker asked Redis to do with its leases, and whether Redis agreed.
+
+A :class:`Worker` given an ``observer`` calls it once for every lease it got or
+presented: each task a claim leased, and each lease it renewed, acknowledged,
+failed or handed back, with Redis's answer. Observers see the protocol from
+outside, e.g. a test harness checking that no stale holder was ever let through,
+or a metrics exporter counting refused (fenced) state changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+LeaseAction = Literal["claim", "renew", "ack", "fail", "release"]
+
+
+@dataclass(frozen=True)
+class LeaseChange:
+    """One lease a worker got or presented, and whether Redis accepted the change.
+
+    ``sent_at`` is ``time.monotonic()`` just before the call went to Redis: Redis
+    acted on it between then and the moment the observer is called. ``attempt`` is
+    set for claims (the run the claim started), 0 otherwise.
+    """
+
+    action: LeaseAction
+    task_id: str
+    token: int
+    accepted: bool
+    sent_at: float
+    attempt: int = 0
+
+
+LeaseObserver = Callable[[LeaseChange], None]

@@ -1,0 +1,53 @@
+"""fenced: Redis accepted no state change from a holder whose lease was taken over."""
+
+from __future__ import annotations
+
+import pytest
+from history_builder import HistoryBuilder
+
+from duetime.chaos.checker import fenced
+
+
+def taken_over(hb: HistoryBuilder, *, stale: str, accepted: bool) -> HistoryBuilder:
+    """worker-0 claims t (token 1), stalls; worker-1 claims it (token 2) at 5 s; at 8 s
+    worker-0 wakes and sends ``stale`` with its old token."""
+    hb.lease("claim", "t", 1, sent=1.0, answered=1.01)
+    hb.lease("claim", "t", 2, sent=5.0, answered=5.01, process="worker-1")
+    hb.lease(stale, "t", 1, sent=8.0, answered=8.01, accepted=accepted)
+    return hb
+
+
+@pytest.mark.parametrize("action", ["ack", "fail", "renew", "release"])
+def test_a_stale_holders_change_accepted_fails(hb: HistoryBuilder, action: str) -> None:
+    result = fenced.check(taken_over(hb, stale=action, accepted=True).build())
+    assert result.verdict == "invalid"
+    assert result.details["stale_accepted_list"] == [f"{action} t token 1 by worker-0"]
+
+
+@pytest.mark.parametrize("action", ["ack", "fail", "renew", "release"])
+def test_a_stale_holders_change_refused_passes(hb: HistoryBuilder, action: str) -> None:
+    result = fenced.check(taken_over(hb, stale=action, accepted=False).build())
+    assert (result.verdict, result.details["stale_refused"]) == ("valid", 1)
+
+
+def test_a_change_that_crossed_the_newer_claim_in_flight_is_not_blamed(
+    hb: HistoryBuilder,
+) -> None:
+    # Sent at 4.99, before the newer claim was answered at 5.01: Redis may have run it first.
+    hb.lease("claim", "t", 1, sent=1.0, answered=1.01)
+    hb.lease("claim", "t", 2, sent=5.0, answered=5.01, process="worker-1")
+    hb.lease("ack", "t", 1, sent=4.99, answered=5.02)
+    assert fenced.check(hb.build()).verdict == "valid"
+
+
+def test_the_current_holders_changes_pass(hb: HistoryBuilder) -> None:
+    hb.lease("claim", "t", 1, sent=1.0, answered=1.01)
+    hb.lease("renew", "t", 1, sent=2.0, answered=2.01).lease("ack", "t", 1, sent=3, answered=3.1)
+    hb.lease("claim", "u", 2, sent=4.0, answered=4.01)  # another task's claim fences nothing
+    hb.lease("ack", "t", 1, sent=5.0, answered=5.01)
+    assert fenced.check(hb.build()).verdict == "valid"
+
+
+def test_runs_with_no_lease_changes_recorded_are_unknown(hb: HistoryBuilder) -> None:
+    hb.schedule("t", due=0).run("t", 1.0, 1.1)
+    assert fenced.check(hb.build()).verdict == "unknown"
