@@ -37,6 +37,11 @@ FENCED = Expect(
     "a worker whose lease was taken over can no longer ack, fail, renew or release the task: "
     "each claim's fencing token is larger than any before it, and Redis refuses the old one",
 )
+RUNS_OUT_OF_ATTEMPTS = Expect(
+    "dead_letters",
+    "valid",
+    "a task that fails every run is run max_attempts times, then dead-lettered",
+)
 NEVER_EARLY = Expect(
     "early", "valid", "due time is judged by Redis's clock: no task starts before it is due"
 )
@@ -46,7 +51,14 @@ CRON_ONCE = Expect(
     "each slot fires once while any ticker is up; outages follow the documented misfire policy",
 )
 STANDARD_EXPECTATIONS: Mapping[str, tuple[Expect, ...]] = {
-    ANY_CONFIG: (NO_UNEXPLAINED_LOSS, BOUNDED_DUPLICATES, FENCED, NEVER_EARLY, CRON_ONCE),
+    ANY_CONFIG: (
+        NO_UNEXPLAINED_LOSS,
+        BOUNDED_DUPLICATES,
+        FENCED,
+        RUNS_OUT_OF_ATTEMPTS,
+        NEVER_EARLY,
+        CRON_ONCE,
+    ),
 }
 ALL_AOF_CONFIGS = tuple(f"aof={mode}" for mode in AOF_MODES)
 

@@ -2,7 +2,10 @@
 
 Another worker takes the frozen one's tasks over when the lease expires; the
 frozen one wakes up still running them. Both runs finish: a bounded duplicate,
-never a loss.
+never a loss. A quarter of the handlers work 5.5-7 s, longer than the pause, so the
+frozen worker wakes while the new holder still runs the task: its renewals and its
+ack must be refused (``fenced``). A few tasks fail every run with 2 attempts: they
+must run out of attempts (``dead_letters``).
 """
 
 from duetime.chaos.client.workload import Workload
@@ -12,7 +15,14 @@ from duetime.chaos.scenario import Scenario
 SCENARIO = Scenario(
     name="pause_worker",
     description="SIGSTOP a busy worker for 1.5-2.5x the lease (2 s), then SIGCONT.",
-    workload=Workload(tasks=240, duration=16.0, work=(0.2, 0.8)),
+    workload=Workload(
+        tasks=240,
+        duration=16.0,
+        work=(0.2, 0.8),
+        long_fraction=0.25,
+        long_work=(5.5, 7.0),
+        doomed_fraction=0.05,
+    ),
     nemeses=(
         PauseWorker(
             schedule=FaultSchedule(first_s=2.0, every_s=5.0, jitter_s=0.5, hold_s=(3.0, 5.0))

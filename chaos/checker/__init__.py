@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cron, duplicated, early, fenced, lateness, lost
+from . import cron, dead_letters, duplicated, early, fenced, lateness, lost
 from .result import VERDICTS, Checker, Result, Verdict, run_checker, run_checkers
 
 DEFAULT_CHECKERS: dict[str, Checker] = {
@@ -10,6 +10,7 @@ DEFAULT_CHECKERS: dict[str, Checker] = {
     "unexplained_loss": lost.check_unexplained,
     "duplicated": duplicated.check,
     "fenced": fenced.check,
+    "dead_letters": dead_letters.check,
     "early": early.check,
     "lateness": lateness.check,
     "cron": cron.check,

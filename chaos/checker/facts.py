@@ -74,6 +74,17 @@ class FaultWindow:
         return not self.targets or process in self.targets
 
 
+def doomed_tasks(history: Sequence[Op]) -> set[str]:
+    """Tasks the producer asked to fail on every attempt they get: they never finish."""
+    doomed = set()
+    for op in history:
+        if op.f == SCHEDULE and op.type == "invoke":
+            v = op.value
+            if int(v.get("fail_attempts", 0)) >= int(v.get("max_attempts", 1)) > 0:
+                doomed.add(str(v["task_id"]))
+    return doomed
+
+
 def is_cron(task_id: str) -> bool:
     return task_id.startswith(CRON_PREFIX)
 

@@ -27,7 +27,14 @@ from typing import Any
 
 from duetime.chaos.history.ops import SCHEDULE, Op
 
-from .facts import FaultWindow, executions, fault_windows, is_cron, redis_settings
+from .facts import (
+    FaultWindow,
+    doomed_tasks,
+    executions,
+    fault_windows,
+    is_cron,
+    redis_settings,
+)
 from .loss_bounds import documented_window_s
 from .result import MAX_LISTED, listed
 
@@ -101,9 +108,9 @@ def ack_times(history: Sequence[Op]) -> dict[str, float]:
 
 
 def lost_tasks(history: Sequence[Op]) -> set[str]:
-    """Acknowledged one-off tasks with no run that finished."""
+    """Acknowledged one-off tasks with no run that finished (but those meant to fail)."""
     executed = {e.task_id for e in executions(history) if e.executed}
-    return set(ack_times(history)) - executed
+    return set(ack_times(history)) - executed - doomed_tasks(history)
 
 
 def loss_windows(history: Sequence[Op], lost: set[str]) -> tuple[list[LossWindow], set[str]]:

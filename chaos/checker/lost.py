@@ -21,7 +21,7 @@ from typing import Any
 
 from duetime.chaos.history.ops import SCHEDULE, Op
 
-from .facts import executions, is_cron, redis_settings, schedule_outcomes
+from .facts import doomed_tasks, executions, is_cron, redis_settings, schedule_outcomes
 from .loss_windows import (
     LossWindow,
     explain_losses,
@@ -41,7 +41,8 @@ def check(history: Sequence[Op]) -> Result:
     acked = {t for t, o in outcomes.items() if o.acked}
     indeterminate = {t for t, o in outcomes.items() if o.indeterminate}
     rejected = {t for t, o in outcomes.items() if o.rejected}
-    lost = acked - executed
+    # Tasks meant to run out of attempts never finish: the dead_letters checker's business.
+    lost = acked - executed - doomed_tasks(history)
     recovered = indeterminate & executed
     unexpected = started - set(outcomes)
     rejected_but_executed = rejected & started

@@ -71,7 +71,13 @@ class Producer:
 
     def _schedule(self, task: PlannedTask) -> None:
         due_at = round(self.run_start + task.due_in, 3)
-        value = {"task_id": task.task_id, "due_at": due_at, "max_attempts": task.max_attempts}
+        value = {
+            "task_id": task.task_id,
+            "due_at": due_at,
+            "max_attempts": task.max_attempts,
+            # fail_attempts >= max_attempts: the task must run out of attempts (doomed).
+            "fail_attempts": task.fail_attempts,
+        }
         data: dict[str, Any] = {"work_s": task.work_s, "fail_attempts": task.fail_attempts}
         if task.payload_bytes:
             data["filler"] = "x" * task.payload_bytes

@@ -48,6 +48,11 @@ class Workload:
     ``work`` seconds. ``fail_fraction`` of tasks fail their first attempt. Each
     task carries a filler payload of ``payload_bytes`` (uniform in the range;
     none by default), which makes each schedule a bigger write to the AOF.
+
+    ``long_fraction`` of tasks work ``long_work`` seconds instead: handlers that
+    outlive a pause past the lease, so a superseded holder wakes while the new one
+    still runs. ``doomed_fraction`` of tasks fail every run and get only
+    ``doomed_max_attempts``: they must run out of attempts and end in the dead letters.
     """
 
     tasks: int = 200
@@ -59,6 +64,10 @@ class Workload:
     fail_fraction: float = 0.0
     cron: tuple[CronSpec, ...] = ()
     payload_bytes: tuple[int, int] = (0, 0)
+    long_fraction: float = 0.0
+    long_work: tuple[float, float] = (0.0, 0.0)
+    doomed_fraction: float = 0.0
+    doomed_max_attempts: int = 2
 
     def __post_init__(self) -> None:
         if self.tasks < 0 or self.producers < 1 or self.duration <= 0:
@@ -69,6 +78,10 @@ class Workload:
             raise ValueError("fail_fraction must be within [0, 1]")
         if not 0 <= self.payload_bytes[0] <= self.payload_bytes[1]:
             raise ValueError("payload_bytes must be a (low, high) range with 0 <= low <= high")
+        if not 0.0 <= self.long_fraction <= 1.0 or not 0.0 <= self.doomed_fraction <= 1.0:
+            raise ValueError("long_fraction and doomed_fraction must be within [0, 1]")
+        if not 0 <= self.long_work[0] <= self.long_work[1] or self.doomed_max_attempts < 1:
+            raise ValueError("long_work must be a (low, high) range; doomed_max_attempts >= 1")
 
     def plan(self, rng: random.Random) -> list[PlannedTask]:
         """The tasks to schedule, ordered by when to send them; same rng state, same plan."""
@@ -76,19 +89,27 @@ class Workload:
         for i in range(self.tasks):
             due_in = round(rng.uniform(self.lead[1], self.lead[1] + self.duration), 3)
             send_at = max(0.0, due_in - rng.uniform(*self.lead))
-            planned.append(
-                PlannedTask(
-                    task_id=f"t-{i:05d}",
-                    producer=i % self.producers,
-                    send_at=round(send_at, 3),
-                    due_in=due_in,
-                    work_s=round(rng.uniform(*self.work), 3),
-                    max_attempts=self.max_attempts,
-                    fail_attempts=1 if rng.random() < self.fail_fraction else 0,
-                    payload_bytes=self._payload_size(rng),
-                )
+            task = PlannedTask(
+                task_id=f"t-{i:05d}",
+                producer=i % self.producers,
+                send_at=round(send_at, 3),
+                due_in=due_in,
+                work_s=round(rng.uniform(*self.work), 3),
+                max_attempts=self.max_attempts,
+                fail_attempts=1 if rng.random() < self.fail_fraction else 0,
+                payload_bytes=self._payload_size(rng),
             )
+            planned.append(self._variant(task, rng))
         return sorted(planned, key=lambda p: (p.send_at, p.task_id))
+
+    def _variant(self, task: PlannedTask, rng: random.Random) -> PlannedTask:
+        # No draws unless asked for, so the plans of existing seeds stay the same.
+        if self.long_fraction and rng.random() < self.long_fraction:
+            task = dataclasses.replace(task, work_s=round(rng.uniform(*self.long_work), 3))
+        if self.doomed_fraction and rng.random() < self.doomed_fraction:
+            n = self.doomed_max_attempts
+            task = dataclasses.replace(task, max_attempts=n, fail_attempts=n)
+        return task
 
     def _payload_size(self, rng: random.Random) -> int:
         # No draw without payloads, so the plans of existing seeds stay the same.

@@ -42,9 +42,15 @@ class HistoryBuilder:
         at: float = 0.0,
         outcomes: Sequence[OpType] = ("ok",),
         max_attempts: int = 3,
+        fail_attempts: int = 0,
     ) -> HistoryBuilder:
         """One schedule call per outcome (retries), each an invoke then its completion."""
-        value = {"task_id": task_id, "due_at": due, "max_attempts": max_attempts}
+        value = {
+            "task_id": task_id,
+            "due_at": due,
+            "max_attempts": max_attempts,
+            "fail_attempts": fail_attempts,
+        }
         for i, outcome in enumerate(outcomes):
             self.ops.append(Op("invoke", "producer-0", at + i * 0.1, SCHEDULE, value))
             self.ops.append(Op(outcome, "producer-0", at + i * 0.1 + 0.01, SCHEDULE, value))

@@ -37,3 +37,19 @@ def test_bad_shapes_are_rejected() -> None:
         CronSpec("c", "* * * * *")
     with pytest.raises(ValueError):
         CronSpec("c", "* * * * * *", misfire="sometimes")
+
+
+def test_long_and_doomed_tasks_are_drawn_only_when_asked_for() -> None:
+    base = Workload(tasks=50, duration=5.0)
+    same = Workload(tasks=50, duration=5.0, long_work=(6.0, 7.0), doomed_max_attempts=3)
+    assert base.plan(random.Random(3)) == same.plan(random.Random(3))
+
+
+def test_long_tasks_outlive_a_pause_and_doomed_ones_fail_every_attempt() -> None:
+    w = Workload(
+        tasks=40, long_fraction=1.0, long_work=(6.0, 7.0), doomed_fraction=1.0,
+        doomed_max_attempts=2,
+    )  # fmt: skip
+    for task in w.plan(random.Random(1)):
+        assert 6.0 <= task.work_s <= 7.0
+        assert task.max_attempts == task.fail_attempts == 2
