@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from duetime.chaos.explore.case import ExploreCase
-from duetime.chaos.explore.judge import judge
+from duetime.chaos.explore.judge import PROPERTIES, judge
 from duetime.chaos.explore.kinds import KINDS, Registry
 from duetime.chaos.explore.search import CaseResult
 
@@ -16,8 +16,7 @@ PROCESS_REGISTRY = Registry(tuple(k for k in KINDS if k.name in PROCESS_KINDS), 
 
 def fake_result(case: ExploreCase, lost: bool, aof: str = "off") -> CaseResult:
     """A result as a real run would judge it, with ``lost`` failing or not."""
-    verdicts = {"lost": "invalid" if lost else "valid"}
-    verdicts |= {"duplicated": "valid", "early": "valid", "cron": "valid"}
+    verdicts = {p: "valid" for p in PROPERTIES} | {"lost": "invalid" if lost else "valid"}
     figures = {"acknowledged": case.workload.tasks, "lost": 1 if lost else 0}
     return CaseResult(judge(verdicts, aof, case.faults), figures, duration_s=0.1)
 
