@@ -5,23 +5,22 @@ reads the slots that are due and fires each with a compare-and-set on the next
 slot (``fire_cron.lua``), so concurrent tickers fire a slot once. The fired
 task's id is derived from the schedule name and the slot, so even a slot fired
 twice collapses into one task.
+
+Where the slots fall across daylight-saving changes: :mod:`duetime.slots`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
-
-from croniter import croniter
 
 from . import validation
 from .errors import InvalidInput, RedisUnavailable, redis_errors
 from .record import Record, Status
+from .slots import latest_slot, next_slot
 
 if TYPE_CHECKING:
     from .client import Scheduler
@@ -87,17 +86,13 @@ class RecurringSchedule:
     def task_data(self) -> Any:
         return json.loads(self.payload)
 
-    def _iter(self, start_ms: int | float) -> croniter:
-        start = dt.datetime.fromtimestamp(start_ms / 1000, ZoneInfo(self.timezone))
-        return croniter(self.cron, start, second_at_beginning=True)
-
     def next_after(self, ms: int) -> int:
-        """The first slot strictly after ``ms`` (epoch ms)."""
-        return round(self._iter(ms).get_next(float) * 1000)
+        """The first slot strictly after ``ms`` (epoch ms), in the schedule's time zone."""
+        return next_slot(self.cron, self.timezone, ms)
 
     def latest_at_or_before(self, ms: int) -> int:
         """The last slot at or before ``ms``."""
-        return round(self._iter((ms // 1000 + 1) * 1000).get_prev(float) * 1000)
+        return latest_slot(self.cron, self.timezone, ms)
 
     def task_id(self, slot_ms: int) -> str:
         return f"cron:{self.name}:{slot_ms}"
