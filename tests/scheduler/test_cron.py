@@ -239,3 +239,42 @@ def test_changing_a_schedule_applies_the_misfire_policy_to_its_unfired_slots(
         assert info is not None and info.task_type == "old"
     spec, nxt = clocked.recurring()["r"]
     assert spec.task_type == "new" and nxt == spec.next_after(clock.ms) / 1000
+
+
+@pytest.mark.parametrize(("misfire", "fired_after_jump"), [("run_once", [90]), ("skip", [])])
+def test_redis_time_jumping_forward_past_the_grace_applies_the_misfire_policy(
+    clocked: Scheduler, clock: Clock, misfire: str, fired_after_jump: list[int]
+) -> None:
+    clocked.schedule_recurring("r", "*/10 * * * * *", task_type="t", misfire=misfire)
+    _, nxt = clocked.recurring()["r"]
+    first = int(nxt * 1000)  # type: ignore[operator]
+    clock.ms = first
+    clocked.tick_cron()
+    clock.ms = first + 97_000  # TIME jumps 97 s: slots 10..90 missed, the newest 7 s old
+    clocked.tick_cron()
+    clocked.tick_cron()
+    expected = [0, *fired_after_jump]
+    assert cron_task_slots(clocked, "r") == [first + s * 1000 for s in expected]
+    clock.ms = first + 100_000
+    clocked.tick_cron()  # and then back on schedule
+    assert cron_task_slots(clocked, "r") == [first + s * 1000 for s in [*expected, 100]]
+
+
+def test_redis_time_jumping_backward_fires_nothing_twice_nor_early(
+    clocked: Scheduler, clock: Clock
+) -> None:
+    clocked.schedule_recurring("r", "*/10 * * * * *", task_type="t")
+    _, nxt = clocked.recurring()["r"]
+    first = int(nxt * 1000)  # type: ignore[operator]
+    for at in (first, first + 10_000):
+        clock.ms = at
+        clocked.tick_cron()
+    clock.ms = first - 25_000  # TIME jumps back 35 s, past slots that already fired
+    while clock.ms < first + 20_000:
+        clocked.tick_cron()
+        fired = cron_task_slots(clocked, "r")
+        assert fired == [first, first + 10_000], "a slot fired twice, or the next one early"
+        clock.advance(1)
+    clock.ms = first + 20_000
+    clocked.tick_cron()  # the schedule resumes at its next slot
+    assert cron_task_slots(clocked, "r") == [first, first + 10_000, first + 20_000]
