@@ -34,3 +34,20 @@ def test_readme_quickstart_runs_as_written(redis_server: RedisServer) -> None:
     assert lines[0].startswith("Status.SCHEDULED Stats(scheduled=2")
     assert lines[1].startswith("attempt 1: mail user 42, key shop/")
     assert lines[-1] == "Status.DONE"
+
+
+def test_readme_daylight_saving_snippet_prints_what_it_says() -> None:
+    text = (ROOT / "README.md").read_text()
+    m = re.search(
+        r"<!-- dst-snippet:[^>]*-->\n```python\n(.*?)```\nprints\n```\n(.*?)```", text, re.DOTALL
+    )
+    assert m, "README has no daylight-saving snippet"
+    out = subprocess.run(
+        [sys.executable, "-c", m.group(1)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout == m.group(2)
