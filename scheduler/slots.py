@@ -23,6 +23,7 @@ here as UTC), never about instants in the zone, where it repeats fall-back slots
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -90,8 +91,27 @@ def _last_wall_at_or_before(zone: ZoneInfo, t_s: int) -> dt.datetime:
     return wall(zone, change - 1)
 
 
+class _Iterators(threading.local):
+    def __init__(self) -> None:
+        self.by_expr: dict[str, croniter] = {}
+
+
+# Parsing an expression is half the cost of a slot; an iterator is reset, not rebuilt.
+# Per thread, as iterators are stateful; the number of distinct expressions is small.
+_ITERATORS = _Iterators()
+
+
 def _cron(expr: str, w: dt.datetime) -> croniter:
-    return croniter(expr, w.replace(tzinfo=_UTC), second_at_beginning=True)
+    start = w.replace(tzinfo=_UTC)
+    cache = _ITERATORS.by_expr
+    it = cache.get(expr)
+    if it is None:
+        if len(cache) >= 256:
+            cache.clear()
+        it = cache[expr] = croniter(expr, start, second_at_beginning=True)
+    else:
+        it.set_current(start, force=True)
+    return it
 
 
 def next_slot(expr: str, zone: str, after_ms: int) -> int:
