@@ -7,7 +7,7 @@ task's id is derived from the schedule name and the slot, so even a slot fired
 twice collapses into one task.
 
 Each spec has a version (``cron:version``), bumped whenever the spec changes. A
-ticker reads spec and version together and the firing must still match that
+ticker reads the version, then the spec, and the firing must still match that
 version, so a ticker that read the old spec cannot fire it, nor write a next slot
 computed from the old expression, once the spec changed.
 
@@ -156,11 +156,11 @@ class CronTicker:
         text = spec.to_json()
         for _ in range(_REGISTER_TRIES):
             with redis_errors("schedule_recurring"):
-                pipe = self._s.redis.pipeline(transaction=True)
-                pipe.hget(keys.cron, spec.name)
+                pipe = self._s.redis.pipeline(transaction=False)  # see _read_versioned
                 pipe.hget(keys.cron_version, spec.name)
+                pipe.hget(keys.cron, spec.name)
                 pipe.zscore(keys.cron_next, spec.name)
-                old_text, version, old_next = pipe.execute()
+                version, old_text, old_next = pipe.execute()
             if old_text is not None and old_text.decode() == text:
                 return
             now = self._s.now_ms()
@@ -234,10 +234,7 @@ class CronTicker:
                 if not due:
                     break
                 names = [n.decode() for n, _ in due]
-                pipe = self._s.redis.pipeline(transaction=True)  # a spec with its version
-                pipe.hmget(keys.cron, names)
-                pipe.hmget(keys.cron_version, names)
-                specs, versions = pipe.execute()
+                versions, specs = self._read_versioned(names)
                 for name, (_, slot), text, version in zip(
                     names, due, specs, versions, strict=False
                 ):
@@ -252,6 +249,19 @@ class CronTicker:
         if not head:
             return 3600.0
         return max(0.0, min(3600.0, (head[0][1] - self._s.now_ms()) / 1000))
+
+    def _read_versioned(self, names: list[str]) -> tuple[list[bytes | None], list[bytes | None]]:
+        """The versions, then the specs, of ``names``.
+
+        In that order, without MULTI (a ticker's ACL need not allow it): a spec is then
+        at least as new as the version read, and a firing is accepted only while that
+        version is current, i.e. only while the spec read is the current one.
+        """
+        pipe = self._s.redis.pipeline(transaction=False)
+        pipe.hmget(self._s.keys.cron_version, names)
+        pipe.hmget(self._s.keys.cron, names)
+        versions, specs = pipe.execute()
+        return versions, specs
 
     def _fire(self, spec: RecurringSchedule, version: str, slot: int, now: int) -> Result:
         """Fire ``slot`` of ``spec`` as read at ``version``; REFUSED if anything moved since."""

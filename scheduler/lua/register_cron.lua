@@ -33,6 +33,6 @@ for i = 0, tonumber(ARGV[7]) - 1 do
   end
 end
 redis.call('HSET', cron, name, ARGV[2])
-redis.call('HINCRBY', ver, name, 1)
+redis.call('HSET', ver, name, string.format('%d', tonumber(ARGV[4]) + 1))
 redis.call('ZADD', nxt, tonumber(ARGV[3]), name)
 return RESULT.OK

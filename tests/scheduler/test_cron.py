@@ -173,11 +173,9 @@ def test_cron_processes_killed_and_restarted_fire_each_slot_once(
 
 
 def read_as_ticker(s: Scheduler, name: str) -> tuple[RecurringSchedule, str]:
-    """A spec and its version, read together as ``tick`` reads them."""
-    pipe = s.redis.pipeline(transaction=True)
-    pipe.hget(s.keys.cron, name)
-    pipe.hget(s.keys.cron_version, name)
-    text, version = pipe.execute()
+    """A spec and its version, read as ``tick`` reads them."""
+    (version,), (text,) = s._cron._read_versioned([name])
+    assert text is not None
     return RecurringSchedule.from_json(name, text), (version or b"0").decode()
 
 
