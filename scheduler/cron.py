@@ -5,23 +5,35 @@ reads the slots that are due and fires each with a compare-and-set on the next
 slot (``fire_cron.lua``), so concurrent tickers fire a slot once. The fired
 task's id is derived from the schedule name and the slot, so even a slot fired
 twice collapses into one task.
+
+Each spec has a version (``cron:version``), bumped whenever the spec changes. A
+ticker reads the version, then the spec, and the firing must still match that
+version, so a ticker that read the old spec cannot fire it, nor write a next slot
+computed from the old expression, once the spec changed.
+
+Where the slots fall across daylight-saving changes: :mod:`duetime.slots`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
-
-from croniter import croniter
 
 from . import validation
-from .errors import InvalidInput, PermissionDenied, RedisUnavailable, RefusalLog, redis_errors
+from .errors import (
+    InvalidInput,
+    PermissionDenied,
+    RedisUnavailable,
+    RefusalLog,
+    SchedulerError,
+    redis_errors,
+)
 from .record import Record, Status
+from .results import Result
+from .slots import latest_slot, next_slot
 
 if TYPE_CHECKING:
     from .client import Scheduler
@@ -38,6 +50,9 @@ DEFAULT_MAX_WAIT_S = 1.0
 # since only someone changing the ACL ends the refusal.
 MAX_REFUSED_BACKOFF_S = 30.0
 _TICK_BATCH = 100
+# register_cron refuses when another process changed the schedule between our read
+# and our write; that is rare, and each retry reads afresh.
+_REGISTER_TRIES = 10
 
 
 @dataclass(frozen=True)
@@ -90,20 +105,48 @@ class RecurringSchedule:
     def task_data(self) -> Any:
         return json.loads(self.payload)
 
-    def _iter(self, start_ms: int | float) -> croniter:
-        start = dt.datetime.fromtimestamp(start_ms / 1000, ZoneInfo(self.timezone))
-        return croniter(self.cron, start, second_at_beginning=True)
-
     def next_after(self, ms: int) -> int:
-        """The first slot strictly after ``ms`` (epoch ms)."""
-        return round(self._iter(ms).get_next(float) * 1000)
+        """The first slot strictly after ``ms`` (epoch ms), in the schedule's time zone."""
+        return next_slot(self.cron, self.timezone, ms)
 
     def latest_at_or_before(self, ms: int) -> int:
         """The last slot at or before ``ms``."""
-        return round(self._iter((ms // 1000 + 1) * 1000).get_prev(float) * 1000)
+        return latest_slot(self.cron, self.timezone, ms)
 
     def task_id(self, slot_ms: int) -> str:
         return f"cron:{self.name}:{slot_ms}"
+
+    def record(self, slot_ms: int) -> str:
+        """The encoded task record of the firing of ``slot_ms``."""
+        return Record(
+            Status.SCHEDULED, 0, self.max_attempts, slot_ms, self.task_type, self.payload
+        ).encode()
+
+    def newest_missed(self, now: int) -> int | None:
+        """The misfire policy, for slots missed by more than the grace: the slot to fire late.
+
+        ``run_once``: the newest slot at or before ``now``. ``skip``: that slot only if it
+        is within the grace (not itself a miss), else None.
+        """
+        latest = self.latest_at_or_before(now)
+        on_time = now - latest <= MISFIRE_GRACE_MS
+        return latest if self.misfire == "run_once" or on_time else None
+
+    def due_slots(self, next_ms: int, now: int) -> list[int]:
+        """The slots a ticker at ``now`` would fire, the next unfired slot being ``next_ms``.
+
+        Within the grace every due slot fires (catch-up); past it, :meth:`newest_missed`.
+        """
+        if next_ms > now:
+            return []
+        if now - next_ms <= MISFIRE_GRACE_MS:
+            slots = []
+            while next_ms <= now:
+                slots.append(next_ms)
+                next_ms = self.next_after(next_ms)
+            return slots
+        newest = self.newest_missed(now)
+        return [] if newest is None else [newest]
 
 
 class CronTicker:
@@ -113,12 +156,58 @@ class CronTicker:
         self._s = scheduler
 
     def register(self, spec: RecurringSchedule) -> None:
+        """Create or change ``spec``; the same spec again changes nothing.
+
+        On a change, the old spec's slots that were due and not fired are fired as a
+        ticker would now (:meth:`RecurringSchedule.due_slots`: under its own misfire
+        policy), then the new spec starts from its first slot after now.
+        """
         keys = self._s.keys
-        first = spec.next_after(self._s.now_ms())
-        with redis_errors("schedule_recurring"):
-            self._s.scripts.run(
-                "register_cron", [keys.cron, keys.cron_next], [spec.name, spec.to_json(), first]
-            )
+        text = spec.to_json()
+        for _ in range(_REGISTER_TRIES):
+            with redis_errors("schedule_recurring"):
+                pipe = self._s.redis.pipeline(transaction=False)  # see _read_versioned
+                pipe.hget(keys.cron_version, spec.name)
+                pipe.hget(keys.cron, spec.name)
+                pipe.zscore(keys.cron_next, spec.name)
+                version, old_text, old_next = pipe.execute()
+            if old_text is not None and old_text.decode() == text:
+                return
+            now = self._s.now_ms()
+            args: list[Any] = [
+                spec.name,
+                text,
+                spec.next_after(now),
+                (version or b"0").decode(),
+                "" if old_next is None else int(old_next),
+                keys.wake,
+            ]
+            if old_text is not None and old_next is not None:
+                old = RecurringSchedule.from_json(spec.name, old_text)
+                fire = old.due_slots(int(old_next), now)
+                if fire:
+                    log.warning(
+                        "schedule %r changed with slots due and not fired; policy %s: firing %s",
+                        spec.name,
+                        old.misfire,
+                        fire,
+                    )
+            else:
+                old, fire = spec, []
+            args.append(len(fire))
+            for slot in fire:
+                args += [old.task_id(slot), slot, old.record(slot)]
+            with redis_errors("schedule_recurring"):
+                code = self._s.scripts.run(
+                    "register_cron",
+                    [keys.cron, keys.cron_next, keys.cron_version, keys.tasks, keys.due],
+                    args,
+                )
+            if code == Result.OK:
+                return
+        raise SchedulerError(
+            f"schedule {spec.name!r} kept changing under schedule_recurring; nothing written"
+        )
 
     def unregister(self, name: str) -> bool:
         with redis_errors("unschedule_recurring"):
@@ -155,12 +244,15 @@ class CronTicker:
                 if not due:
                     break
                 names = [n.decode() for n, _ in due]
-                specs: list[bytes | None] = self._s.redis.hmget(keys.cron, names)  # type: ignore[assignment]
-                for name, (_, slot), text in zip(names, due, specs, strict=False):
+                versions, specs = self._read_versioned(names)
+                for name, (_, slot), text, version in zip(
+                    names, due, specs, versions, strict=False
+                ):
                     if text is None:
                         self._s.redis.zrem(keys.cron_next, name)
                         continue
-                    self._fire(RecurringSchedule.from_json(name, text), int(slot), now)
+                    spec = RecurringSchedule.from_json(name, text)
+                    self._fire(spec, (version or b"0").decode(), int(slot), now)
             head: list[tuple[bytes, float]] = self._s.redis.zrange(  # type: ignore[assignment]
                 keys.cron_next, 0, 0, withscores=True
             )
@@ -168,34 +260,39 @@ class CronTicker:
             return 3600.0
         return max(0.0, min(3600.0, (head[0][1] - self._s.now_ms()) / 1000))
 
-    def _fire(self, spec: RecurringSchedule, slot: int, now: int) -> None:
+    def _read_versioned(self, names: list[str]) -> tuple[list[bytes | None], list[bytes | None]]:
+        """The versions, then the specs, of ``names``.
+
+        In that order, without MULTI (a ticker's ACL need not allow it): a spec is then
+        at least as new as the version read, and a firing is accepted only while that
+        version is current, i.e. only while the spec read is the current one.
+        """
+        pipe = self._s.redis.pipeline(transaction=False)
+        pipe.hmget(self._s.keys.cron_version, names)
+        pipe.hmget(self._s.keys.cron, names)
+        versions, specs = pipe.execute()
+        return versions, specs
+
+    def _fire(self, spec: RecurringSchedule, version: str, slot: int, now: int) -> Result:
+        """Fire ``slot`` of ``spec`` as read at ``version``; REFUSED if anything moved since."""
         if now - slot <= MISFIRE_GRACE_MS:
             fire: int | None = slot
             following = spec.next_after(slot)
         else:
-            latest = spec.latest_at_or_before(now)
+            fire = spec.newest_missed(now)
             following = spec.next_after(now)
-            on_time = now - latest <= MISFIRE_GRACE_MS
-            fire = latest if spec.misfire == "run_once" or on_time else None
             log.warning(
                 "schedule %r missed slots from %d ms to %d ms; policy %s: %s",
                 spec.name,
                 slot,
-                latest,
+                now,
                 spec.misfire,
                 "firing once for the newest" if fire is not None else "skipping them",
             )
         keys = self._s.keys
-        record = (
-            ""
-            if fire is None
-            else Record(
-                Status.SCHEDULED, 0, spec.max_attempts, fire, spec.task_type, spec.payload
-            ).encode()
-        )
-        self._s.scripts.run(
+        code = self._s.scripts.run(
             "fire_cron",
-            [keys.cron, keys.cron_next, keys.tasks, keys.due],
+            [keys.cron, keys.cron_next, keys.tasks, keys.due, keys.cron_version],
             [
                 spec.name,
                 slot,
@@ -203,9 +300,11 @@ class CronTicker:
                 keys.wake,
                 "" if fire is None else spec.task_id(fire),
                 fire or 0,
-                record,
+                "" if fire is None else spec.record(fire),
+                version,
             ],
         )
+        return Result(code)
 
     def run(self, stop: threading.Event, max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
         refusals = RefusalLog(log, "cron ticker", MAX_REFUSED_BACKOFF_S)

@@ -79,6 +79,16 @@ class Keys:
         return self._k("cron:next")
 
     @property
+    def cron_version(self) -> str:
+        """HASH schedule name -> version of its spec, bumped on every change.
+
+        Kept when a schedule is removed, so a name registered again never reuses a
+        version a ticker may still hold. No entry means version 0 (specs stored
+        before versions existed).
+        """
+        return self._k("cron:version")
+
+    @property
     def wake(self) -> str:
         """Pub/Sub channel: published when a new task becomes the earliest due."""
         return self._k("wake")

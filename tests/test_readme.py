@@ -63,3 +63,20 @@ def test_readme_mtls_example_runs_as_written(mtls_redis: TLSRedis) -> None:
         assert info is not None and info.task_type == "send_email"
     finally:
         sched.close()
+
+
+def test_readme_daylight_saving_snippet_prints_what_it_says() -> None:
+    text = (ROOT / "README.md").read_text()
+    m = re.search(
+        r"<!-- dst-snippet:[^>]*-->\n```python\n(.*?)```\nprints\n```\n(.*?)```", text, re.DOTALL
+    )
+    assert m, "README has no daylight-saving snippet"
+    out = subprocess.run(
+        [sys.executable, "-c", m.group(1)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout == m.group(2)

@@ -1,6 +1,12 @@
 """Cron: each slot of each schedule fired once, and misses only where the policy allows.
 
 A slot fired when a task ``cron:<name>:<slot_ms>`` started; it must also finish.
+The slots are the scheduler's own (``duetime.slots``), in the schedule's time
+zone: across a daylight-saving change each wall-clock time is one slot, a
+repeated one at its first instant, one in a gap at the first instant after it.
+A slot fired twice (two first-attempt runs that both finished; a later attempt
+is a redelivery, which the duplicated checker bounds) is invalid. Designs that
+record no attempt numbers record 1, so any second run of theirs counts.
 While at least one cron-scheduler process was up (from its ``cron-ready`` to its
 end), every slot must fire. For an outage (a window where *every* scheduler was
 down) the scheduler documents: slots missed by at most ``misfire_grace_s`` when
@@ -17,9 +23,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from croniter import croniter
-
 from duetime.chaos.history.ops import CRON_READY, CRON_SCHEDULE, PROCESS_END, Op
+from duetime.slots import next_slot
 
 from .facts import CRON_PREFIX, executions
 from .result import Result, listed
@@ -64,11 +69,12 @@ def down_windows(up: Sequence[Interval]) -> list[Interval]:
     return gaps
 
 
-def slots_between(expr: str, start: float, end: float) -> list[float]:
-    it = croniter(expr, start, second_at_beginning=True)
+def slots_between(expr: str, start: float, end: float, timezone: str = "UTC") -> list[float]:
+    """The slots in ``(start, end]`` (epoch seconds), as the scheduler computes them."""
     slots = []
-    while (s := float(it.get_next(float))) <= end:
-        slots.append(round(s, 3))
+    ms = math.floor(start * 1000)
+    while (ms := next_slot(expr, timezone, ms)) <= end * 1000:
+        slots.append(ms / 1000)
     return slots
 
 
@@ -108,10 +114,13 @@ class CronChecker:
         cover_end = closing.start if closing else max(op.time for op in history)
 
         fired: dict[tuple[str, float], list[bool]] = defaultdict(list)
+        firsts: dict[tuple[str, float], int] = defaultdict(int)
         for e in executions(history):
             if e.task_id.startswith(CRON_PREFIX):
                 _, name, slot_ms = e.task_id.split(":", 2)
-                fired[(name, int(slot_ms) / 1000)].append(e.executed)
+                key = (name, int(slot_ms) / 1000)
+                fired[key].append(e.executed)
+                firsts[key] += e.executed and e.attempt <= 1
 
         missed: list[str] = []
         unexpected: list[str] = []
@@ -119,7 +128,8 @@ class CronChecker:
         expected = in_outages = 0
         for name, spec in sorted(schedules.items()):
             policy = str(spec.get("misfire", "run_once"))
-            every = set(slots_between(str(spec["expr"]), cover_start - 60, cover_end + 60))
+            zone = str(spec.get("timezone", "UTC"))
+            every = set(slots_between(str(spec["expr"]), cover_start - 60, cover_end + 60, zone))
             unexpected += [
                 f"{name}@{slot}"
                 for (n, slot) in fired
@@ -148,9 +158,7 @@ class CronChecker:
                     if (name, s) not in fired:
                         missed.append(f"{name}@{s}")
         unfinished = [f"{n}@{s}" for (n, s), outcomes in fired.items() if not any(outcomes)]
-        # At-least-once may repeat a firing after a fault (the duplicated checker bounds
-        # it); counted here so designs that fire a slot once per ticker show it.
-        repeated = [f"{n}@{s}" for (n, s), outcomes in fired.items() if sum(outcomes) > 1]
+        repeated = sorted(f"{n}@{s}" for (n, s), count in firsts.items() if count > 1)
 
         details = {
             "schedules": len(schedules),
@@ -177,6 +185,8 @@ class CronChecker:
             problems.append(f"{len(unfinished)} firings never finished")
         if unexpected:
             problems.append(f"{len(unexpected)} firings of slots that do not exist")
+        if repeated:
+            problems.append(f"{len(repeated)} slots fired more than once")
         if problems:
             return Result("invalid", "; ".join(problems), details)
         return Result(

@@ -11,12 +11,17 @@ MISFIRE_POLICIES = ("run_once", "skip")
 
 @dataclass(frozen=True)
 class CronSpec:
-    """A recurring schedule the cron-scheduler processes register (6 fields, seconds first)."""
+    """A recurring schedule the cron-scheduler processes register (6 fields, seconds first).
+
+    ``timezone`` is the IANA zone its wall-clock times are in; the cron checker
+    computes the expected slots there, with the scheduler's own slot function.
+    """
 
     name: str
     expr: str
     misfire: str = "run_once"
     work_s: float = 0.05
+    timezone: str = "UTC"
 
     def __post_init__(self) -> None:
         if self.misfire not in MISFIRE_POLICIES:

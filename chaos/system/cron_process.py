@@ -46,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     task_type=CRON_TASK_TYPE,
                     task_data={"work_s": spec.work_s},
                     misfire=spec.misfire,
+                    timezone=spec.timezone,
                 )
             break
         except SchedulerError:

@@ -111,14 +111,16 @@ class HistoryBuilder:
         self.ops.append(Op("info", "nemesis", end, FAULT_END, {"fault": name, "fault_id": fid}))
         return self
 
-    def cron_schedule(self, name: str, expr: str, misfire: str = "run_once") -> HistoryBuilder:
+    def cron_schedule(
+        self, name: str, expr: str, misfire: str = "run_once", timezone: str = "UTC"
+    ) -> HistoryBuilder:
         self.ops.append(
             Op(
                 "info",
                 "runner",
                 0.0,
                 CRON_SCHEDULE,
-                {"name": name, "expr": expr, "misfire": misfire},
+                {"name": name, "expr": expr, "misfire": misfire, "timezone": timezone},
             )
         )
         return self

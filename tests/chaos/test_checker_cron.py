@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
 from history_builder import HistoryBuilder
 
 from duetime.chaos.checker.cron import CronChecker
@@ -109,9 +113,73 @@ def test_no_schedules_is_trivially_valid(hb: HistoryBuilder) -> None:
     assert check(hb.build()).verdict == "valid"
 
 
-def test_a_slot_that_fires_once_per_ticker_is_counted_as_repeated(hb: HistoryBuilder) -> None:
+def test_a_slot_that_fires_once_per_ticker_is_invalid(hb: HistoryBuilder) -> None:
     hb.cron_schedule("every1s", "* * * * * *").cron_up(1, ready=0.5).cron_up(2, ready=0.5)
     for slot in range(1, 6):
         hb.cron_fire("every1s", slot).cron_fire("every1s", slot, start=slot + 0.02)
     result = check(hb.build())
+    assert result.verdict == "invalid"
     assert result.details["fired_more_than_once"] == 5
+
+
+def test_a_slot_fired_twice_is_invalid(hb: HistoryBuilder) -> None:
+    hb.cron_schedule("c", EVERY_2S).cron_up(1, 1000.3, 1020.3)
+    fire_every_2s(hb, 1002, 1020)
+    hb.cron_fire("c", 1010.0, start=1010.5)
+    result = check(hb.build())
+    assert result.verdict == "invalid"
+    assert result.details["repeated_slots"] == ["c@1010.0"]
+    assert "fired once each" not in result.summary
+
+
+def test_a_slot_redelivered_after_its_first_run_died_is_one_firing(hb: HistoryBuilder) -> None:
+    hb.cron_schedule("c", EVERY_2S).cron_up(1, 1000.3, 1020.3)
+    fire_every_2s(hb, 1002, 1020, skip=(1010,))
+    hb.run("cron:c:1010000", 1010.01, None, due=1010.0)  # the worker died mid-run
+    hb.run("cron:c:1010000", 1013.0, 1013.05, due=1010.0, attempt=2)
+    assert check(hb.build()).verdict == "valid"
+
+
+def local(zone: str, text: str) -> float:
+    """Epoch seconds of ``YYYY-MM-DD HH:MM``, ``+fold`` for the second of a repeated time."""
+    w = dt.datetime.fromisoformat(text.removesuffix("+fold"))
+    return w.replace(tzinfo=ZoneInfo(zone), fold=int(text.endswith("+fold"))).timestamp()
+
+
+NY_FALL_BACK = ["01:00", "01:15", "01:30", "01:45", "02:00", "02:15"]  # 2024-11-03
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "up", "fired", "verdict"),
+    [
+        # each wall-clock quarter once across the fall-back: valid
+        ("America/New_York", "2024-11-03", ("00:50", "02:20"), NY_FALL_BACK, "valid"),
+        # croniter's way: the repeated hour's quarters fire again, in EST
+        ("America/New_York", "2024-11-03", ("00:50", "02:20"),
+         [*NY_FALL_BACK, "01:00+fold", "01:15+fold", "01:30+fold", "01:45+fold"], "invalid"),
+        # the repeated hour's second pass fired instead of its first: invalid (missed and extra)
+        ("America/New_York", "2024-11-03", ("00:50", "02:20"),
+         ["01:00+fold", "01:15+fold", "01:30+fold", "01:45+fold", "02:00", "02:15"], "invalid"),
+        # spring-forward: the gap's quarters and 03:00 fire once, at 03:00
+        ("Europe/Madrid", "2024-03-31", ("01:20", "03:20"), ["01:30", "01:45", "03:00", "03:15"],
+         "valid"),
+        # the gap's slots dropped (nothing at 03:00): invalid
+        ("Europe/Madrid", "2024-03-31", ("01:20", "03:20"), ["01:30", "01:45", "03:15"],
+         "invalid"),
+    ],
+)  # fmt: skip
+def test_slots_across_daylight_saving_are_judged_in_the_schedules_zone(
+    hb: HistoryBuilder,
+    zone: str,
+    day: str,
+    up: tuple[str, str],
+    fired: list[str],
+    verdict: str,
+) -> None:
+    hb.cron_schedule("q", "*/15 * * * *", timezone=zone)
+    hb.cron_up(1, local(zone, f"{day} {up[0]}"), local(zone, f"{day} {up[1]}"))
+    for i, at in enumerate(fired):
+        slot = local(zone, f"{day} {at}")
+        hb.cron_fire("q", slot, start=slot + 0.01 + i * 1e-4)
+    result = check(hb.build())
+    assert result.verdict == verdict, result.details

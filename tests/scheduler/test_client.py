@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -31,6 +33,27 @@ def test_schedule_and_get(sched: Scheduler) -> None:
     assert info.due_at == 2_000_000_000 and info.run_at == 2_000_000_000
     assert info.attempts == 0 and info.max_attempts == 5 and info.last_error is None
     assert sched.get("no-such-task") is None
+
+
+@pytest.mark.parametrize(
+    ("zone", "wall", "fold", "utc"),
+    [
+        # a gap (clocks jump 02:00 -> 03:00): fold=0 reads it with the offset before
+        # the change, fold=1 with the offset after, as zoneinfo does
+        ("Europe/Madrid", "2024-03-31 02:30", 0, "2024-03-31 01:30"),  # = 03:30 CEST
+        ("Europe/Madrid", "2024-03-31 02:30", 1, "2024-03-31 00:30"),  # = 01:30 CET
+        # a fold (01:00-02:00 happens twice): fold=0 the first time, fold=1 the second
+        ("America/New_York", "2024-11-03 01:30", 0, "2024-11-03 05:30"),  # EDT
+        ("America/New_York", "2024-11-03 01:30", 1, "2024-11-03 06:30"),  # EST
+    ],
+)
+def test_an_aware_datetime_in_a_gap_or_fold_is_stored_as_zoneinfo_reads_it(
+    sched: Scheduler, zone: str, wall: str, fold: int, utc: str
+) -> None:
+    when = dt.datetime.fromisoformat(wall).replace(tzinfo=ZoneInfo(zone), fold=fold)
+    info = sched.get(sched.schedule_task(when, task_type="t"))
+    expected = dt.datetime.fromisoformat(utc).replace(tzinfo=dt.timezone.utc)
+    assert info is not None and info.due_at == expected.timestamp()
 
 
 def test_payload_reaches_the_handler_byte_for_byte(clocked: Scheduler, clock: Clock) -> None:

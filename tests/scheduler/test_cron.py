@@ -11,7 +11,11 @@ import threading
 import time
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from duetime import Scheduler, worker_protocol
+from duetime.cron import RecurringSchedule
+from duetime.results import Result
 from tests.conftest import ROOT, Clock, Executions, WorkerProcesses
 
 
@@ -166,3 +170,109 @@ def test_cron_processes_killed_and_restarted_fire_each_slot_once(
     done = executions.wait_for(lambda ev: len([e for e in ev if e["event"] == "end"]) >= len(slots))
     ran = [e["task_id"] for e in done if e["event"] == "end"]
     assert len(ran) == len(set(ran)) == len(slots), "a slot ran twice"
+
+
+def read_as_ticker(s: Scheduler, name: str) -> tuple[RecurringSchedule, str]:
+    """A spec and its version, read as ``tick`` reads them."""
+    (version,), (text,) = s._cron._read_versioned([name])
+    assert text is not None
+    return RecurringSchedule.from_json(name, text), (version or b"0").decode()
+
+
+def test_a_ticker_holding_the_old_spec_cannot_fire_it(clocked: Scheduler, clock: Clock) -> None:
+    clocked.schedule_recurring("r", "*/10 * * * * *", task_type="t", task_data={"v": 1})
+    _, nxt = clocked.recurring()["r"]
+    slot = int(nxt * 1000)  # type: ignore[operator]
+    clock.ms = slot
+    old, version = read_as_ticker(clocked, "r")  # a ticker reads the due slot's spec ...
+    clock.ms = slot - 1  # ... and another process, a millisecond behind, changes the data:
+    clocked.schedule_recurring("r", "*/10 * * * * *", task_type="t", task_data={"v": 2})
+    assert clocked.recurring()["r"][1] == nxt  # same expression: the same next slot
+    clock.ms = slot
+    assert clocked._cron._fire(old, version, slot, slot) == Result.REFUSED  # stale version
+    assert cron_task_slots(clocked, "r") == []
+    clocked.tick_cron()
+    info = clocked.get(f"cron:r:{slot}")
+    assert info is not None and info.data == {"v": 2}
+
+
+def test_a_spec_stored_without_a_version_still_fires_and_can_change(
+    clocked: Scheduler, clock: Clock
+) -> None:
+    spec = RecurringSchedule.create(
+        name="old", cron="*/10 * * * * *", task_type="t", task_data=None,
+        timezone="UTC", misfire="run_once", max_attempts=3, payload_limit=1000,
+    )  # fmt: skip
+    slot = spec.next_after(clock.ms)
+    clocked.redis.hset(clocked.keys.cron, "old", spec.to_json())  # as stored before versions
+    clocked.redis.zadd(clocked.keys.cron_next, {"old": slot})
+    clock.ms = slot
+    clocked.tick_cron()
+    assert cron_task_slots(clocked, "old") == [slot]
+    clocked.schedule_recurring("old", "*/20 * * * * *", task_type="t")
+    assert clocked.redis.hget(clocked.keys.cron_version, "old") == b"1"
+    assert clocked.recurring()["old"][0].cron == "*/20 * * * * *"
+
+
+@pytest.mark.parametrize(
+    ("misfire", "late_s", "fired_late"),
+    [
+        ("run_once", 67, [60]),  # slots 0..60 missed, the newest 7 s old: fires once, late
+        ("skip", 67, []),  # the same, skipped
+        ("run_once", 3, [0]),  # 3 s late is within the grace: not a miss, it fires
+        ("skip", 3, [0]),
+    ],
+)
+def test_changing_a_schedule_applies_the_misfire_policy_to_its_unfired_slots(
+    clocked: Scheduler, clock: Clock, misfire: str, late_s: int, fired_late: list[int]
+) -> None:
+    clocked.schedule_recurring("r", "*/10 * * * * *", task_type="old", misfire=misfire)
+    _, nxt = clocked.recurring()["r"]
+    first = int(nxt * 1000)  # type: ignore[operator]
+    clock.ms = first + late_s * 1000  # nobody ticked; now the spec changes
+    clocked.schedule_recurring("r", "*/7 * * * * *", task_type="new", misfire=misfire)
+    assert cron_task_slots(clocked, "r") == [first + s * 1000 for s in fired_late]
+    for slot in cron_task_slots(clocked, "r"):
+        info = clocked.get(f"cron:r:{slot}")
+        assert info is not None and info.task_type == "old"
+    spec, nxt = clocked.recurring()["r"]
+    assert spec.task_type == "new" and nxt == spec.next_after(clock.ms) / 1000
+
+
+@pytest.mark.parametrize(("misfire", "fired_after_jump"), [("run_once", [90]), ("skip", [])])
+def test_redis_time_jumping_forward_past_the_grace_applies_the_misfire_policy(
+    clocked: Scheduler, clock: Clock, misfire: str, fired_after_jump: list[int]
+) -> None:
+    clocked.schedule_recurring("r", "*/10 * * * * *", task_type="t", misfire=misfire)
+    _, nxt = clocked.recurring()["r"]
+    first = int(nxt * 1000)  # type: ignore[operator]
+    clock.ms = first
+    clocked.tick_cron()
+    clock.ms = first + 97_000  # TIME jumps 97 s: slots 10..90 missed, the newest 7 s old
+    clocked.tick_cron()
+    clocked.tick_cron()
+    expected = [0, *fired_after_jump]
+    assert cron_task_slots(clocked, "r") == [first + s * 1000 for s in expected]
+    clock.ms = first + 100_000
+    clocked.tick_cron()  # and then back on schedule
+    assert cron_task_slots(clocked, "r") == [first + s * 1000 for s in [*expected, 100]]
+
+
+def test_redis_time_jumping_backward_fires_nothing_twice_nor_early(
+    clocked: Scheduler, clock: Clock
+) -> None:
+    clocked.schedule_recurring("r", "*/10 * * * * *", task_type="t")
+    _, nxt = clocked.recurring()["r"]
+    first = int(nxt * 1000)  # type: ignore[operator]
+    for at in (first, first + 10_000):
+        clock.ms = at
+        clocked.tick_cron()
+    clock.ms = first - 25_000  # TIME jumps back 35 s, past slots that already fired
+    while clock.ms < first + 20_000:
+        clocked.tick_cron()
+        fired = cron_task_slots(clocked, "r")
+        assert fired == [first, first + 10_000], "a slot fired twice, or the next one early"
+        clock.advance(1)
+    clock.ms = first + 20_000
+    clocked.tick_cron()  # the schedule resumes at its next slot
+    assert cron_task_slots(clocked, "r") == [first, first + 10_000, first + 20_000]
