@@ -23,6 +23,7 @@ import redis
 from . import validation, worker_protocol
 from .client import Scheduler
 from .errors import InvalidInput, RefusalLog, is_refusal
+from .plural import counted
 from .results import Result
 from .settings import DEFAULT_LEASE_S
 from .task import Task
@@ -170,7 +171,7 @@ class Worker:
             if self._stopping.is_set():
                 if stop_deadline is None:
                     stop_deadline = time.monotonic() + self.shutdown_grace_s
-                    log.info("stopping: waiting for %d running tasks", len(self._held))
+                    log.info("stopping: waiting for %s", counted(len(self._held), "running task"))
                 if not self._held or self._abort.is_set() or time.monotonic() >= stop_deadline:
                     break
                 timeout = max(0.0, stop_deadline - time.monotonic())
@@ -199,7 +200,10 @@ class Worker:
                     for task in got.tasks:
                         self._dispatch(task)
                     if got.buried:
-                        log.warning("%d tasks ran out of attempts after lost leases", got.buried)
+                        log.warning(
+                            "%s out of attempts after lost leases",
+                            counted(got.buried, "task ran", "tasks ran"),
+                        )
                     more_due = len(got.tasks) == limit
                     wake_at = time.monotonic() + (
                         MAX_IDLE_S
@@ -287,7 +291,7 @@ class Worker:
             leftover = self._held_pairs()
             if leftover:
                 n = worker_protocol.release(self.scheduler, leftover)
-                log.warning("handed back %d running tasks at shutdown", n)
+                log.warning("handed back %s at shutdown", counted(n, "running task"))
         except redis.RedisError as exc:
             log.warning("could not hand tasks back at shutdown (their leases will expire): %s", exc)
 
@@ -395,8 +399,8 @@ class Worker:
 
     def _on_lost(self, lost: set[str]) -> None:
         log.warning(
-            "lost the lease of %d running tasks (%s): another worker may run them",
-            len(lost),
+            "lost the lease of %s (%s): another worker may run them",
+            counted(len(lost), "running task"),
             ", ".join(sorted(lost)[:5]),
         )
 

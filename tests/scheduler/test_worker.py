@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from duetime import NewTask, Scheduler, Status, Task, Worker
+from duetime.plural import counted
 from tests.conftest import Executions, WorkerProcesses
 
 
@@ -156,7 +157,10 @@ def test_unknown_task_type_is_dead_lettered_with_a_log_line(
     tid = sched.schedule_task(time.time(), {}, task_type="no_such_type")
     wait_status(sched, tid, Status.DEAD)
     info = sched.get(tid)
-    assert info is not None and "no handler for task type 'no_such_type'" in (info.last_error or "")
+    assert info is not None and info.last_error is not None
+    # A sentence a person reads in `dead list`, with no private class name in it.
+    assert info.last_error.startswith("no handler for task type 'no_such_type' in this worker")
+    assert "_NoHandler" not in info.last_error
     time.sleep(0.2)
     assert "no handler for task type 'no_such_type'" in workers.stderr_of(a)
 
@@ -237,3 +241,9 @@ def test_duplicates_never_exceed_max_attempts(
             time.sleep(0.05)
     starts = Counter(e["task_id"] for e in executions.read() if e["event"] == "start")
     assert all(n <= 2 for n in starts.values()), starts
+
+
+def test_counts_in_log_lines_agree_with_their_number() -> None:
+    assert counted(1, "running task") == "1 running task"
+    assert counted(2, "lease") == "2 leases"
+    assert counted(0, "task ran", "tasks ran") == "0 tasks ran"
