@@ -248,11 +248,13 @@ class Worker:
         with self._held_lock:
             self._held.pop(task.task_id, None)
         err = done.error
-        text = "".join(traceback.format_exception_only(type(err), err)).strip()
+        delay: int | None = None
         if isinstance(err, _NoHandler):
-            delay: int | None = None
+            # A sentence for whoever reads the dead letters, not a private class name.
+            text = str(err)
             log.error("%s; task %s goes to the dead-letter set", text, task.task_id)
         else:
+            text = "".join(traceback.format_exception_only(type(err), err)).strip()
             delay = int(self.scheduler.retry.delay_s(task.attempt, self._rng) * 1000)
         try:
             outcome = worker_protocol.fail(
@@ -307,8 +309,8 @@ class Worker:
                 _Done(
                     task,
                     _NoHandler(
-                        f"no handler for task type {task.task_type!r} in worker {self.name} "
-                        f"(it handles: {known})"
+                        f"no handler for task type {task.task_type!r} in this worker "
+                        f"({self.name}, which handles: {known})"
                     ),
                 )
             )
