@@ -24,7 +24,7 @@ import redis
 
 from . import validation
 from .client import Scheduler
-from .errors import InvalidInput, RedisUnavailable, SchedulerError
+from .errors import InvalidInput, RedisUnavailable, SchedulerError, unreachable
 from .redact import mask_url
 from .settings import DEFAULT_LEASE_S, DEFAULT_MAX_PAYLOAD_BYTES
 from .worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_GRACE_S, Handler, Worker
@@ -164,7 +164,10 @@ def _scheduler(args: argparse.Namespace, *, wait_for_redis: bool = False) -> Sch
         raise UsageError(f"--url: Redis refused the connection: {exc}") from None
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         if not wait_for_redis:
-            raise RedisUnavailable(f"connecting: Redis did not answer ({exc})") from exc
+            reason = unreachable(exc)
+            if reason == "Connection refused":
+                reason = f"Connection refused by {sched.url} (is Redis running there?)"
+            raise RedisUnavailable(f"connecting: {reason}") from exc
     return sched
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import logging
 import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -17,7 +18,7 @@ from redis.retry import Retry
 
 from . import validation
 from .cron import CronTicker, RecurringSchedule
-from .errors import InvalidInput, InvalidState, TaskNotFound, redis_errors
+from .errors import InvalidInput, InvalidState, OutageLog, TaskNotFound, redis_errors
 from .keys import Keys
 from .lua import Scripts
 from .record import Record
@@ -86,6 +87,8 @@ class Scheduler:
         # Where this scheduler connects, for messages: never with its password.
         self.url: str | None = None
         self.scripts = Scripts(client)
+        # Workers and cron tickers report a Redis they cannot reach here, once per outage.
+        self.outage = OutageLog(logging.getLogger("duetime.redis"), lambda: self.url or "Redis")
         # Seeded from os.urandom once; drawing ids from it needs no system call per task.
         self._ids = random.Random()
         self._cron = CronTicker(self)

@@ -215,13 +215,14 @@ class CronTicker:
                 wait = min(self.tick(), max_wait_s)
                 refused_wait = 0.0
                 refusals.allowed()
+                self._s.outage.recovered()
             except PermissionDenied as exc:
                 # Not capped by max_wait_s: only an ACL change ends a refusal.
                 refused_wait = min(MAX_REFUSED_BACKOFF_S, max(1.0, refused_wait * 2))
                 refusals.refused(exc)
                 wait = refused_wait
             except RedisUnavailable as exc:
-                log.warning("cron tick failed, will retry: %s", exc)
+                self._s.outage.failed(exc)
                 wait = min(0.5, max_wait_s)
             except Exception:  # a ticker must outlive a bad schedule or a closed client
                 log.exception("cron tick failed, will retry")

@@ -186,6 +186,7 @@ class Worker:
             more_due = more_due or woken
             if backoff and time.monotonic() < wake_at:
                 continue
+            called = bool(to_ack)
             try:
                 if to_ack:
                     self._ack(to_ack)
@@ -196,6 +197,7 @@ class Worker:
                     and (more_due or time.monotonic() >= wake_at)
                 ):
                     limit = min(room, MAX_CLAIM_BATCH)
+                    called = True
                     got = worker_protocol.claim(self.scheduler, self.lease_ms, limit)
                     for task in got.tasks:
                         self._dispatch(task)
@@ -212,10 +214,17 @@ class Worker:
                     )
                 backoff = 0.0
                 refusals.allowed()
+                if called:
+                    self.scheduler.outage.recovered()
             except redis.RedisError as exc:
                 if is_refusal(exc):
                     backoff = min(MAX_REFUSED_BACKOFF_S, max(1.0, backoff * 2))
                     refusals.refused(exc)
+                elif isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+                    # Retry within a second, so work resumes soon after Redis does; the
+                    # outage log keeps the log from saying so every time.
+                    backoff = min(1.0, max(0.05, backoff * 2))
+                    self.scheduler.outage.failed(exc)
                 else:
                     backoff = min(1.0, max(0.05, backoff * 2))
                     log.warning("Redis call failed, retrying in %.2fs: %s", backoff, exc)
