@@ -267,8 +267,21 @@ def cmd_cron(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for s in (signal.SIGTERM, signal.SIGINT):
         signal.signal(s, lambda *_: stop.set())
-    sched.run_cron(stop)
+    beat = args.heartbeat or None
+    logging.getLogger("duetime.cron").info(
+        "cron ticker started: %s namespace %r%s",
+        sched.url,
+        sched.namespace,
+        f", a heartbeat line every {beat:g}s" if beat else "",
+    )
+    sched.run_cron(stop, heartbeat_s=beat)
+    logging.getLogger("duetime.cron").info("cron ticker stopped")
     return 0
+
+
+def _heartbeat(seconds: float) -> None:
+    if seconds != 0:
+        validation.seconds("--heartbeat", seconds, 1.0, 86400.0)
 
 
 def _dead_letter_line(info: TaskInfo) -> str:
@@ -471,6 +484,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Workers do this too (unless --no-cron); any number of processes may, and each\n"
         "slot still fires once.",
         "example:\n  python -m duetime cron --namespace shop",
+    )
+    c.add_argument(
+        "--heartbeat",
+        type=_flag(float, _heartbeat),
+        default=60.0,
+        metavar="SECONDS",
+        help="log a line this often (1 to 86400; 0: never): schedules, slots fired, next slot",
     )
     c.set_defaults(func=cmd_cron)
 

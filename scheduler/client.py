@@ -391,13 +391,23 @@ class Scheduler:
         """Fire every recurring slot that is due now. Returns seconds until the next slot."""
         return self._cron.tick()
 
-    def run_cron(self, stop: threading.Event | None = None, max_wait_s: float = 1.0) -> None:
+    def run_cron(
+        self,
+        stop: threading.Event | None = None,
+        max_wait_s: float = 1.0,
+        heartbeat_s: float | None = None,
+    ) -> None:
         """Fire recurring slots until ``stop`` is set (a "beat" process; workers do it too).
 
-        ``max_wait_s`` (0.01 s to an hour) bounds the sleep between ticks.
+        ``max_wait_s`` (0.01 s to an hour) bounds the sleep between ticks. With
+        ``heartbeat_s`` (1 s to a day), log one INFO line that often on ``duetime.cron``:
+        how many schedules there are, the slots this process fired since the last
+        line, and the next slot.
         """
         validation.seconds("max_wait_s", max_wait_s, 0.01, 3600.0)
-        self._cron.run(stop or threading.Event(), max_wait_s)
+        if heartbeat_s is not None:
+            validation.seconds("heartbeat_s", heartbeat_s, 1.0, 86400.0)
+        self._cron.run(stop or threading.Event(), max_wait_s, heartbeat_s)
 
     def close(self) -> None:
         self.redis.close()

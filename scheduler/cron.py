@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,7 +22,9 @@ from croniter import croniter
 
 from . import validation
 from .errors import InvalidInput, PermissionDenied, RedisUnavailable, RefusalLog, redis_errors
+from .plural import counted
 from .record import Record, Status
+from .results import Result
 
 if TYPE_CHECKING:
     from .client import Scheduler
@@ -111,6 +114,8 @@ class CronTicker:
 
     def __init__(self, scheduler: Scheduler) -> None:
         self._s = scheduler
+        # Slots this process fired, for the heartbeat line.
+        self.fired = 0
 
     def register(self, spec: RecurringSchedule) -> None:
         keys = self._s.keys
@@ -193,7 +198,7 @@ class CronTicker:
                 Status.SCHEDULED, 0, spec.max_attempts, fire, spec.task_type, spec.payload
             ).encode()
         )
-        self._s.scripts.run(
+        won = self._s.scripts.run(
             "fire_cron",
             [keys.cron, keys.cron_next, keys.tasks, keys.due],
             [
@@ -206,13 +211,50 @@ class CronTicker:
                 record,
             ],
         )
+        if won == Result.OK and fire is not None:
+            self.fired += 1
 
-    def run(self, stop: threading.Event, max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
+    def heartbeat(self, period_s: float) -> None:
+        """Log one line: the schedules, the slots fired since the last line, the next slot."""
+        with redis_errors("cron heartbeat"):
+            nexts: list[tuple[bytes, float]] = self._s.redis.zrange(  # type: ignore[assignment]
+                self._s.keys.cron_next, 0, -1, withscores=True
+            )
+        fired, self.fired = self.fired, 0
+        if not nexts:
+            log.info(
+                "cron: no recurring schedule in namespace %r; %s in the last %.0fs",
+                self._s.namespace,
+                counted(fired, "slot fired", "slots fired"),
+                period_s,
+            )
+            return
+        name, slot = nexts[0]
+        at = dt.datetime.fromtimestamp(slot / 1000, dt.timezone.utc).isoformat(timespec="seconds")
+        log.info(
+            "cron: %s, %s in the last %.0fs, next slot %r at %s",
+            counted(len(nexts), "schedule"),
+            counted(fired, "slot fired", "slots fired"),
+            period_s,
+            name.decode(),
+            at,
+        )
+
+    def run(
+        self,
+        stop: threading.Event,
+        max_wait_s: float = DEFAULT_MAX_WAIT_S,
+        heartbeat_s: float | None = None,
+    ) -> None:
         refusals = RefusalLog(log, "cron ticker", MAX_REFUSED_BACKOFF_S)
         refused_wait = 0.0
+        next_beat = None if heartbeat_s is None else time.monotonic() + heartbeat_s
         while not stop.is_set():
             try:
                 wait = min(self.tick(), max_wait_s)
+                if next_beat is not None and heartbeat_s and time.monotonic() >= next_beat:
+                    self.heartbeat(heartbeat_s)
+                    next_beat = time.monotonic() + heartbeat_s
                 refused_wait = 0.0
                 refusals.allowed()
                 self._s.outage.recovered()

@@ -127,6 +127,7 @@ BAD_FLAGS = [
         "dead", ["list", "--limit", "-1"], "--limit must be an int from 0", id="limit-neg"
     ),
     pytest.param("dead", ["retry"], "needs a task id", id="retry-no-id"),
+    pytest.param("cron", ["--heartbeat", "0.5"], "--heartbeat must be", id="heartbeat-short"),
     pytest.param("dead", ["list", "a", "b"], "unrecognized arguments", id="list-two-ids"),
     pytest.param("dead", ["retry", "a\nb"], "printable", id="retry-newline"),
     pytest.param("dead", ["purge", "a\x01b"], "printable", id="purge-control"),

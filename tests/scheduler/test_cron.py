@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from duetime import Scheduler, worker_protocol
+from duetime.chaos.system.redis_server import RedisServer
 from tests.conftest import ROOT, Clock, Executions, WorkerProcesses
 
 
@@ -166,3 +169,32 @@ def test_cron_processes_killed_and_restarted_fire_each_slot_once(
     done = executions.wait_for(lambda ev: len([e for e in ev if e["event"] == "end"]) >= len(slots))
     ran = [e["task_id"] for e in done if e["event"] == "end"]
     assert len(ran) == len(set(ran)) == len(slots), "a slot ran twice"
+
+
+def test_a_cron_process_says_it_is_alive_with_a_heartbeat(
+    redis_server: RedisServer, sched: Scheduler, tmp_path: Path
+) -> None:
+    sched.schedule_recurring("sec", "* * * * * *", task_type="t")
+    flags = ["--url", redis_server.url, "--namespace", sched.namespace, "--heartbeat", "1"]
+    err = tmp_path / "cron.err"
+    with err.open("wb") as f:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "duetime", "cron", *flags],
+            cwd=ROOT,
+            stderr=f,
+            start_new_session=True,
+        )
+    try:
+        time.sleep(3.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    lines = err.read_text().splitlines()
+    assert "INFO duetime.cron: cron ticker started: " in lines[0], lines
+    assert lines[0].endswith("a heartbeat line every 1s")
+    beats = [x for x in lines if "INFO duetime.cron: cron: 1 schedule, " in x]
+    assert 2 <= len(beats) <= 3, lines
+    assert re.search(
+        r"1 schedule, [12] slots? fired in the last 1s, next slot 'sec' at 20", beats[-1]
+    )
+    assert lines[-1].endswith("cron ticker stopped")
