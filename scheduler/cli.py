@@ -23,7 +23,7 @@ from typing import Any, NoReturn, TypeVar
 import redis
 
 from . import validation
-from .client import Scheduler
+from .client import NewTask, Scheduler
 from .errors import (
     InvalidInput,
     InvalidState,
@@ -233,14 +233,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    tid = _scheduler(args).schedule_task(
-        args.at,
-        args.data,
-        task_type=args.type,
-        task_id=args.id,
-        max_attempts=args.max_attempts,
-    )
-    print(tid)
+    sched = _scheduler(args)
+    (result,) = sched.submit([NewTask(args.at, args.data, args.type, args.id, args.max_attempts)])
+    print(result.task_id)
+    if not result.created:
+        print(
+            f"note: task {result.task_id!r} already exists in namespace {sched.namespace!r} "
+            "(pending, running or dead, or finished at this same time): nothing scheduled",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -454,8 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--id",
         type=_flag(str, validation.producer_task_id),
         default=None,
-        help="an id of your choosing (default: a random one); scheduling again with the id "
-        "of a task that is still pending or running creates nothing, so a retry is safe",
+        help="an id of your choosing (default: a random one); scheduling again with the "
+        "same id and --at creates nothing, so a retry is safe",
     )
     s.add_argument(
         "--max-attempts",

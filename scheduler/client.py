@@ -45,6 +45,17 @@ class NewTask:
     max_attempts: int | None = None
 
 
+@dataclass(frozen=True)
+class Scheduled:
+    """What :meth:`Scheduler.submit` did with one task."""
+
+    task_id: str
+    created: bool
+    """True: a task was created. False: nothing was written, because a task with this
+    id is pending, running, waiting for a retry or dead, or finished with this same due
+    time (a retry of the call that created it)."""
+
+
 def new_task_id(rng: random.Random) -> str:
     """96 random bits, URL-safe: 16 characters."""
     return base64.urlsafe_b64encode(rng.getrandbits(96).to_bytes(12, "big")).decode()
@@ -168,20 +179,39 @@ class Scheduler:
         """Schedule ``task_data`` to be handled by ``task_type``'s handler at ``timestamp``.
 
         ``timestamp`` is epoch seconds (int or float) or a timezone-aware datetime; a
-        time in the past means "now". Returns the task id. With ``task_id`` given,
-        calling again with the same id does nothing and returns the id, so a producer
-        can retry after a timeout. Ids starting with ``cron:`` are reserved for the
-        slots of recurring schedules. Raises :class:`InvalidInput` (nothing written) or
-        :class:`RedisUnavailable` (outcome unknown: retry with the same id).
+        time in the past means "now". Returns the task id.
+
+        With ``task_id`` given, calling again with that id does nothing and returns it
+        while its task is pending, running, waiting for a retry or dead, and also after
+        the task finished if called with the same time: so a producer can retry after a
+        timeout. A finished (done or cancelled) task gives its id up to a task due at
+        another time, which the call then creates; a dead letter keeps its id until
+        purged. :meth:`submit` says whether a call created a task.
+
+        Ids starting with ``cron:`` are reserved for the slots of recurring schedules.
+        Raises :class:`InvalidInput` (nothing written) or :class:`RedisUnavailable`
+        (outcome unknown: retry with the same id and time).
         """
         return self.schedule_many(
             [NewTask(timestamp, task_data, task_type, task_id, max_attempts)]
         )[0]
 
     def schedule_many(self, tasks: Iterable[NewTask]) -> list[str]:
-        """Schedule many tasks in few round trips. All are checked before any is written.
+        """Schedule many tasks in few round trips; returns their ids, in order.
 
-        Raises :class:`InvalidInput` if any task is invalid or two share a ``task_id``.
+        Each id behaves as in :meth:`schedule_task`; :meth:`submit` also says which
+        tasks were created. Raises :class:`InvalidInput` (nothing written) if any task
+        is invalid or two share a ``task_id``.
+        """
+        return [s.task_id for s in self.submit(tasks)]
+
+    def submit(self, tasks: Iterable[NewTask]) -> list[Scheduled]:
+        """:meth:`schedule_many` that says, per task, whether it created one.
+
+        ``created`` is False for an id whose task is pending, running, waiting for a
+        retry or dead (purge a dead letter to free its id), or finished with the same
+        due time: that task is left as it was. An id whose task finished (done or
+        cancelled) gets a new task due at any other time.
         """
         if not isinstance(tasks, Iterable) or isinstance(tasks, (str, bytes, Mapping)):
             raise InvalidInput(f"schedule_many takes a list of NewTask, not {type(tasks).__name__}")
@@ -195,7 +225,7 @@ class Scheduler:
                     f"them could be stored, so give each task its own id"
                 )
             seen.add(tid)
-        keys = [self.keys.tasks, self.keys.due]
+        keys = [self.keys.tasks, self.keys.due, self.keys.done, self.keys.errors]
         calls: list[list[Any]] = []
         for start in range(0, len(rows), SCHEDULE_CHUNK):
             chunk = rows[start : start + SCHEDULE_CHUNK]
@@ -206,13 +236,16 @@ class Scheduler:
         with redis_errors("schedule_task", ids):
             if len(calls) == 1:
                 # One round trip: a pipeline would first ask SCRIPT EXISTS.
-                self.scripts.run("schedule", keys, calls[0])
+                replies = [self.scripts.run("schedule", keys, calls[0])]
             elif calls:
                 pipe = self.redis.pipeline(transaction=False)
                 for args in calls:
                     self.scripts.run("schedule", keys, args, pipe)
-                pipe.execute()
-        return ids
+                replies = pipe.execute()
+            else:
+                replies = []
+        codes = [code for reply in replies for code in reply]
+        return [Scheduled(tid, code == Result.OK) for tid, code in zip(ids, codes, strict=True)]
 
     def _prepare(self, t: NewTask) -> tuple[str, int, str]:
         if not isinstance(t, NewTask):

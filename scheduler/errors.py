@@ -26,7 +26,7 @@ class RedisUnavailable(SchedulerError):
 
     For a write, the outcome is unknown: the write may or may not have happened.
     ``task_id`` is set when the call was a ``schedule_task``: retrying with that id
-    is safe, it never creates a second task.
+    (and the same time) is safe: it never creates a second task.
     """
 
     def __init__(self, message: str, *, task_id: str | None = None) -> None:
@@ -177,7 +177,7 @@ def redis_errors(what: str, task_ids: Sequence[str] = ()) -> Iterator[None]:
         if task_ids:
             hint = (
                 f"; the task may or may not have been scheduled: retry with "
-                f"task_id={task_ids[0]!r}, it never creates a second task"
+                f"task_id={task_ids[0]!r} and the same time, it never creates a second task"
             )
         reason = unreachable(exc)
         if str(exc) not in reason:

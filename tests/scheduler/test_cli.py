@@ -289,6 +289,21 @@ CLI_CASES = [
     ),
     pytest.param(["dead", "purge"], 0, "purged 1 dead letter\n", "", id="purge-all"),
     pytest.param(["stats"], 0, "(?s) +scheduled  1\n.* +dead  1\n.*", "", id="stats"),
+    pytest.param(
+        ["schedule", "--type", "t", "--at", "1", "--id", "pending-1"],
+        0,
+        "pending-1\n",
+        "note: task 'pending-1' already exists in namespace 't[0-9a-f]+' "
+        "\\(pending, running or dead, or finished at this same time\\): nothing scheduled\n",
+        id="schedule-id-in-use",
+    ),
+    pytest.param(
+        ["schedule", "--type", "t", "--at", "1", "--id", "fresh-1"],
+        0,
+        "fresh-1\n",
+        "",
+        id="schedule-new-id",
+    ),
 ]
 
 
