@@ -252,9 +252,11 @@ class CronTicker:
         while not stop.is_set():
             try:
                 wait = min(self.tick(), max_wait_s)
-                if next_beat is not None and heartbeat_s and time.monotonic() >= next_beat:
-                    self.heartbeat(heartbeat_s)
-                    next_beat = time.monotonic() + heartbeat_s
+                if next_beat is not None and heartbeat_s:
+                    if time.monotonic() >= next_beat:
+                        self.heartbeat(heartbeat_s)
+                        next_beat = time.monotonic() + heartbeat_s
+                    wait = min(wait, max(0.0, next_beat - time.monotonic()))
                 refused_wait = 0.0
                 refusals.allowed()
                 self._s.outage.recovered()
