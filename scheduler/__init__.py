@@ -6,7 +6,7 @@
 >>> Worker(sched, handlers={"send_email": send_email}).run()
 """
 
-from .client import NewTask, Scheduler
+from .client import NewTask, Scheduled, Scheduler
 from .cron import RecurringSchedule
 from .errors import (
     InvalidInput,
@@ -31,6 +31,7 @@ __all__ = [
     "RedisUnavailable",
     "Retention",
     "RetryPolicy",
+    "Scheduled",
     "Scheduler",
     "SchedulerError",
     "Stats",

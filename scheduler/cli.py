@@ -23,11 +23,21 @@ from typing import Any, NoReturn, TypeVar, cast
 import redis
 
 from . import validation
-from .client import Scheduler
-from .errors import InvalidInput, RedisUnavailable, SchedulerError
+from .client import NewTask, Scheduler
+from .errors import (
+    InvalidInput,
+    InvalidState,
+    RedisUnavailable,
+    SchedulerError,
+    TaskNotFound,
+    unreachable,
+)
 from .lease_events import LeaseObserver
+from .plural import counted
+from .record import Status
 from .redact import mask_url
-from .settings import DEFAULT_LEASE_S, DEFAULT_MAX_PAYLOAD_BYTES
+from .settings import DEFAULT_LEASE_S, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_PAYLOAD_BYTES
+from .task import TaskInfo
 from .worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_GRACE_S, Handler, Worker
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
@@ -36,8 +46,41 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 T = TypeVar("T")
 
 
+DESCRIPTION = """\
+Run duetime's workers and cron tickers, schedule tasks, and look into a namespace.
+
+Every command talks to one Redis (--url, --url-file or $DUETIME_URL) and works in
+one namespace (--namespace): tasks, recurring schedules and dead letters of
+different namespaces never meet."""
+
+EPILOG = """\
+examples:
+  python -m duetime worker   --namespace shop --handlers myapp.tasks:HANDLERS
+  python -m duetime schedule --namespace shop --type send_email --at 2030-01-01T09:00:00+00:00
+  python -m duetime stats    --namespace shop
+  python -m duetime dead list --namespace shop
+
+A mistake in the flags exits with status 2, any other failure (Redis unreachable,
+a permission refused, no such dead letter) with 1; either says why in one line on
+stderr. Keep a password out of --url, which every user of the machine can read in
+ps: put it in $DUETIME_URL or in a file named by --url-file."""
+
+
 class UsageError(Exception):
     """A bad flag: reported in one line, exit status 2."""
+
+
+class Failure(Exception):
+    """A command that could not do what was asked: reported in one line, exit status 1."""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each flag's default, except where there is none to show; keeps line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,11 +159,15 @@ def parse_when(text: str) -> int | float | dt.datetime:
         except ValueError:
             pass
     try:
-        return dt.datetime.fromisoformat(text)
+        when = dt.datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(
             f"--at must be epoch seconds or an ISO-8601 time with an offset, not {text!r}"
         ) from None
+    if when.tzinfo is None:
+        example = when.replace(tzinfo=dt.timezone.utc).isoformat()
+        raise UsageError(f"--at {text!r} has no UTC offset: add one, e.g. {example}")
+    return when
 
 
 def read_url_file(path: str) -> str:
@@ -168,7 +215,10 @@ def _scheduler(args: argparse.Namespace, *, wait_for_redis: bool = False) -> Sch
         raise UsageError(f"--url: Redis refused the connection: {exc}") from None
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         if not wait_for_redis:
-            raise RedisUnavailable(f"connecting: Redis did not answer ({exc})") from exc
+            reason = unreachable(exc)
+            if reason == "Connection refused":
+                reason = f"Connection refused by {sched.url} (is Redis running there?)"
+            raise RedisUnavailable(f"connecting: {reason}") from exc
     return sched
 
 
@@ -198,24 +248,33 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    tid = _scheduler(args).schedule_task(
-        args.at,
-        args.data,
-        task_type=args.type,
-        task_id=args.id,
-        max_attempts=args.max_attempts,
-    )
-    print(tid)
+    sched = _scheduler(args)
+    (result,) = sched.submit([NewTask(args.at, args.data, args.type, args.id, args.max_attempts)])
+    print(result.task_id)
+    if not result.created:
+        print(
+            f"note: task {result.task_id!r} already exists in namespace {sched.namespace!r} "
+            "(pending, running or dead, or finished at this same time): nothing scheduled",
+            file=sys.stderr,
+        )
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    stats = asdict(_scheduler(args).stats())
+    sched = _scheduler(args)
+    stats = asdict(sched.stats())
     if args.json:
         print(json.dumps(stats))
-    else:
-        for k, v in stats.items():
-            print(f"{k:>10}  {v}")
+        return 0
+    for k, v in stats.items():
+        print(f"{k:>10}  {v}")
+    if not any(stats.values()) and not sched.recurring():
+        # Most often a mistyped --namespace: an empty one looks just like a quiet one.
+        print(
+            f"note: no task, schedule or dead letter in namespace {sched.namespace!r} "
+            "(is the namespace right?)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -224,43 +283,92 @@ def cmd_cron(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for s in (signal.SIGTERM, signal.SIGINT):
         signal.signal(s, lambda *_: stop.set())
-    sched.run_cron(stop)
+    beat = args.heartbeat or None
+    logging.getLogger("duetime.cron").info(
+        "cron ticker started: %s namespace %r%s",
+        sched.url,
+        sched.namespace,
+        f", a heartbeat line every {beat:g}s" if beat else "",
+    )
+    sched.run_cron(stop, heartbeat_s=beat)
+    logging.getLogger("duetime.cron").info("cron ticker stopped")
     return 0
 
 
+def _heartbeat(seconds: float) -> None:
+    if seconds != 0:
+        validation.seconds("--heartbeat", seconds, 1.0, 86400.0)
+
+
+def _dead_letter_line(info: TaskInfo) -> str:
+    return json.dumps(
+        {
+            "task_id": info.task_id,
+            "task_type": info.task_type,
+            "attempts": info.attempts,
+            "last_error": info.last_error,
+        }
+    )
+
+
 def cmd_dead(args: argparse.Namespace) -> int:
+    if args.action == "retry" and not args.task_id:
+        raise UsageError("dead retry needs a task id")
     sched = _scheduler(args)
+    tid = args.task_id
+    not_dead = Failure(
+        f"no dead letter {tid!r} in namespace {sched.namespace!r} (dead list shows them)"
+    )
     if args.action == "list":
-        for info in sched.dead_letters(limit=args.limit):
-            print(
-                json.dumps(
-                    {
-                        "task_id": info.task_id,
-                        "task_type": info.task_type,
-                        "attempts": info.attempts,
-                        "last_error": info.last_error,
-                    }
-                )
-            )
+        if tid is None:
+            for info in sched.dead_letters(limit=args.limit):
+                print(_dead_letter_line(info))
+            return 0
+        one = sched.get(tid)
+        if one is None or one.status is not Status.DEAD:
+            raise not_dead
+        print(_dead_letter_line(one))
     elif args.action == "retry":
-        if not args.task_id:
-            raise UsageError("dead retry needs a task id")
-        sched.retry_dead(args.task_id)
+        try:
+            sched.retry_dead(tid)
+        except (TaskNotFound, InvalidState):
+            raise not_dead from None
+        print(f"requeued dead letter {tid!r}: due now, with a fresh set of attempts")
+    elif tid is not None:
+        if not sched.purge_dead(tid):
+            raise not_dead
+        print(f"purged dead letter {tid!r}")
     else:
-        print(sched.purge_dead(args.task_id))
+        print(f"purged {counted(sched.purge_dead(), 'dead letter')}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m duetime", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(
+        prog="python -m duetime",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=_HelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     env_url = os.environ.get("DUETIME_URL")
     # argparse %-formats help text; a percent-encoded URL must not break it.
-    shown = f"$DUETIME_URL, now {mask_url(env_url)}" if env_url else DEFAULT_URL
+    shown = (
+        f"$DUETIME_URL, which is {mask_url(env_url)}"
+        if env_url
+        else f"$DUETIME_URL if set (it is not), else {DEFAULT_URL}"
+    )
     default_shown = shown.replace("%", "%%")
 
-    def common(sp: argparse.ArgumentParser) -> None:
+    def command(name: str, summary: str, description: str, epilog: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=epilog,
+            formatter_class=_HelpFormatter,
+        )
         where = sp.add_mutually_exclusive_group()
         where.add_argument(
             "--url",
@@ -272,29 +380,60 @@ def build_parser() -> argparse.ArgumentParser:
             "--url-file",
             default=None,
             metavar="PATH",
-            help="read the Redis URL from this file (keeps its password off the command line)",
+            help="read the Redis URL from the first line of this file "
+            "(keeps its password off the command line)",
         )
         sp.add_argument(
             "--namespace",
             type=_flag(str, validation.namespace),
             default="default",
-            help="task namespace",
+            help="the namespace to work in; producers and workers must name the same one",
         )
-        sp.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO")
+        sp.add_argument(
+            "--log-level",
+            type=str.upper,
+            choices=LOG_LEVELS,
+            default="INFO",
+            help="the least important log lines to print (on stderr)",
+        )
+        return sp
 
-    w = sub.add_parser("worker", help="run a worker until SIGTERM")
-    common(w)
-    w.add_argument("--handlers", required=True, help="MODULE:ATTR, a dict type -> callable")
-    w.add_argument(
-        "--concurrency", type=_flag(int, validation.concurrency), default=DEFAULT_CONCURRENCY
+    w = command(
+        "worker",
+        "run a worker until SIGTERM or Ctrl-C",
+        "Run the handlers of due tasks until SIGTERM or Ctrl-C, then let running\n"
+        "handlers finish (up to --shutdown-grace) and hand back the rest.\n"
+        "A failing handler is retried with backoff; a task out of attempts, or of a\n"
+        "type no handler knows, becomes a dead letter. Workers also fire recurring\n"
+        "schedules unless --no-cron. If Redis cannot be reached the worker waits for it.",
+        "example:\n  python -m duetime worker --namespace shop "
+        "--handlers myapp.tasks:HANDLERS --concurrency 8",
     )
     w.add_argument(
-        "--lease", type=_flag(float, validation.lease_s), default=DEFAULT_LEASE_S, help="seconds"
+        "--handlers",
+        required=True,
+        metavar="MODULE:ATTR",
+        help="a dict of task type -> callable, e.g. myapp.tasks:HANDLERS",
+    )
+    w.add_argument(
+        "--concurrency",
+        type=_flag(int, validation.concurrency),
+        default=DEFAULT_CONCURRENCY,
+        help="handler threads, 1 to 1024: at most this many tasks run at once",
+    )
+    w.add_argument(
+        "--lease",
+        type=_flag(float, validation.lease_s),
+        default=DEFAULT_LEASE_S,
+        metavar="SECONDS",
+        help="how long a task stays claimed if this worker dies (renewed while it runs)",
     )
     w.add_argument(
         "--shutdown-grace",
         type=_flag(float, validation.shutdown_grace_s),
         default=DEFAULT_SHUTDOWN_GRACE_S,
+        metavar="SECONDS",
+        help="on SIGTERM, how long running handlers may take before they are handed back",
     )
     w.add_argument("--no-cron", action="store_true", help="do not fire recurring schedules")
     w.add_argument(
@@ -306,47 +445,104 @@ def build_parser() -> argparse.ArgumentParser:
     )
     w.set_defaults(func=cmd_worker)
 
-    s = sub.add_parser("schedule", help="schedule one task; prints its id")
-    common(s)
-    s.add_argument("--type", type=_flag(str, validation.task_type), default="default")
+    s = command(
+        "schedule",
+        "schedule one task; prints its id",
+        "Schedule one task and print its id on stdout.",
+        "example:\n  python -m duetime schedule --namespace shop --type send_email "
+        "--at 2030-01-01T09:00:00+00:00 --data '{\"user\": 42}'",
+    )
+    s.add_argument(
+        "--type",
+        type=_flag(str, validation.task_type),
+        required=True,
+        help="the task type: which handler of the workers runs it",
+    )
     s.add_argument(
         "--at",
         type=_flag(parse_when, validation.due_ms),
         required=True,
-        help="epoch seconds or ISO-8601 with offset",
+        metavar="WHEN",
+        help="epoch seconds, or ISO-8601 with a UTC offset (2030-01-01T09:00:00+00:00); "
+        "a time in the past means now",
     )
     s.add_argument(
         "--data",
         type=_flag(parse_data, lambda data: validation.payload(data, DEFAULT_MAX_PAYLOAD_BYTES)),
         default="null",
-        help="JSON payload",
+        metavar="JSON",
+        help="the task's payload, as JSON",
     )
     s.add_argument(
         "--id",
         type=_flag(str, validation.producer_task_id),
         default=None,
-        help="task id (makes retries idempotent)",
+        help="an id of your choosing (default: a random one); scheduling again with the "
+        "same id and --at creates nothing, so a retry is safe",
     )
-    s.add_argument("--max-attempts", type=_flag(int, validation.max_attempts), default=None)
+    s.add_argument(
+        "--max-attempts",
+        type=_flag(int, validation.max_attempts),
+        default=None,
+        metavar="N",
+        help=f"runs before the task becomes a dead letter, 1 to 1000 "
+        f"(default: {DEFAULT_MAX_ATTEMPTS})",
+    )
     s.set_defaults(func=cmd_schedule)
 
-    st = sub.add_parser("stats", help="print the namespace's counts")
-    common(st)
-    st.add_argument("--json", action="store_true")
+    st = command(
+        "stats",
+        "print the namespace's counts",
+        "Print how many tasks of the namespace are scheduled, due, running, waiting\n"
+        "for a retry, dead, and finished (kept for a while after they finish).",
+        "example:\n  python -m duetime stats --namespace shop --json",
+    )
+    st.add_argument("--json", action="store_true", help="print one JSON object")
     st.set_defaults(func=cmd_stats)
 
-    c = sub.add_parser("cron", help="fire recurring schedules until SIGTERM (workers do too)")
-    common(c)
+    c = command(
+        "cron",
+        "fire recurring schedules until SIGTERM (workers do too)",
+        "Fire the slots of the namespace's recurring schedules until SIGTERM or Ctrl-C.\n"
+        "Workers do this too (unless --no-cron); any number of processes may, and each\n"
+        "slot still fires once.",
+        "example:\n  python -m duetime cron --namespace shop",
+    )
+    c.add_argument(
+        "--heartbeat",
+        type=_flag(float, _heartbeat),
+        default=60.0,
+        metavar="SECONDS",
+        help="log a line this often (1 to 86400; 0: never): schedules, slots fired, next slot",
+    )
     c.set_defaults(func=cmd_cron)
 
-    d = sub.add_parser("dead", help="list, retry or purge dead letters")
-    common(d)
-    d.add_argument("action", choices=["list", "retry", "purge"])
-    d.add_argument("task_id", type=_flag(str, validation.task_id), nargs="?", default=None)
+    d = command(
+        "dead",
+        "list, retry or purge dead letters",
+        "Dead letters are tasks that ran out of attempts, or whose type no worker\n"
+        "handles. They are kept for a week, then expire.\n\n"
+        "  dead list [ID]    print them as JSON lines, oldest first (ID: only that one)\n"
+        "  dead retry ID     run it again, now, with a fresh set of attempts\n"
+        "  dead purge [ID]   delete it, or (without ID) every dead letter\n\n"
+        "An ID that is not a dead letter is an error (exit status 1).",
+        "example:\n  python -m duetime dead retry 3fA9x-Qm2LkT0bZc --namespace shop",
+    )
+    d.add_argument("action", choices=["list", "retry", "purge"], help="what to do")
+    d.add_argument(
+        "task_id",
+        type=_flag(str, validation.task_id),
+        nargs="?",
+        default=None,
+        metavar="ID",
+        help="a dead letter's task id",
+    )
     d.add_argument(
         "--limit",
         type=_flag(int, lambda n: validation.count("--limit", n, 0, validation.MAX_PAGE)),
         default=100,
+        metavar="N",
+        help="dead list: show at most this many",
     )
     d.set_defaults(func=cmd_dead)
     return p
@@ -366,6 +562,6 @@ def main(argv: Sequence[str] | None = None, *, worker_class: type[Worker] = Work
     except (UsageError, InvalidInput) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (SchedulerError, redis.RedisError, ValueError) as exc:
+    except (Failure, SchedulerError, redis.RedisError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import logging
 import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -17,7 +18,7 @@ from redis.retry import Retry
 
 from . import validation
 from .cron import CronTicker, RecurringSchedule
-from .errors import InvalidInput, InvalidState, TaskNotFound, redis_errors
+from .errors import InvalidInput, InvalidState, OutageLog, TaskNotFound, redis_errors
 from .keys import Keys
 from .lua import Scripts
 from .record import Record
@@ -42,6 +43,17 @@ class NewTask:
     task_type: str = "default"
     task_id: str | None = None
     max_attempts: int | None = None
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """What :meth:`Scheduler.submit` did with one task."""
+
+    task_id: str
+    created: bool
+    """True: a task was created. False: nothing was written, because a task with this
+    id is pending, running, waiting for a retry or dead, or finished with this same due
+    time (a retry of the call that created it)."""
 
 
 def new_task_id(rng: random.Random) -> str:
@@ -86,6 +98,8 @@ class Scheduler:
         # Where this scheduler connects, for messages: never with its password.
         self.url: str | None = None
         self.scripts = Scripts(client)
+        # Workers and cron tickers report a Redis they cannot reach here, once per outage.
+        self.outage = OutageLog(logging.getLogger("duetime.redis"), lambda: self.url or "Redis")
         # Seeded from os.urandom once; drawing ids from it needs no system call per task.
         self._ids = random.Random()
         self._cron = CronTicker(self)
@@ -171,20 +185,39 @@ class Scheduler:
         its second with ``fold=1``; a wall time that never occurs (the gap when clocks
         go forward) is read with the offset before the change with ``fold=0`` (02:30 in
         a 02:00->03:00 gap is 03:30 after it) and with the offset after it with
-        ``fold=1`` (01:30 before it). Returns the task id. With ``task_id`` given,
-        calling again with the same id does nothing and returns the id, so a producer
-        can retry after a timeout. Ids starting with ``cron:`` are reserved for the
-        slots of recurring schedules. Raises :class:`InvalidInput` (nothing written) or
-        :class:`RedisUnavailable` (outcome unknown: retry with the same id).
+        ``fold=1`` (01:30 before it). Returns the task id.
+
+        With ``task_id`` given, calling again with that id does nothing and returns it
+        while its task is pending, running, waiting for a retry or dead, and also after
+        the task finished if called with the same time: so a producer can retry after a
+        timeout. A finished (done or cancelled) task gives its id up to a task due at
+        another time, which the call then creates; a dead letter keeps its id until
+        purged. :meth:`submit` says whether a call created a task.
+
+        Ids starting with ``cron:`` are reserved for the slots of recurring schedules.
+        Raises :class:`InvalidInput` (nothing written) or :class:`RedisUnavailable`
+        (outcome unknown: retry with the same id and time).
         """
         return self.schedule_many(
             [NewTask(timestamp, task_data, task_type, task_id, max_attempts)]
         )[0]
 
     def schedule_many(self, tasks: Iterable[NewTask]) -> list[str]:
-        """Schedule many tasks in few round trips. All are checked before any is written.
+        """Schedule many tasks in few round trips; returns their ids, in order.
 
-        Raises :class:`InvalidInput` if any task is invalid or two share a ``task_id``.
+        Each id behaves as in :meth:`schedule_task`; :meth:`submit` also says which
+        tasks were created. Raises :class:`InvalidInput` (nothing written) if any task
+        is invalid or two share a ``task_id``.
+        """
+        return [s.task_id for s in self.submit(tasks)]
+
+    def submit(self, tasks: Iterable[NewTask]) -> list[Scheduled]:
+        """:meth:`schedule_many` that says, per task, whether it created one.
+
+        ``created`` is False for an id whose task is pending, running, waiting for a
+        retry or dead (purge a dead letter to free its id), or finished with the same
+        due time: that task is left as it was. An id whose task finished (done or
+        cancelled) gets a new task due at any other time.
         """
         if not isinstance(tasks, Iterable) or isinstance(tasks, (str, bytes, Mapping)):
             raise InvalidInput(f"schedule_many takes a list of NewTask, not {type(tasks).__name__}")
@@ -198,7 +231,7 @@ class Scheduler:
                     f"them could be stored, so give each task its own id"
                 )
             seen.add(tid)
-        keys = [self.keys.tasks, self.keys.due]
+        keys = [self.keys.tasks, self.keys.due, self.keys.done, self.keys.errors]
         calls: list[list[Any]] = []
         for start in range(0, len(rows), SCHEDULE_CHUNK):
             chunk = rows[start : start + SCHEDULE_CHUNK]
@@ -209,13 +242,16 @@ class Scheduler:
         with redis_errors("schedule_task", ids):
             if len(calls) == 1:
                 # One round trip: a pipeline would first ask SCRIPT EXISTS.
-                self.scripts.run("schedule", keys, calls[0])
+                replies = [self.scripts.run("schedule", keys, calls[0])]
             elif calls:
                 pipe = self.redis.pipeline(transaction=False)
                 for args in calls:
                     self.scripts.run("schedule", keys, args, pipe)
-                pipe.execute()
-        return ids
+                replies = pipe.execute()
+            else:
+                replies = []
+        codes = [code for reply in replies for code in reply]
+        return [Scheduled(tid, code == Result.OK) for tid, code in zip(ids, codes, strict=True)]
 
     def _prepare(self, t: NewTask) -> tuple[str, int, str]:
         if not isinstance(t, NewTask):
@@ -394,13 +430,23 @@ class Scheduler:
         """Fire every recurring slot that is due now. Returns seconds until the next slot."""
         return self._cron.tick()
 
-    def run_cron(self, stop: threading.Event | None = None, max_wait_s: float = 1.0) -> None:
+    def run_cron(
+        self,
+        stop: threading.Event | None = None,
+        max_wait_s: float = 1.0,
+        heartbeat_s: float | None = None,
+    ) -> None:
         """Fire recurring slots until ``stop`` is set (a "beat" process; workers do it too).
 
-        ``max_wait_s`` (0.01 s to an hour) bounds the sleep between ticks.
+        ``max_wait_s`` (0.01 s to an hour) bounds the sleep between ticks. With
+        ``heartbeat_s`` (1 s to a day), log one INFO line that often on ``duetime.cron``:
+        how many schedules there are, the slots this process fired since the last
+        line, and the next slot.
         """
         validation.seconds("max_wait_s", max_wait_s, 0.01, 3600.0)
-        self._cron.run(stop or threading.Event(), max_wait_s)
+        if heartbeat_s is not None:
+            validation.seconds("heartbeat_s", heartbeat_s, 1.0, 86400.0)
+        self._cron.run(stop or threading.Event(), max_wait_s, heartbeat_s)
 
     def close(self) -> None:
         self.redis.close()

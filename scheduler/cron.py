@@ -16,9 +16,11 @@ Where the slots fall across daylight-saving changes: :mod:`duetime.slots`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +33,7 @@ from .errors import (
     SchedulerError,
     redis_errors,
 )
+from .plural import counted
 from .record import Record, Status
 from .results import Result
 from .slots import latest_slot, next_slot
@@ -154,6 +157,8 @@ class CronTicker:
 
     def __init__(self, scheduler: Scheduler) -> None:
         self._s = scheduler
+        # Slots this process fired, for the heartbeat line.
+        self.fired = 0
 
     def register(self, spec: RecurringSchedule) -> None:
         """Create or change ``spec``; the same spec again changes nothing.
@@ -304,23 +309,63 @@ class CronTicker:
                 version,
             ],
         )
+        if code == Result.OK and fire is not None:
+            self.fired += 1
         return Result(code)
 
-    def run(self, stop: threading.Event, max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
+    def heartbeat(self, period_s: float) -> None:
+        """Log one line: the schedules, the slots fired since the last line, the next slot."""
+        with redis_errors("cron heartbeat"):
+            nexts: list[tuple[bytes, float]] = self._s.redis.zrange(  # type: ignore[assignment]
+                self._s.keys.cron_next, 0, -1, withscores=True
+            )
+        fired, self.fired = self.fired, 0
+        if not nexts:
+            log.info(
+                "cron: no recurring schedule in namespace %r; %s in the last %.0fs",
+                self._s.namespace,
+                counted(fired, "slot fired", "slots fired"),
+                period_s,
+            )
+            return
+        name, slot = nexts[0]
+        at = dt.datetime.fromtimestamp(slot / 1000, dt.timezone.utc).isoformat(timespec="seconds")
+        log.info(
+            "cron: %s, %s in the last %.0fs, next slot %r at %s",
+            counted(len(nexts), "schedule"),
+            counted(fired, "slot fired", "slots fired"),
+            period_s,
+            name.decode(),
+            at,
+        )
+
+    def run(
+        self,
+        stop: threading.Event,
+        max_wait_s: float = DEFAULT_MAX_WAIT_S,
+        heartbeat_s: float | None = None,
+    ) -> None:
         refusals = RefusalLog(log, "cron ticker", MAX_REFUSED_BACKOFF_S)
         refused_wait = 0.0
+        next_beat = None if heartbeat_s is None else time.monotonic() + heartbeat_s
         while not stop.is_set():
             try:
                 wait = min(self.tick(), max_wait_s)
+                if next_beat is not None and heartbeat_s:
+                    if time.monotonic() >= next_beat:
+                        self.heartbeat(heartbeat_s)
+                        next_beat = time.monotonic() + heartbeat_s
+                    wait = min(wait, max(0.0, next_beat - time.monotonic()))
                 refused_wait = 0.0
                 refusals.allowed()
+                self._s.outage.recovered()
             except PermissionDenied as exc:
                 # Not capped by max_wait_s: only an ACL change ends a refusal.
                 refused_wait = min(MAX_REFUSED_BACKOFF_S, max(1.0, refused_wait * 2))
                 refusals.refused(exc)
                 wait = refused_wait
             except RedisUnavailable as exc:
-                log.warning("cron tick failed, will retry: %s", exc)
+                self._s.outage.failed(exc)
                 wait = min(0.5, max_wait_s)
             except Exception:  # a ticker must outlive a bad schedule or a closed client
                 log.exception("cron tick failed, will retry")

@@ -16,8 +16,7 @@ DEFAULT_BACKOFF_BASE_S = 1.0
 DEFAULT_BACKOFF_CAP_S = 600.0
 # Large payloads belong in object storage; a megabyte keeps one task from filling Redis.
 DEFAULT_MAX_PAYLOAD_BYTES = 1 << 20
-# A finished task's id stays reserved this long, so a producer that retries
-# schedule_task with the same id within a day still never creates a second task.
+# A finished task's record stays this long, for get() and stats() to show.
 DEFAULT_DONE_RETENTION_S = 24 * 3600.0
 # Dead letters wait a week for someone to look at them, then expire.
 DEFAULT_DEAD_RETENTION_S = 7 * 24 * 3600.0

@@ -24,6 +24,7 @@ from . import validation, worker_protocol
 from .client import Scheduler
 from .errors import InvalidInput, RefusalLog, is_refusal
 from .lease_events import LeaseAction, LeaseChange, LeaseObserver
+from .plural import counted
 from .results import Result
 from .settings import DEFAULT_LEASE_S
 from .task import Task
@@ -181,7 +182,7 @@ class Worker:
             if self._stopping.is_set():
                 if stop_deadline is None:
                     stop_deadline = time.monotonic() + self.shutdown_grace_s
-                    log.info("stopping: waiting for %d running tasks", len(self._held))
+                    log.info("stopping: waiting for %s", counted(len(self._held), "running task"))
                 if not self._held or self._abort.is_set() or time.monotonic() >= stop_deadline:
                     break
                 timeout = max(0.0, stop_deadline - time.monotonic())
@@ -196,6 +197,7 @@ class Worker:
             more_due = more_due or woken
             if backoff and time.monotonic() < wake_at:
                 continue
+            called = bool(to_ack)
             try:
                 if to_ack:
                     self._ack(to_ack)
@@ -206,13 +208,17 @@ class Worker:
                     and (more_due or time.monotonic() >= wake_at)
                 ):
                     limit = min(room, MAX_CLAIM_BATCH)
+                    called = True
                     sent = time.monotonic()
                     got = worker_protocol.claim(self.scheduler, self.lease_ms, limit)
                     for task in got.tasks:
                         self._observe("claim", lease_of(task), True, sent, task.attempt)
                         self._dispatch(task)
                     if got.buried:
-                        log.warning("%d tasks ran out of attempts after lost leases", got.buried)
+                        log.warning(
+                            "%s out of attempts after lost leases",
+                            counted(got.buried, "task ran", "tasks ran"),
+                        )
                     more_due = len(got.tasks) == limit
                     wake_at = time.monotonic() + (
                         MAX_IDLE_S
@@ -221,10 +227,17 @@ class Worker:
                     )
                 backoff = 0.0
                 refusals.allowed()
+                if called:
+                    self.scheduler.outage.recovered()
             except redis.RedisError as exc:
                 if is_refusal(exc):
                     backoff = min(MAX_REFUSED_BACKOFF_S, max(1.0, backoff * 2))
                     refusals.refused(exc)
+                elif isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+                    # Retry within a second, so work resumes soon after Redis does; the
+                    # outage log keeps the log from saying so every time.
+                    backoff = min(1.0, max(0.05, backoff * 2))
+                    self.scheduler.outage.failed(exc)
                 else:
                     backoff = min(1.0, max(0.05, backoff * 2))
                     log.warning("Redis call failed, retrying in %.2fs: %s", backoff, exc)
@@ -257,11 +270,13 @@ class Worker:
         with self._held_lock:
             self._held.pop(lease_of(task), None)
         err = done.error
-        text = "".join(traceback.format_exception_only(type(err), err)).strip()
+        delay: int | None = None
         if isinstance(err, _NoHandler):
-            delay: int | None = None
+            # A sentence for whoever reads the dead letters, not a private class name.
+            text = str(err)
             log.error("%s; task %s goes to the dead-letter set", text, task.task_id)
         else:
+            text = "".join(traceback.format_exception_only(type(err), err)).strip()
             delay = int(self.scheduler.retry.delay_s(task.attempt, self._rng) * 1000)
         sent = time.monotonic()
         try:
@@ -307,7 +322,7 @@ class Worker:
                 handed = worker_protocol.release(self.scheduler, leftover)
                 for lease, ok in zip(leftover, handed, strict=False):
                     self._observe("release", lease, ok, sent)
-                log.warning("handed back %d running tasks at shutdown", sum(handed))
+                log.warning("handed back %s at shutdown", counted(sum(handed), "running task"))
         except redis.RedisError as exc:
             log.warning("could not hand tasks back at shutdown (their leases will expire): %s", exc)
 
@@ -323,8 +338,8 @@ class Worker:
                 _Done(
                     task,
                     _NoHandler(
-                        f"no handler for task type {task.task_type!r} in worker {self.name} "
-                        f"(it handles: {known})"
+                        f"no handler for task type {task.task_type!r} in this worker "
+                        f"({self.name}, which handles: {known})"
                     ),
                 )
             )
@@ -430,8 +445,8 @@ class Worker:
 
     def _on_lost(self, lost: set[Lease]) -> None:
         log.warning(
-            "lost the lease of %d running tasks (%s): another worker may run them",
-            len(lost),
+            "lost the lease of %s (%s): another worker may run them",
+            counted(len(lost), "running task"),
             ", ".join(f"{tid} token {token}" for tid, token in sorted(lost)[:5]),
         )
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from .errors import RefusalLog, is_refusal
+from .plural import counted
 from .record import Record
 from .results import Result
 from .task import Task, idempotency_key
@@ -190,7 +191,7 @@ class LeaseKeeper:
                 if is_refusal(exc):
                     refusals.refused(exc)
                 else:
-                    log.warning("could not renew %d leases: %s", len(held), exc)
+                    log.warning("could not renew %s: %s", counted(len(held), "lease"), exc)
                 continue
             if self._on_renewed is not None:
                 self._on_renewed(held, lost, sent)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -12,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from duetime import Scheduler, Status
+from duetime import Scheduler, Status, worker_protocol
 from duetime.chaos.system.redis_server import RedisServer
+from duetime.cli import build_parser
 from tests.conftest import ROOT
 from tests.scheduler.test_validation import snapshot
 
@@ -73,7 +76,16 @@ def _nest(depth: int) -> str:
 BAD_FLAGS = [
     pytest.param("schedule", ["--at", "soon"], "--at must be epoch seconds", id="at-word"),
     pytest.param("schedule", ["--at", "-5"], "must not be negative", id="at-negative"),
-    pytest.param("schedule", ["--at", "2030-01-01T00:00:00"], "naive datetime", id="at-naive"),
+    pytest.param(
+        "schedule",
+        ["--at", "2030-01-01T00:00:00"],
+        "has no UTC offset: add one, e.g. 2030-01-01T00:00:00+00:00",
+        id="at-naive",
+    ),
+    pytest.param(
+        "schedule", ["--at", "2030-01-01"], "e.g. 2030-01-01T00:00:00+00:00", id="at-date-only"
+    ),
+    pytest.param("schedule", ["--at", "1"], "required: --type", id="type-missing"),
     pytest.param("schedule", ["--at", "1e400"], "finite", id="at-1e400"),
     pytest.param("schedule", ["--at", "nan"], "finite", id="at-nan"),
     pytest.param("schedule", ["--at", "1" + "0" * 400], "after the year 9999", id="at-huge"),
@@ -115,6 +127,8 @@ BAD_FLAGS = [
         "dead", ["list", "--limit", "-1"], "--limit must be an int from 0", id="limit-neg"
     ),
     pytest.param("dead", ["retry"], "needs a task id", id="retry-no-id"),
+    pytest.param("cron", ["--heartbeat", "0.5"], "--heartbeat must be", id="heartbeat-short"),
+    pytest.param("dead", ["list", "a", "b"], "unrecognized arguments", id="list-two-ids"),
     pytest.param("dead", ["retry", "a\nb"], "printable", id="retry-newline"),
     pytest.param("dead", ["purge", "a\x01b"], "printable", id="purge-control"),
     pytest.param("nonsense", [], "invalid choice", id="no-such-command"),
@@ -131,6 +145,8 @@ def test_bad_flag_is_one_line_exit_2_and_writes_nothing(
     base = ["--url", f"{url}0", "--namespace", sched.namespace]
     if command == "worker":
         base += ["--handlers", "tests.scheduler.recording_handlers:HANDLERS"]
+    if command == "schedule" and "--type" not in flags and flags != ["--at", "1"]:
+        base += ["--type", "t"]
     before = snapshot(sched.redis)
     out = cli(command, *base, *flags) if command != "nonsense" else cli(command)
     assert out.returncode == 2, out.stderr
@@ -153,7 +169,11 @@ def test_worker_with_bad_handlers_says_why() -> None:
 
 def test_unreachable_redis_is_a_clear_error() -> None:
     out = cli("stats", "--url", "redis://127.0.0.1:1/0")
-    assert out.returncode == 1 and "Redis did not answer" in out.stderr
+    # A refused connection is said as such: nothing listens there, Redis is not slow.
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr == (
+        "error: connecting: Connection refused by redis://127.0.0.1:1/0 (is Redis running there?)\n"
+    )
     assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1
 
 
@@ -225,3 +245,154 @@ def test_url_file_mistakes_are_clear_errors(tmp_path: Path) -> None:
     bad = cli("stats", "--url-file", str(tmp_path / "bad"))
     assert bad.returncode == 2 and "SECRET" not in bad.stderr, bad.stderr
     assert "http://u:***@h/0" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def base_flags(sched: Scheduler, namespace: str | None = None) -> list[str]:
+    kw = sched.redis.connection_pool.connection_kwargs
+    url = f"redis://{kw['host']}:{kw['port']}/0"
+    return ["--url", url, "--namespace", namespace or sched.namespace]
+
+
+@pytest.fixture
+def seeded(sched: Scheduler) -> Scheduler:
+    """A namespace with one dead letter, ``dead-1``, and one pending task, ``pending-1``."""
+    sched.schedule_task(0, {"n": 1}, task_type="t", task_id="dead-1", max_attempts=1)
+    (task,) = worker_protocol.claim(sched, 60_000, 10).tasks
+    worker_protocol.fail(sched, task.task_id, task.token, "boom", None)
+    sched.schedule_task(2_000_000_000, None, task_type="t", task_id="pending-1")
+    return sched
+
+
+NOT_DEAD = "error: no dead letter {id!r} in namespace {ns!r} (dead list shows them)\n"
+
+# Each row: the command after --url/--namespace, its exit status, and what stdout and
+# stderr must be ("{ns}" is the namespace; a row's stream is matched as a regex).
+CLI_CASES = [
+    pytest.param(["dead", "purge", "nope-123"], 1, "", NOT_DEAD, id="purge-unknown-id"),
+    pytest.param(["dead", "retry", "nope-123"], 1, "", NOT_DEAD, id="retry-unknown-id"),
+    pytest.param(["dead", "list", "nope-123"], 1, "", NOT_DEAD, id="list-unknown-id"),
+    pytest.param(["dead", "retry", "pending-1"], 1, "", NOT_DEAD, id="retry-not-dead"),
+    pytest.param(["dead", "purge", "pending-1"], 1, "", NOT_DEAD, id="purge-not-dead"),
+    pytest.param(
+        ["dead", "list", "dead-1"], 0, '{"task_id": "dead-1", .*"boom"}\n', "", id="list-one"
+    ),
+    pytest.param(["dead", "list"], 0, '{"task_id": "dead-1", [^\n]*}\n', "", id="list-all"),
+    pytest.param(
+        ["dead", "retry", "dead-1"],
+        0,
+        "requeued dead letter 'dead-1': due now, with a fresh set of attempts\n",
+        "",
+        id="retry-ok",
+    ),
+    pytest.param(
+        ["dead", "purge", "dead-1"], 0, "purged dead letter 'dead-1'\n", "", id="purge-one"
+    ),
+    pytest.param(["dead", "purge"], 0, "purged 1 dead letter\n", "", id="purge-all"),
+    pytest.param(["stats"], 0, "(?s) +scheduled  1\n.* +dead  1\n.*", "", id="stats"),
+    pytest.param(
+        ["schedule", "--type", "t", "--at", "1", "--id", "pending-1"],
+        0,
+        "pending-1\n",
+        "note: task 'pending-1' already exists in namespace 't[0-9a-f]+' "
+        "\\(pending, running or dead, or finished at this same time\\): nothing scheduled\n",
+        id="schedule-id-in-use",
+    ),
+    pytest.param(
+        ["schedule", "--type", "t", "--at", "1", "--id", "fresh-1"],
+        0,
+        "fresh-1\n",
+        "",
+        id="schedule-new-id",
+    ),
+]
+
+
+@pytest.mark.parametrize(("command", "status", "stdout", "stderr"), CLI_CASES)
+def test_cli_outcomes(
+    seeded: Scheduler, command: list[str], status: int, stdout: str, stderr: str
+) -> None:
+    tid = command[2] if len(command) > 2 else ""
+    out = cli(*command, *base_flags(seeded))
+    assert out.returncode == status, out.stderr
+    if stderr == NOT_DEAD:
+        assert out.stderr == NOT_DEAD.format(id=tid, ns=seeded.namespace)
+    else:
+        assert re.fullmatch(stderr, out.stderr), out.stderr
+    assert re.fullmatch(stdout, out.stdout), out.stdout
+
+
+def test_a_retried_dead_letter_and_a_purged_one_are_gone_from_the_list(seeded: Scheduler) -> None:
+    assert cli("dead", "retry", "dead-1", *base_flags(seeded)).returncode == 0
+    info = seeded.get("dead-1")
+    assert info is not None and info.status is Status.SCHEDULED and info.attempts == 0
+    assert seeded.dead_letters() == []
+
+
+def test_stats_of_an_empty_namespace_says_so_on_stderr_only(sched: Scheduler) -> None:
+    empty = base_flags(sched, f"{sched.namespace}-typo")
+    out = cli("stats", *empty)
+    assert out.returncode == 0
+    assert out.stdout.split() == [w for k in STATS_KEYS for w in (k, "0")]
+    assert out.stderr == (
+        f"note: no task, schedule or dead letter in namespace '{sched.namespace}-typo' "
+        "(is the namespace right?)\n"
+    )
+    as_json = cli("stats", "--json", *empty)
+    assert as_json.returncode == 0 and as_json.stderr == ""
+    assert json.loads(as_json.stdout) == dict.fromkeys(STATS_KEYS, 0)
+    # A namespace holding only a recurring schedule is not empty.
+    sched.schedule_recurring("r", "0 3 * * *", task_type="t")
+    assert cli("stats", *base_flags(sched)).stderr == ""
+
+
+STATS_KEYS = ["scheduled", "due", "in_flight", "retrying", "dead", "done"]
+
+
+def test_help_is_for_users_and_shows_every_default() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DUETIME_URL"}
+    top = subprocess.run(
+        [sys.executable, "-m", "duetime", "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert top.returncode == 0 and top.stderr == ""
+    for internal in ("``", "The only place", "reads the environment"):
+        assert internal not in top.stdout
+    assert "examples:" in top.stdout and "exits with status 2" in top.stdout
+    defaults = {
+        "worker": ["(default: 32)", "(default: 30.0)", "(default: INFO)"],
+        "schedule": ["(default: null)", "(default: 5)"],
+        "stats": [],
+        "cron": [],
+        "dead": ["(default: 100)"],
+    }
+    for command, shown in defaults.items():
+        out = subprocess.run(
+            [sys.executable, "-m", "duetime", command, "--help"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert out.returncode == 0 and out.stderr == "", out.stderr
+        text = " ".join(out.stdout.split())
+        assert "``" not in text
+        assert "(default: default)" in text  # --namespace
+        assert "else redis://127.0.0.1:6379/0" in text  # --url, with $DUETIME_URL unset
+        for default in shown:
+            assert default in text, (command, default)
+        assert "example:" in out.stdout
+
+
+def test_every_flag_has_help() -> None:
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            assert action.help, (name, action.dest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from zoneinfo import ZoneInfo
 
@@ -12,9 +13,12 @@ from duetime import (
     InvalidState,
     NewTask,
     RedisUnavailable,
+    Retention,
     Scheduler,
     Status,
+    Task,
     TaskNotFound,
+    Worker,
     worker_protocol,
 )
 from duetime.chaos.system.redis_server import RedisServer
@@ -70,6 +74,91 @@ def test_same_task_id_never_creates_a_second_task(sched: Scheduler) -> None:
     info = sched.get(a)
     assert info is not None and info.data == {"v": 1} and info.due_at == 2_000_000_000
     assert sched.stats().scheduled == 1
+
+
+def test_an_id_in_use_is_refused_until_its_task_finishes(sched: Scheduler) -> None:
+    def submit(tid: str, at: float = 0) -> bool:
+        (result,) = sched.submit([NewTask(at, {"v": 2}, task_type="t", task_id=tid)])
+        assert result.task_id == tid
+        return result.created
+
+    def claim_one() -> Task:
+        (task,) = worker_protocol.claim(sched, 60_000, 1).tasks
+        return task
+
+    assert submit("pending", 2_000_000_000) is True
+    assert submit("pending", 2_000_000_000) is False  # a producer's retry after a timeout
+    assert submit("running") is True
+    running = claim_one()
+    assert submit("running") is False
+    assert submit("retrying") is True
+    retrying = claim_one()
+    worker_protocol.fail(sched, retrying.task_id, retrying.token, "boom", 60_000)
+    assert submit("retrying") is False
+    sched.schedule_task(0, None, task_type="t", task_id="dead", max_attempts=1)
+    dying = claim_one()
+    worker_protocol.fail(sched, dying.task_id, dying.token, "boom", None)
+    assert submit("dead") is False  # a dead letter keeps its id until purged
+    assert sched.purge_dead("dead") == 1
+    assert submit("dead") is True
+    assert running.task_id == "running"
+    st = sched.stats()
+    assert (st.scheduled, st.due, st.in_flight, st.retrying, st.dead) == (2, 1, 1, 1, 0)
+
+
+def test_a_finished_id_is_scheduled_again_and_runs_again(sched: Scheduler) -> None:
+    ran: list[tuple[str, int]] = []
+    worker = Worker(sched, {"t": lambda task: ran.append((task.task_id, task.attempt))})
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        for round_ in (1, 2):
+            # Another time: a new task. The same time: a retry of the call, no new task.
+            (result,) = sched.submit([NewTask(round_, None, task_type="t", task_id="x")])
+            assert result.created is True
+            deadline = time.monotonic() + 5
+            while (info := sched.get("x")) is not None and info.status is not Status.DONE:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"round {round_}: {info}")
+                time.sleep(0.01)
+            assert info is not None and info.due_at == round_
+            assert ran == [("x", 1)] * round_
+            (retry,) = sched.submit([NewTask(round_, None, task_type="t", task_id="x")])
+            assert retry.created is False
+        sched.schedule_task(time.time() + 3600, None, task_type="t", task_id="later")
+        assert sched.cancel("later") is True
+        assert sched.schedule_many([NewTask(0, {"v": 3}, task_type="t", task_id="later")]) == [
+            "later"
+        ]
+        deadline = time.monotonic() + 5
+        while len(ran) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ran[2:] == [("later", 1)]
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+
+
+def test_a_reused_id_outlives_its_old_record_s_expiry(
+    redis_server: RedisServer, namespace: str, clock: Clock
+) -> None:
+    s = Scheduler.from_url(
+        redis_server.url, namespace=namespace, clock=clock, retention=Retention(done_s=10)
+    )
+    s.schedule_task(clock.ms / 1000, None, task_type="t", task_id="x")
+    (task,) = worker_protocol.claim(s, 60_000, 10).tasks
+    worker_protocol.fail(s, task.task_id, task.token, "boom", 0)  # a last_error to clear
+    (task,) = worker_protocol.claim(s, 60_000, 10).tasks
+    worker_protocol.ack(s, [(task.task_id, task.token)])
+    s.schedule_task(clock.ms / 1000 + 3600, {"new": True}, task_type="t", task_id="x")
+    clock.advance(60)  # the old record's expiry is due: the next ack trims what expired
+    s.schedule_task(clock.ms / 1000, None, task_type="t", task_id="y")
+    (task,) = worker_protocol.claim(s, 60_000, 10).tasks
+    worker_protocol.ack(s, [(task.task_id, task.token)])
+    info = s.get("x")
+    assert info is not None and info.status is Status.SCHEDULED and info.data == {"new": True}
+    assert info.last_error is None and info.attempts == 0
+    s.close()
 
 
 def test_schedule_many(sched: Scheduler) -> None:

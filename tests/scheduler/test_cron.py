@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from duetime import Scheduler, worker_protocol
+from duetime.chaos.system.redis_server import RedisServer
 from duetime.cron import RecurringSchedule
 from duetime.results import Result
 from tests.conftest import ROOT, Clock, Executions, WorkerProcesses
@@ -276,3 +279,41 @@ def test_redis_time_jumping_backward_fires_nothing_twice_nor_early(
     clock.ms = first + 20_000
     clocked.tick_cron()  # the schedule resumes at its next slot
     assert cron_task_slots(clocked, "r") == [first, first + 10_000, first + 20_000]
+
+
+def test_a_cron_process_says_it_is_alive_with_a_heartbeat(
+    redis_server: RedisServer, sched: Scheduler, tmp_path: Path
+) -> None:
+    sched.schedule_recurring("sec", "* * * * * *", task_type="t")
+    flags = ["--url", redis_server.url, "--namespace", sched.namespace, "--heartbeat", "1"]
+    err = tmp_path / "cron.err"
+    with err.open("wb") as f:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "duetime", "cron", *flags],
+            cwd=ROOT,
+            stderr=f,
+            start_new_session=True,
+        )
+
+    def beats() -> list[str]:
+        return [x for x in err.read_text().splitlines() if "duetime.cron: cron: " in x]
+
+    try:
+        deadline = time.monotonic() + 8
+        while len(beats()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    lines = err.read_text().splitlines()
+    assert "INFO duetime.cron: cron ticker started: " in lines[0], lines
+    assert lines[0].endswith("a heartbeat line every 1s")
+    first, second = beats()[:2]
+    apart = dt.datetime.strptime(second[:23], "%Y-%m-%d %H:%M:%S,%f") - dt.datetime.strptime(
+        first[:23], "%Y-%m-%d %H:%M:%S,%f"
+    )
+    assert 0.9 <= apart.total_seconds() <= 1.5, (first, second)
+    assert "INFO duetime.cron: cron: 1 schedule, " in second
+    said = r"1 schedule, \d+ slots? fired in the last 1s, next slot 'sec' at 20"
+    assert re.search(said, second), second
+    assert lines[-1].endswith("cron ticker stopped")

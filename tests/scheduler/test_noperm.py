@@ -17,8 +17,9 @@ BASE = "ACL SETUSER x reset on >pw ~dt:{shop}:* &dt:{shop}:* "
 # What a producer may do: no leases key (so no claim), no TIME (so no cron tick), no
 # SUBSCRIBE (so no wake-ups).
 PRODUCER = (
-    "ACL SETUSER producer reset on >pw ~dt:{shop}:tasks ~dt:{shop}:due &dt:{shop}:* "
-    "+ping +evalsha +script|load +script|exists +hsetnx +zadd +zrange +publish"
+    "ACL SETUSER producer reset on >pw ~dt:{shop}:tasks ~dt:{shop}:due ~dt:{shop}:done "
+    "~dt:{shop}:errors &dt:{shop}:* +ping +evalsha +script|load +script|exists "
+    "+hget +hset +hsetnx +hdel +zadd +zrange +zrem +zscore +publish"
 )
 
 
@@ -43,10 +44,13 @@ def test_cli_names_the_commands_of_a_script_refused_inside(
 ) -> None:
     no_zadd = acl_users.make(BASE + "+ping +evalsha +script|load +hsetnx +zrange +publish")
     env = {"DUETIME_URL": url_of(no_zadd)}
-    out = cli("schedule", "--namespace", namespace, "--at", "0", env=env)
+    out = cli("schedule", "--namespace", namespace, "--type", "t", "--at", "0", env=env)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert out.stderr.count("\n") == 1, out.stderr
-    assert "script 'schedule'" in out.stderr and "hsetnx publish zadd zrange" in out.stderr
+    assert (
+        "script 'schedule'" in out.stderr
+        and "hdel hget hset hsetnx publish zadd zrange zrem zscore" in out.stderr
+    )
     assert "pw" not in out.stderr.replace("password", "")
 
 
