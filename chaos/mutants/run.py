@@ -102,6 +102,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def run_in_copy(copy: Path, scenario: str, seed: int, args: Sequence[str], out: Path) -> RunRecord:
     """Run ``scenario`` (quick) in the scratch ``copy``; its run folder goes under ``out``."""
+    out = out.resolve()  # the run's cwd is the copy
     out.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "duetime.chaos", "run", f"scenarios/{scenario}.py",
