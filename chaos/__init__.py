@@ -2,7 +2,7 @@
 
 A map, in the order a run goes (Jepsen's roles, one folder each):
 
-1. ``cli.py`` (``python -m duetime.chaos list|run|matrix|explore|toxiproxy``) reads a
+1. ``cli.py`` (``python -m duetime.chaos list|run|matrix|explore|mutants|toxiproxy``) reads a
    scenario (``scenario.py``: a file in ``scenarios/`` is one ``Scenario`` value) and
    a configuration (``config.py``: ``aof=everysec``), and hands both to
 2. ``runner.py``, which drives one run from start to verdict:
@@ -29,4 +29,5 @@ A map, in the order a run goes (Jepsen's roles, one folder each):
    ``report/matrix.py`` and ``report/comparison.py``.
 
 ``explore/`` wraps steps 2 to 7 in a Hypothesis search over fault schedules.
+``mutants/`` plants known bugs in scratch copies and checks that the runs catch them.
 """

@@ -1,4 +1,5 @@
-"""``python -m duetime.chaos``: list scenarios, run one, or run the matrix.
+"""``python -m duetime.chaos``: list scenarios, run one, run the matrix, or prove the
+checkers can fail (``mutants``).
 
 Exit status: 0 when every expectation held, 1 when one did not (or a run
 crashed), 2 on bad usage, 130 when interrupted.
@@ -21,6 +22,7 @@ from rich.console import Console
 from duetime.chaos.checker.verdict import GOOD
 from duetime.chaos.designs import DESIGNS, REFERENCE, Design, UnknownDesign, parse_strategies
 from duetime.chaos.explore import cli as explore_cli
+from duetime.chaos.mutants import cli as mutants_cli
 from duetime.chaos.report.figures import verdict_of
 from duetime.chaos.report.matrix import counts_line, print_matrix, write_matrix
 from duetime.chaos.report.terminal import RichObserver, print_summary
@@ -268,6 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explore_cli.add_arguments(ex)
     ex.set_defaults(func=explore_cli.run)
+
+    mu = sub.add_parser(
+        "mutants",
+        help="plant each catalogued bug in a scratch copy and check a run catches it; "
+        "run the unmodified code as baseline",
+    )
+    mutants_cli.add_arguments(mu)
+    mu.set_defaults(func=mutants_cli.run)
 
     tp = sub.add_parser(
         "toxiproxy", help="serve the embedded Toxiproxy HTTP API until Ctrl-C (any client works)"
