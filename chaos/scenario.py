@@ -42,6 +42,12 @@ RUNS_OUT_OF_ATTEMPTS = Expect(
     "valid",
     "a task that fails every run is run max_attempts times, then dead-lettered",
 )
+SKEW_IN_FORCE = Expect(
+    "skew",
+    "valid",
+    "a clock-skew fault tested something only if the skewed worker ran tasks with its "
+    "clock shifted (recorded by the handlers, not assumed)",
+)
 NEVER_EARLY = Expect(
     "early", "valid", "due time is judged by Redis's clock: no task starts before it is due"
 )
@@ -57,6 +63,7 @@ STANDARD_EXPECTATIONS: Mapping[str, tuple[Expect, ...]] = {
         FENCED,
         RUNS_OUT_OF_ATTEMPTS,
         NEVER_EARLY,
+        SKEW_IN_FORCE,
         CRON_ONCE,
     ),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cron, dead_letters, duplicated, early, fenced, lateness, lost
+from . import cron, dead_letters, duplicated, early, fenced, lateness, lost, skew
 from .result import VERDICTS, Checker, Result, Verdict, run_checker, run_checkers
 
 DEFAULT_CHECKERS: dict[str, Checker] = {
@@ -14,6 +14,7 @@ DEFAULT_CHECKERS: dict[str, Checker] = {
     "early": early.check,
     "lateness": lateness.check,
     "cron": cron.check,
+    "skew": skew.check,
 }
 
 __all__ = [

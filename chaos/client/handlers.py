@@ -71,6 +71,8 @@ class ExecutionRecorder:
             "idempotency_key": task.idempotency_key,
             # The reference scheduler's fencing token; published designs have none.
             "token": int(getattr(task, "token", 0)),
+            # This process's wall clock against the testbed's: the skew really in force.
+            "wall_skew_s": round(time.time() - self.sink.clock.now(), 3),
             "pid": os.getpid(),
         }
         self.sink.record("invoke", EXECUTE, value)

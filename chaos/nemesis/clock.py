@@ -69,10 +69,13 @@ class ClockSkew(Nemesis):
             return None
         worker = ctx.rng.choice(alive)
         shift = ctx.rng.choice(self.shifts_s)
+        # Standing: a kill and restart by another nemesis keeps the worker skewed.
+        ctx.cluster.set_standing_env(worker, shift_env(build_shim(), shift))
         ctx.cluster.stop_process(worker)
-        ctx.cluster.start_process(worker, shift_env(build_shim(), shift))
+        ctx.cluster.start_process(worker)
 
         def unskew() -> None:
+            ctx.cluster.set_standing_env(worker, None)
             ctx.cluster.stop_process(worker)
             ctx.cluster.start_process(worker)
 

@@ -112,6 +112,7 @@ class Cluster:
         # lock, so a slow graceful stop of one process never delays healing another.
         self._lock = threading.Lock()
         self._proc_locks: dict[str, threading.Lock] = {}
+        self._standing_env: dict[str, dict[str, str]] = {}
         self._redis_lock = threading.Lock()
         self._stopped = False
 
@@ -227,11 +228,25 @@ class Cluster:
 
     # -- faults ------------------------------------------------------------
 
+    def set_standing_env(self, name: str, env: Mapping[str, str] | None) -> None:
+        """Environment that every later start of process ``name`` gets (None: drop it).
+
+        A condition such as a skewed clock must survive another nemesis restarting the
+        process, or the run would count a fault that was no longer in force.
+        """
+        with self._lock:
+            if env is None:
+                self._standing_env.pop(name, None)
+            else:
+                self._standing_env[name] = dict(env)
+
     def start_process(self, name: str, extra_env: Mapping[str, str] | None = None) -> None:
         proc = self._procs[name]
         with self._proc_locks[name]:
             if self._stopped or proc.alive:
                 return
+            with self._lock:
+                extra_env = {**self._standing_env.get(name, {}), **(extra_env or {})}
             pid = proc.start(extra_env)
             with self._lock:
                 self._started_at[name] = self.clock.now()

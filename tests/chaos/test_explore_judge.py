@@ -22,7 +22,9 @@ def apart(*kinds: str) -> tuple[FaultEvent, ...]:
 
 
 def test_the_properties_are_the_standard_expectations() -> None:
-    assert set(PROPERTIES) == {"lost", "duplicated", "fenced", "dead_letters", "early", "cron"}
+    assert set(PROPERTIES) == {
+        *("lost", "duplicated", "fenced", "dead_letters", "early", "skew", "cron"),
+    }
 
 
 def test_every_documented_loss_names_known_kinds() -> None:
