@@ -12,16 +12,21 @@ MID_TASK_WAIT_S = 2.0
 
 @dataclass(frozen=True)
 class KillWorker(Nemesis):
-    """SIGKILL a worker while one of its handlers runs; heal by starting it again."""
+    """SIGKILL a worker while one of its handlers runs; heal by starting it again.
+
+    ``anytime`` kills a live worker at the scheduled instant whatever it is doing:
+    inside a claim, an ack or a renewal round trip as often as inside a handler.
+    """
 
     mid_task_wait_s: float = MID_TASK_WAIT_S
+    anytime: bool = False
 
     @property
     def name(self) -> str:
-        return "kill_worker"
+        return "kill_worker_anytime" if self.anytime else "kill_worker"
 
     def inject(self, ctx: NemesisContext) -> Fault | None:
-        target = busy_worker(ctx, self.mid_task_wait_s)
+        target = busy_worker(ctx, 0.0 if self.anytime else self.mid_task_wait_s)
         if target is None:
             return None
         worker, tasks = target
