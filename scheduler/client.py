@@ -165,11 +165,19 @@ class Scheduler:
         """Schedule ``task_data`` to be handled by ``task_type``'s handler at ``timestamp``.
 
         ``timestamp`` is epoch seconds (int or float) or a timezone-aware datetime; a
-        time in the past means "now". Returns the task id. With ``task_id`` given,
+        time in the past means "now". A datetime is stored as the instant
+        ``timestamp.timestamp()`` names, as :mod:`zoneinfo` reads it: a wall time that
+        occurs twice (clocks going back) is its first occurrence with ``fold=0`` and
+        its second with ``fold=1``; a wall time that never occurs (the gap when clocks
+        go forward) is read with the offset before the change with ``fold=0`` (02:30 in
+        a 02:00->03:00 gap is 03:30 after it) and with the offset after it with
+        ``fold=1`` (01:30 before it). Returns the task id. With ``task_id`` given,
         calling again with the same id does nothing and returns the id, so a producer
         can retry after a timeout. Ids starting with ``cron:`` are reserved for the
-        slots of recurring schedules. Raises :class:`InvalidInput` (nothing written) or
-        :class:`RedisUnavailable` (outcome unknown: retry with the same id).
+        slots of recurring schedules. Raises :class:`InvalidInput` (nothing written),
+        :class:`RedisUnavailable` (outcome unknown: retry with the same id),
+        :class:`RedisFull`, :class:`PermissionDenied` or :class:`RedisMisconfigured`
+        (nothing written). A wake-up Redis refuses to publish does not fail the call.
         """
         return self.schedule_many(
             [NewTask(timestamp, task_data, task_type, task_id, max_attempts)]

@@ -50,6 +50,18 @@ class PermissionDenied(SchedulerError):
     """
 
 
+class RedisFull(SchedulerError):
+    """Redis is out of memory (``maxmemory`` under the ``noeviction`` policy) and refused a
+    write. Nothing of the refused call was written."""
+
+
+class RedisMisconfigured(SchedulerError):
+    """Redis is not one duetime can keep its guarantees on, or refused for a reason only a
+    change on its side fixes: an evicting ``maxmemory-policy``, a read-only replica
+    (``READONLY``), a Redis Cluster node that does not hold the namespace (``MOVED``), a
+    key of the namespace holding another type (``WRONGTYPE``)."""
+
+
 def is_refusal(exc: BaseException) -> bool:
     """Whether Redis refused ``exc``'s call for want of credentials or permission.
 
@@ -90,24 +102,67 @@ class RefusalLog:
             self._log.info("%s: Redis allows it again", self._what)
 
 
-@contextlib.contextmanager
-def redis_errors(what: str, task_ids: Sequence[str] = ()) -> Iterator[None]:
-    """Turn redis-py's connection errors into :class:`RedisUnavailable`, and refusals
-    (bad credentials, ACL ``NOPERM``) into :class:`PermissionDenied`."""
-    try:
-        yield
-    except redis.RedisError as exc:
-        if is_refusal(exc):
-            raise PermissionDenied(f"{what}: Redis refused it: {exc}. {ACL_HINT}") from exc
-        if not isinstance(exc, redis.ConnectionError | redis.TimeoutError):
-            raise
+def library_error(
+    what: str, exc: redis.RedisError, task_ids: Sequence[str] = ()
+) -> SchedulerError | None:
+    """The library error for redis-py's ``exc`` raised by the call ``what``, or None when it
+    is none of those duetime names. Scripts pass a command's error on inside their own
+    ("Error running script ... -OOM ..." on 6.2), so errors are known by text too."""
+    text = str(exc)
+    # AuthenticationError is a ConnectionError: it must not read "did not answer, retry".
+    if isinstance(exc, redis.AuthenticationError) or "WRONGPASS" in text:
+        return PermissionDenied(
+            f"{what}: Redis refused the credentials (authentication failed): {exc}. "
+            f"Check the user name and password"
+        )
+    if is_refusal(exc):
+        return PermissionDenied(f"{what}: Redis refused it: {exc}. {ACL_HINT}")
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
         hint = ""
         if task_ids:
             hint = (
                 f"; the task may or may not have been scheduled: retry with "
                 f"task_id={task_ids[0]!r}, it never creates a second task"
             )
-        raise RedisUnavailable(
+        return RedisUnavailable(
             f"{what}: Redis did not answer ({exc}){hint}",
             task_id=task_ids[0] if task_ids else None,
-        ) from exc
+        )
+    if isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in text:
+        return RedisFull(
+            f"{what}: Redis is out of memory (maxmemory reached, policy noeviction) and "
+            f"refused the write; nothing was written. Free memory or raise maxmemory. "
+            f"Redis said: {exc}"
+        )
+    if isinstance(exc, redis.exceptions.ReadOnlyError) or "READONLY" in text:
+        return RedisMisconfigured(
+            f"{what}: this Redis is a read-only replica; connect to the primary. Redis said: {exc}"
+        )
+    if isinstance(exc, redis.exceptions.MovedError) or text.startswith("MOVED"):
+        return RedisMisconfigured(
+            f"{what}: this Redis is a Redis Cluster node that does not hold the namespace "
+            f"(every key of a namespace is on the slot of its hash tag); connect to the node "
+            f"Redis names. Redis said: {exc}"
+        )
+    if "WRONGTYPE" in text:
+        return RedisMisconfigured(
+            f"{what}: a key of the namespace holds a value of another type: another program "
+            f"or a manual edit wrote it (every duetime key is dt:{{namespace}}:<name>). "
+            f"Redis said: {exc}"
+        )
+    return None
+
+
+@contextlib.contextmanager
+def redis_errors(what: str, task_ids: Sequence[str] = ()) -> Iterator[None]:
+    """Turn redis-py's errors into library errors: connection errors into
+    :class:`RedisUnavailable`, bad credentials and ACL ``NOPERM`` into
+    :class:`PermissionDenied`, OOM into :class:`RedisFull`, ``READONLY``, ``MOVED`` and
+    ``WRONGTYPE`` into :class:`RedisMisconfigured`. Others pass unchanged."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        mapped = library_error(what, exc, task_ids)
+        if mapped is None:
+            raise
+        raise mapped from exc

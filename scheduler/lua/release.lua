@@ -25,5 +25,5 @@ for i = 3, #ARGV, 2 do
     out[#out + 1] = RESULT.REFUSED
   end
 end
-if n > 0 then redis.call('PUBLISH', ARGV[2], string.format('%d', now)) end
+if n > 0 then wake(ARGV[2], string.format('%d', now)) end
 return out

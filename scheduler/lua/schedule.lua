@@ -4,10 +4,13 @@
 -- ARGV[3+3i..5+3i] task id, due ms, encoded record (status P, attempt 0, token 0)
 -- Returns: a list of n codes, RESULT.OK = created, RESULT.REFUSED = a task with this id
 --   already exists.
--- Atomic: the existence check and the writes of every task in the call.
+-- Atomic: the existence check and the writes of every task in the call. A refused
+--   wake-up (ACL) does not fail the call: the tasks are written.
 -- @include "record"
 -- @include "results"
 local tasks, due = KEYS[1], KEYS[2]
+-- A read first: a `due` that is not a sorted set (WRONGTYPE) fails the call before any write.
+redis.call('ZRANGE', due, 0, 0)
 local n = tonumber(ARGV[2])
 local out = {}
 local earliest = nil

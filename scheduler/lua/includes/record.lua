@@ -22,12 +22,18 @@ local function encode(r)
     .. r.due .. '|' .. r.type .. '|' .. string.format('%d', r.tok) .. '\n' .. r.body
 end
 
+-- A wake-up is a hint (workers also poll): Redis refusing it (an ACL without the channel)
+-- must not fail the change that was already written, so it is a pcall.
+local function wake(channel, message)
+  redis.pcall('PUBLISH', channel, message)
+end
+
 -- Wake sleeping workers only when this task is now the earliest one due:
 -- a later task cannot change how long anyone sleeps.
 local function publish_if_head(due_key, channel, score)
   local head = redis.call('ZRANGE', due_key, 0, 0, 'WITHSCORES')
   if head[2] and tonumber(head[2]) >= score then
-    redis.call('PUBLISH', channel, string.format('%d', score))
+    wake(channel, string.format('%d', score))
   end
 end
 
