@@ -9,6 +9,7 @@
 from .client import NewTask, Scheduler
 from .cron import RecurringSchedule
 from .errors import (
+    CorruptRecord,
     InvalidInput,
     InvalidState,
     PermissionDenied,
@@ -25,6 +26,7 @@ from .task import Stats, Task, TaskInfo
 from .worker import Worker
 
 __all__ = [
+    "CorruptRecord",
     "InvalidInput",
     "InvalidState",
     "LeaseChange",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -17,10 +16,16 @@ from redis.retry import Retry
 
 from . import validation
 from .cron import CronTicker, RecurringSchedule
-from .errors import InvalidInput, InvalidState, TaskNotFound, redis_errors
+from .errors import (
+    CorruptRecord,
+    InvalidInput,
+    InvalidState,
+    TaskNotFound,
+    redis_errors,
+)
 from .keys import Keys
 from .lua import Scripts
-from .record import Record
+from .record import Record, Status
 from .redact import mask_url
 from .results import Result
 from .settings import Limits, Retention, RetryPolicy
@@ -165,13 +170,7 @@ class Scheduler:
         """Schedule ``task_data`` to be handled by ``task_type``'s handler at ``timestamp``.
 
         ``timestamp`` is epoch seconds (int or float) or a timezone-aware datetime; a
-        time in the past means "now". A datetime is stored as the instant
-        ``timestamp.timestamp()`` names, as :mod:`zoneinfo` reads it: a wall time that
-        occurs twice (clocks going back) is its first occurrence with ``fold=0`` and
-        its second with ``fold=1``; a wall time that never occurs (the gap when clocks
-        go forward) is read with the offset before the change with ``fold=0`` (02:30 in
-        a 02:00->03:00 gap is 03:30 after it) and with the offset after it with
-        ``fold=1`` (01:30 before it). Returns the task id. With ``task_id`` given,
+        time in the past means "now". Returns the task id. With ``task_id`` given,
         calling again with the same id does nothing and returns the id, so a producer
         can retry after a timeout. Ids starting with ``cron:`` are reserved for the
         slots of recurring schedules. Raises :class:`InvalidInput` (nothing written),
@@ -248,7 +247,7 @@ class Scheduler:
             raw, error, run_at = pipe.execute()
         if raw is None:
             return None
-        return _info(task_id, Record.decode(raw), error, run_at)
+        return _info(task_id, raw, error, run_at)
 
     def cancel(self, task_id: str) -> bool:
         """Cancel a task that has not finished. Returns False if it had finished already.
@@ -264,8 +263,7 @@ class Scheduler:
                 [keys.tasks, keys.due, keys.leases, keys.retrying, keys.done],
                 [self.now_arg(), task_id],
             )
-        if code == Result.NOT_FOUND:
-            raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
+        self._found(task_id, code)
         return bool(code == Result.OK)
 
     def reschedule(self, task_id: str, timestamp: float | int | dt.datetime) -> None:
@@ -276,17 +274,27 @@ class Scheduler:
             code = self.scripts.run(
                 "reschedule", [self.keys.tasks, self.keys.due], [self.keys.wake, task_id, due]
             )
-        if code == Result.NOT_FOUND:
-            raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
+        self._found(task_id, code)
         if code == Result.REFUSED:
             raise InvalidState(f"task {task_id!r} is running or finished; it cannot be moved")
 
+    def _found(self, task_id: str, code: int) -> None:
+        """Raise for a script's NOT_FOUND or UNREADABLE answer about ``task_id``."""
+        if code == Result.NOT_FOUND:
+            raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
+        if code == Result.UNREADABLE:
+            raise InvalidState(
+                f"task {task_id!r} has a record that cannot be read (get() shows it raw): "
+                f"repair it by hand, or purge it once a worker moved it to the dead letters"
+            )
+
     def stats(self) -> Stats:
+        """Counts of the namespace, taken atomically (see :class:`Stats`)."""
         keys = self.keys
         with redis_errors("stats"):
-            _, due, waiting, in_flight, retrying, dead, done = self.scripts.run(
+            _, due, waiting, in_flight, retrying, dead, done, lost = self.scripts.run(
                 "stats",
-                [keys.due, keys.leases, keys.retrying, keys.dead, keys.done],
+                [keys.due, keys.leases, keys.retrying, keys.dead, keys.done, keys.lost],
                 [self.now_arg()],
             )
         return Stats(
@@ -296,6 +304,7 @@ class Scheduler:
             retrying=int(retrying),
             dead=int(dead),
             done=int(done),
+            lost=int(lost),
         )
 
     # -- dead letters ------------------------------------------------------
@@ -306,18 +315,18 @@ class Scheduler:
         if limit == 0:
             return []
         with redis_errors("dead_letters"):
-            raw_ids: list[bytes] = self.redis.zrange(  # type: ignore[assignment]
+            ids: list[bytes] = self.redis.zrange(  # type: ignore[assignment]
                 self.keys.dead, offset, offset + limit - 1
             )
-            ids = [i.decode() for i in raw_ids]
             if not ids:
                 return []
             pipe = self.redis.pipeline(transaction=True)
             pipe.hmget(self.keys.tasks, ids)
             pipe.hmget(self.keys.errors, ids)
             raws, errors = pipe.execute()
+        # An id that is not UTF-8 is shown with escapes; its record is read all the same.
         return [
-            _info(tid, Record.decode(raw), err, None)
+            _info(tid.decode(errors="backslashreplace"), raw, err, None)
             for tid, raw, err in zip(ids, raws, errors, strict=False)
             if raw is not None
         ]
@@ -332,8 +341,7 @@ class Scheduler:
                 [keys.tasks, keys.due, keys.dead],
                 [self.now_arg(), keys.wake, task_id],
             )
-        if code == Result.NOT_FOUND:
-            raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
+        self._found(task_id, code)
         if code == Result.REFUSED:
             raise InvalidState(f"task {task_id!r} is not in the dead-letter set")
 
@@ -392,6 +400,13 @@ class Scheduler:
         """Every recurring schedule, with the epoch seconds of its next slot."""
         return self._cron.all()
 
+    def unreadable_recurring(self) -> dict[str, tuple[str, bytes]]:
+        """Recurring schedules whose spec cannot be read (restores, manual edits, another
+        version): name -> (why, the raw spec). A ticker sets each aside when its slot comes,
+        and the others keep firing; :meth:`schedule_recurring` of the same name replaces it,
+        :meth:`unschedule_recurring` deletes it. :meth:`recurring` leaves them out."""
+        return self._cron.unreadable()
+
     def tick_cron(self) -> float:
         """Fire every recurring slot that is due now. Returns seconds until the next slot."""
         return self._cron.tick()
@@ -408,7 +423,32 @@ class Scheduler:
         self.redis.close()
 
 
-def _info(task_id: str, r: Record, error: bytes | None, run_at: float | None) -> TaskInfo:
+def _info(task_id: str, raw: bytes, error: bytes | None, run_at: float | None) -> TaskInfo:
+    """What admin calls show of a record; one that cannot be read is shown, not raised."""
+    last_error = error.decode(errors="replace") if error is not None else None
+    run_at_s = None if run_at is None else float(run_at) / 1000
+    try:
+        r = Record.decode(raw)
+    except CorruptRecord as exc:
+        return TaskInfo(
+            task_id=task_id,
+            task_type="",
+            status=Status.UNREADABLE,
+            attempts=0,
+            max_attempts=0,
+            due_at=0.0,
+            run_at=run_at_s,
+            last_error=last_error,
+            data=None,
+            unreadable=str(exc),
+            raw=raw,
+        )
+    data, unreadable = None, None
+    if r.payload:
+        try:
+            data = r.data()
+        except CorruptRecord as exc:
+            unreadable = str(exc)
     return TaskInfo(
         task_id=task_id,
         task_type=r.task_type,
@@ -416,7 +456,9 @@ def _info(task_id: str, r: Record, error: bytes | None, run_at: float | None) ->
         attempts=r.attempt,
         max_attempts=r.max_attempts,
         due_at=r.due_ms / 1000,
-        run_at=None if run_at is None else float(run_at) / 1000,
-        last_error=error.decode(errors="replace") if error is not None else None,
-        data=json.loads(r.payload) if r.payload else None,
+        run_at=run_at_s,
+        last_error=last_error,
+        data=data,
+        unreadable=unreadable,
+        raw=None if unreadable is None else raw,
     )

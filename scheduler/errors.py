@@ -62,6 +62,13 @@ class RedisMisconfigured(SchedulerError):
     key of the namespace holding another type (``WRONGTYPE``)."""
 
 
+class CorruptRecord(SchedulerError, ValueError):
+    """A task record or recurring-schedule spec in Redis cannot be read: bytes that are not
+    UTF-8, a header not in duetime's format, a payload that is not JSON. Restores, manual
+    edits or another program put it there. Workers move such tasks to the dead letters
+    with the reason, keeping the raw bytes; see ``TaskInfo.unreadable``."""
+
+
 def is_refusal(exc: BaseException) -> bool:
     """Whether Redis refused ``exc``'s call for want of credentials or permission.
 

@@ -3,7 +3,8 @@
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] done retention ms  ARGV[3] dead retention ms
 -- ARGV[4] trim limit  ARGV[5..] pairs of task id, token
 -- Returns: one code per pair: RESULT.OK = acknowledged, RESULT.REFUSED = the caller no
---   longer holds the lease (taken over, the task was cancelled, or the record is gone).
+--   longer holds the lease (taken over, the task was cancelled, or the record is gone or
+--   unreadable).
 -- Atomic: the fence check and the move to done. The trim removes at most `trim limit`
 --   expired records of each kind per call, so finished records expire without a scan.
 -- @include "record"

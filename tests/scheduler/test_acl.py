@@ -23,7 +23,16 @@ WORKER_CALLS = {"ping", "evalsha", "script|load", "subscribe", "time"} | {
     "zrem",  # dropping a schedule that was removed,
     "zrange",  # and the next slot
 }
-WORKER_SCRIPTS = ("claim", "ack", "fail", "renew", "release", "fire_cron", "register_cron")
+WORKER_SCRIPTS = (
+    "claim",
+    "ack",
+    "fail",
+    "renew",
+    "release",
+    "fire_cron",
+    "register_cron",
+    "quarantine_cron",
+)
 PRODUCER_CALLS = {"ping", "evalsha", "script|load", "script|exists"}
 ADMIN_CALLS = WORKER_CALLS | PRODUCER_CALLS | {"multi", "exec", "hget", "hgetall", "zscore", "hdel"}
 # Some redis-py versions name themselves on connect and ignore a refusal: not needed.

@@ -10,11 +10,23 @@ local function now_ms(arg)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+local STATUSES = {P = true, R = true, Y = true, D = true, X = true, C = true}
+
+-- The record as a table, or nil when it is unreadable: a header not in the format above or
+-- a status letter no version of duetime writes (a restore, a manual edit, another program).
 local function parse(v)
   local st, att, mx, due, ty, tok, body =
     string.match(v, '^(%u)|(%d+)|(%d+)|(%d+)|([^|\n]*)|?(%d*)\n(.*)$')
+  if not st or not STATUSES[st] then return nil end
   return {st = st, att = tonumber(att), max = tonumber(mx), due = due, type = ty,
     tok = tonumber(tok) or 0, body = body}
+end
+
+-- An unreadable record goes to the dead letters as it is: its raw bytes stay in the tasks
+-- hash for whoever repairs or purges it, the reason goes to errors.
+local function quarantine(dead, errors, id, now, reason)
+  redis.call('ZADD', dead, now, id)
+  redis.call('HSET', errors, id, reason)
 end
 
 local function encode(r)
