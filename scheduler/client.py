@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -20,7 +21,10 @@ from .errors import (
     CorruptRecord,
     InvalidInput,
     InvalidState,
+    RedisFull,
+    RedisMisconfigured,
     TaskNotFound,
+    library_error,
     redis_errors,
 )
 from .keys import Keys
@@ -28,8 +32,11 @@ from .lua import Scripts
 from .record import Record, Status
 from .redact import mask_url
 from .results import Result
+from .server import ServerInfo
 from .settings import Limits, Retention, RetryPolicy
 from .task import Stats, TaskInfo
+
+log = logging.getLogger("duetime.client")
 
 # Scripts take at most this many tasks per call, so one call never blocks Redis long.
 SCHEDULE_CHUNK = 1000
@@ -60,6 +67,11 @@ class Scheduler:
     Thread-safe: share one instance per process. Create workers with
     :class:`scheduler.Worker`. ``clock`` returns "now" in epoch milliseconds and exists
     for tests; by default every decision about time uses Redis's clock (``TIME``).
+
+    On its first call it asks Redis its ``maxmemory-policy``: under an ``allkeys-*``
+    policy Redis deletes task records when it fills up, so every script call raises
+    :class:`RedisMisconfigured` unless ``allow_eviction=True``, which logs a warning
+    instead. Reads (``get``, ``dead_letters``...) are not refused.
     """
 
     def __init__(
@@ -71,6 +83,7 @@ class Scheduler:
         retention: Retention | None = None,
         limits: Limits | None = None,
         clock: Callable[[], int] | None = None,
+        allow_eviction: bool = False,
     ) -> None:
         self.keys = Keys(validation.namespace(namespace))
         for arg, value, kind in (
@@ -82,6 +95,9 @@ class Scheduler:
                 raise InvalidInput(f"{arg} must be a {kind.__name__}, not {type(value).__name__}")
         if clock is not None and not callable(clock):
             raise InvalidInput(f"clock must be a callable returning epoch ms, not {clock!r}")
+        if not isinstance(allow_eviction, bool):
+            raise InvalidInput(f"allow_eviction must be True or False, not {allow_eviction!r}")
+        self.allow_eviction = allow_eviction
         self.namespace = namespace
         self.redis = client
         self.retry = retry or RetryPolicy()
@@ -90,7 +106,7 @@ class Scheduler:
         self.clock = clock
         # Where this scheduler connects, for messages: never with its password.
         self.url: str | None = None
-        self.scripts = Scripts(client)
+        self.scripts = Scripts(client, self._check_server)
         # Seeded from os.urandom once; drawing ids from it needs no system call per task.
         self._ids = random.Random()
         self._cron = CronTicker(self)
@@ -105,6 +121,7 @@ class Scheduler:
         retention: Retention | None = None,
         limits: Limits | None = None,
         clock: Callable[[], int] | None = None,
+        allow_eviction: bool = False,
         **connection: Any,
     ) -> Scheduler:
         """Connect to ``redis://host:port/db`` (or ``rediss://`` for TLS, ``unix://``).
@@ -141,9 +158,34 @@ class Scheduler:
             retention=retention,
             limits=limits,
             clock=clock,
+            allow_eviction=allow_eviction,
         )
         scheduler.url = shown
         return scheduler
+
+    def _check_server(self, server: ServerInfo) -> None:
+        where = self.url or "Redis"
+        if server.eviction_policy is None:
+            # Debug: a least-privilege user without +info would see it on every call.
+            log.debug(
+                "%s: cannot check maxmemory-policy (this user may run neither INFO nor "
+                "CONFIG GET): make sure it is noeviction, or Redis may delete tasks when full",
+                where,
+            )
+        elif server.evicts and not self.allow_eviction:
+            raise RedisMisconfigured(
+                f"{where} has maxmemory-policy {server.eviction_policy}: when it fills up, "
+                f"Redis deletes task records and tasks are lost. Set it to noeviction "
+                f"(a full Redis then refuses new tasks instead), or pass "
+                f"allow_eviction=True to accept losing tasks"
+            )
+        elif server.evicts:
+            log.warning(
+                "%s has maxmemory-policy %s: Redis may delete task records when it fills "
+                "up (allowed by allow_eviction=True); tasks can be lost",
+                where,
+                server.eviction_policy,
+            )
 
     def now_arg(self) -> str:
         """The ``now`` argument of the scripts: '' means Redis's clock."""
@@ -186,6 +228,9 @@ class Scheduler:
         """Schedule many tasks in few round trips. All are checked before any is written.
 
         Raises :class:`InvalidInput` if any task is invalid or two share a ``task_id``.
+        Tasks are written in chunks of 1,000, each all or nothing, so a batch is not atomic:
+        if Redis fills up part way, :class:`RedisFull` is raised and its ``written`` lists
+        the ids that were stored (retrying the whole batch with the same ids is safe).
         """
         if not isinstance(tasks, Iterable) or isinstance(tasks, (str, bytes, Mapping)):
             raise InvalidInput(f"schedule_many takes a list of NewTask, not {type(tasks).__name__}")
@@ -212,11 +257,37 @@ class Scheduler:
                 # One round trip: a pipeline would first ask SCRIPT EXISTS.
                 self.scripts.run("schedule", keys, calls[0])
             elif calls:
+                self.scripts.server()
                 pipe = self.redis.pipeline(transaction=False)
                 for args in calls:
                     self.scripts.run("schedule", keys, args, pipe)
-                pipe.execute()
+                replies = pipe.execute(raise_on_error=False)
+                self._raise_for_chunks(ids, replies)
         return ids
+
+    def _raise_for_chunks(self, ids: list[str], replies: list[Any]) -> None:
+        """Raise for the first chunk Redis refused, naming the ids the others stored."""
+        failed = [r for r in replies if isinstance(r, Exception)]
+        if not failed:
+            return
+        written = [
+            tid
+            for n, reply in enumerate(replies)
+            if not isinstance(reply, Exception)
+            for tid in ids[n * SCHEDULE_CHUNK : (n + 1) * SCHEDULE_CHUNK]
+        ]
+        error = failed[0]
+        mapped = (
+            library_error("schedule_many", error) if isinstance(error, redis.RedisError) else None
+        )
+        if isinstance(mapped, RedisFull):
+            raise RedisFull(
+                f"{mapped} {len(written)} of the {len(ids)} tasks were written (their ids are "
+                f"in .written); retrying the batch with the same ids is safe",
+                written=written,
+            ) from error
+        # Other refusals (ACL, types, a replica) refuse every chunk alike: none was written.
+        raise mapped or error
 
     def _prepare(self, t: NewTask) -> tuple[str, int, str]:
         if not isinstance(t, NewTask):
@@ -240,14 +311,16 @@ class Scheduler:
         """The task's state, or None if there is no such task (or its record expired)."""
         validation.task_id(task_id)
         with redis_errors("get"):
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.hget(self.keys.tasks, task_id)
-            pipe.hget(self.keys.errors, task_id)
-            pipe.zscore(self.keys.due, task_id)
-            raw, error, run_at = pipe.execute()
+            [(raw, error, run_at)] = self._peek([task_id])
         if raw is None:
             return None
-        return _info(task_id, raw, error, run_at)
+        return _info(task_id, raw, error, None if run_at is None else float(run_at))
+
+    def _peek(self, ids: list[str] | list[bytes]) -> list[tuple[Any, Any, Any]]:
+        """(record, last error, due score) of each id; None where there is none."""
+        keys = [self.keys.tasks, self.keys.errors, self.keys.due]
+        rows = self.scripts.run("peek", keys, list(ids))
+        return [(row[0], row[1], row[2]) for row in rows]
 
     def cancel(self, task_id: str) -> bool:
         """Cancel a task that has not finished. Returns False if it had finished already.
@@ -320,14 +393,11 @@ class Scheduler:
             )
             if not ids:
                 return []
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.hmget(self.keys.tasks, ids)
-            pipe.hmget(self.keys.errors, ids)
-            raws, errors = pipe.execute()
+            rows = self._peek(ids)
         # An id that is not UTF-8 is shown with escapes; its record is read all the same.
         return [
             _info(tid.decode(errors="backslashreplace"), raw, err, None)
-            for tid, raw, err in zip(ids, raws, errors, strict=False)
+            for tid, (raw, err, _) in zip(ids, rows, strict=False)
             if raw is not None
         ]
 

@@ -52,7 +52,16 @@ class PermissionDenied(SchedulerError):
 
 class RedisFull(SchedulerError):
     """Redis is out of memory (``maxmemory`` under the ``noeviction`` policy) and refused a
-    write. Nothing of the refused call was written."""
+    write. Nothing of the refused call was written.
+
+    ``written`` lists the ids a ``schedule_many`` call did store before Redis filled up:
+    it writes in chunks of 1,000 tasks, each all or nothing. Workers still drain a full
+    Redis (claim, ack, fail, release, renew, cancel and purge run), which frees memory.
+    """
+
+    def __init__(self, message: str, *, written: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.written = list(written)
 
 
 class RedisMisconfigured(SchedulerError):
@@ -138,8 +147,8 @@ def library_error(
     if isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in text:
         return RedisFull(
             f"{what}: Redis is out of memory (maxmemory reached, policy noeviction) and "
-            f"refused the write; nothing was written. Free memory or raise maxmemory. "
-            f"Redis said: {exc}"
+            f"refused the write; nothing was written. Free memory or raise maxmemory "
+            f"(workers still drain a full Redis). Redis said: {exc}"
         )
     if isinstance(exc, redis.exceptions.ReadOnlyError) or "READONLY" in text:
         return RedisMisconfigured(

@@ -6,9 +6,12 @@
 --   RESULT.UNREADABLE = the record does not parse (claim moves it to the dead letters).
 --   A running handler is not interrupted, but its worker can no longer ack or retry it.
 -- Atomic: the state check and the removal from due / leases.
+-- Runs when Redis is full (allow-oom, write_first): cancelling frees memory.
+-- @flags allow-oom
 -- @include "record"
 -- @include "results"
 local tasks, due, leases, retrying, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+write_first(leases)
 local now = now_ms(ARGV[1])
 local id = ARGV[2]
 local v = redis.call('HGET', tasks, id)

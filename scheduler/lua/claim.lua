@@ -15,10 +15,13 @@
 --   unreadable lists ids whose record does not parse (see parse in record.lua): each went
 --   to the dead letters as it is, raw bytes kept, with the reason in errors.
 -- Atomic: moving each task from due (or an expired lease) to a fresh lease.
+-- Runs when Redis is full (allow-oom, write_first): draining frees memory.
 -- Cost: O(log N) per task, N the number of pending tasks.
+-- @flags allow-oom
 -- @include "record"
 local tasks, due, leases, retrying, dead, errors = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local fence, lost_key = KEYS[7], KEYS[8]
+write_first(leases)
 local now = now_ms(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])

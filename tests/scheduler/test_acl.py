@@ -17,7 +17,7 @@ from duetime.settings import RetryPolicy
 from tests.conftest import AclUsers, readme_block
 
 # Calls duetime makes itself, outside its scripts, per role.
-WORKER_CALLS = {"ping", "evalsha", "script|load", "subscribe", "time"} | {
+WORKER_CALLS = {"ping", "info", "evalsha", "script|load", "subscribe", "time"} | {
     "zrangebyscore",  # the cron ticker: due schedules,
     "hmget",  # their specs,
     "zrem",  # dropping a schedule that was removed,
@@ -33,7 +33,8 @@ WORKER_SCRIPTS = (
     "register_cron",
     "quarantine_cron",
 )
-PRODUCER_CALLS = {"ping", "evalsha", "script|load", "script|exists"}
+# "info": the maxmemory-policy check on the first call (HELLO needs no permission).
+PRODUCER_CALLS = {"ping", "info", "evalsha", "script|load", "script|exists"}
 ADMIN_CALLS = WORKER_CALLS | PRODUCER_CALLS | {"multi", "exec", "hget", "hgetall", "zscore", "hdel"}
 # Some redis-py versions name themselves on connect and ignore a refusal: not needed.
 IGNORED_REFUSALS = frozenset({"client|setinfo"})
@@ -55,7 +56,7 @@ def test_each_role_lists_exactly_the_commands_its_calls_make() -> None:
     scripts = {name: set(lua.commands(name)) for name in lua.names()}
     worker = WORKER_CALLS.union(*(scripts[s] for s in WORKER_SCRIPTS))
     assert commands_of(acl["worker"]) == worker
-    no_cron = {"ping", "evalsha", "script|load", "subscribe"}.union(
+    no_cron = {"ping", "info", "evalsha", "script|load", "subscribe"}.union(
         *(scripts[s] for s in ("claim", "ack", "fail", "renew", "release"))
     )
     assert worker - no_cron == {"hexists", "hmget", "hsetnx", "zscore"}  # as the README says

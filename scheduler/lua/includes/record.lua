@@ -29,6 +29,13 @@ local function quarantine(dead, errors, id, now, reason)
   redis.call('HSET', errors, id, reason)
 end
 
+-- Redis without script flags (6.2) refuses a script under maxmemory only until its first
+-- write, and ZREM is a write that never needs memory: so a script that drains or frees
+-- memory calls this first (on Redis 7 its allow-oom flag does the same). zset: any zset key.
+local function write_first(zset)
+  redis.call('ZREM', zset, '')
+end
+
 local function encode(r)
   return r.st .. '|' .. string.format('%d', r.att) .. '|' .. string.format('%d', r.max) .. '|'
     .. r.due .. '|' .. r.type .. '|' .. string.format('%d', r.tok) .. '\n' .. r.body
