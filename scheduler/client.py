@@ -177,7 +177,7 @@ class Scheduler:
                 f"{where} has maxmemory-policy {server.eviction_policy}: when it fills up, "
                 f"Redis deletes task records and tasks are lost. Set it to noeviction "
                 f"(a full Redis then refuses new tasks instead), or pass "
-                f"allow_eviction=True to accept losing tasks"
+                f"allow_eviction=True (CLI: --allow-eviction) to accept losing tasks"
             )
         elif server.evicts:
             log.warning(
