@@ -9,8 +9,12 @@
 from .client import NewTask, Scheduled, Scheduler
 from .cron import RecurringSchedule
 from .errors import (
+    CorruptRecord,
     InvalidInput,
     InvalidState,
+    PermissionDenied,
+    RedisFull,
+    RedisMisconfigured,
     RedisUnavailable,
     SchedulerError,
     TaskNotFound,
@@ -22,12 +26,16 @@ from .task import Stats, Task, TaskInfo
 from .worker import Worker
 
 __all__ = [
+    "CorruptRecord",
     "InvalidInput",
     "InvalidState",
     "LeaseChange",
     "Limits",
     "NewTask",
+    "PermissionDenied",
     "RecurringSchedule",
+    "RedisFull",
+    "RedisMisconfigured",
     "RedisUnavailable",
     "Retention",
     "RetryPolicy",

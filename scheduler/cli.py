@@ -205,7 +205,9 @@ def _scheduler(args: argparse.Namespace, *, wait_for_redis: bool = False) -> Sch
     Redis is not an error here.
     """
     try:
-        sched = Scheduler.from_url(resolve_url(args), namespace=args.namespace)
+        sched = Scheduler.from_url(
+            resolve_url(args), namespace=args.namespace, allow_eviction=args.allow_eviction
+        )
     except ValueError as exc:
         raise UsageError(f"--url: {exc}") from None
     try:
@@ -395,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
             choices=LOG_LEVELS,
             default="INFO",
             help="the least important log lines to print (on stderr)",
+        )
+        sp.add_argument(
+            "--allow-eviction",
+            action="store_true",
+            help="run even though Redis's maxmemory-policy may delete task records "
+            "(allkeys-*): tasks can be lost",
         )
         return sp
 

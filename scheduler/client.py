@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import logging
 import random
 import threading
@@ -18,14 +17,27 @@ from redis.retry import Retry
 
 from . import validation
 from .cron import CronTicker, RecurringSchedule
-from .errors import InvalidInput, InvalidState, OutageLog, TaskNotFound, redis_errors
+from .errors import (
+    CorruptRecord,
+    InvalidInput,
+    InvalidState,
+    OutageLog,
+    RedisFull,
+    RedisMisconfigured,
+    TaskNotFound,
+    library_error,
+    redis_errors,
+)
 from .keys import Keys
 from .lua import Scripts
-from .record import Record
+from .record import Record, Status
 from .redact import mask_url
 from .results import Result
+from .server import ServerInfo
 from .settings import Limits, Retention, RetryPolicy
 from .task import Stats, TaskInfo
+
+log = logging.getLogger("duetime.client")
 
 # Scripts take at most this many tasks per call, so one call never blocks Redis long.
 SCHEDULE_CHUNK = 1000
@@ -67,6 +79,11 @@ class Scheduler:
     Thread-safe: share one instance per process. Create workers with
     :class:`scheduler.Worker`. ``clock`` returns "now" in epoch milliseconds and exists
     for tests; by default every decision about time uses Redis's clock (``TIME``).
+
+    On its first call it asks Redis its ``maxmemory-policy``: under an ``allkeys-*``
+    policy Redis deletes task records when it fills up, so every script call raises
+    :class:`RedisMisconfigured` unless ``allow_eviction=True``, which logs a warning
+    instead. Reads (``get``, ``dead_letters``...) are not refused.
     """
 
     def __init__(
@@ -78,6 +95,7 @@ class Scheduler:
         retention: Retention | None = None,
         limits: Limits | None = None,
         clock: Callable[[], int] | None = None,
+        allow_eviction: bool = False,
     ) -> None:
         self.keys = Keys(validation.namespace(namespace))
         for arg, value, kind in (
@@ -89,6 +107,9 @@ class Scheduler:
                 raise InvalidInput(f"{arg} must be a {kind.__name__}, not {type(value).__name__}")
         if clock is not None and not callable(clock):
             raise InvalidInput(f"clock must be a callable returning epoch ms, not {clock!r}")
+        if not isinstance(allow_eviction, bool):
+            raise InvalidInput(f"allow_eviction must be True or False, not {allow_eviction!r}")
+        self.allow_eviction = allow_eviction
         self.namespace = namespace
         self.redis = client
         self.retry = retry or RetryPolicy()
@@ -97,7 +118,7 @@ class Scheduler:
         self.clock = clock
         # Where this scheduler connects, for messages: never with its password.
         self.url: str | None = None
-        self.scripts = Scripts(client)
+        self.scripts = Scripts(client, self._check_server)
         # Workers and cron tickers report a Redis they cannot reach here, once per outage.
         self.outage = OutageLog(logging.getLogger("duetime.redis"), lambda: self.url or "Redis")
         # Seeded from os.urandom once; drawing ids from it needs no system call per task.
@@ -114,6 +135,7 @@ class Scheduler:
         retention: Retention | None = None,
         limits: Limits | None = None,
         clock: Callable[[], int] | None = None,
+        allow_eviction: bool = False,
         **connection: Any,
     ) -> Scheduler:
         """Connect to ``redis://host:port/db`` (or ``rediss://`` for TLS, ``unix://``).
@@ -150,9 +172,34 @@ class Scheduler:
             retention=retention,
             limits=limits,
             clock=clock,
+            allow_eviction=allow_eviction,
         )
         scheduler.url = shown
         return scheduler
+
+    def _check_server(self, server: ServerInfo) -> None:
+        where = self.url or "Redis"
+        if server.eviction_policy is None:
+            # Debug: a least-privilege user without +info would see it on every call.
+            log.debug(
+                "%s: cannot check maxmemory-policy (this user may run neither INFO nor "
+                "CONFIG GET): make sure it is noeviction, or Redis may delete tasks when full",
+                where,
+            )
+        elif server.evicts and not self.allow_eviction:
+            raise RedisMisconfigured(
+                f"{where} has maxmemory-policy {server.eviction_policy}: when it fills up, "
+                f"Redis deletes task records and tasks are lost. Set it to noeviction "
+                f"(a full Redis then refuses new tasks instead), or pass "
+                f"allow_eviction=True (CLI: --allow-eviction) to accept losing tasks"
+            )
+        elif server.evicts:
+            log.warning(
+                "%s has maxmemory-policy %s: Redis may delete task records when it fills "
+                "up (allowed by allow_eviction=True); tasks can be lost",
+                where,
+                server.eviction_policy,
+            )
 
     def now_arg(self) -> str:
         """The ``now`` argument of the scripts: '' means Redis's clock."""
@@ -195,8 +242,10 @@ class Scheduler:
         purged. :meth:`submit` says whether a call created a task.
 
         Ids starting with ``cron:`` are reserved for the slots of recurring schedules.
-        Raises :class:`InvalidInput` (nothing written) or :class:`RedisUnavailable`
-        (outcome unknown: retry with the same id and time).
+        Raises :class:`InvalidInput` (nothing written), :class:`RedisUnavailable`
+        (outcome unknown: retry with the same id and time), :class:`RedisFull`,
+        :class:`PermissionDenied` or :class:`RedisMisconfigured` (nothing written). A
+        wake-up Redis refuses to publish does not fail the call.
         """
         return self.schedule_many(
             [NewTask(timestamp, task_data, task_type, task_id, max_attempts)]
@@ -218,6 +267,10 @@ class Scheduler:
         retry or dead (purge a dead letter to free its id), or finished with the same
         due time: that task is left as it was. An id whose task finished (done or
         cancelled) gets a new task due at any other time.
+
+        Tasks are written in chunks of 1,000, each all or nothing, so a batch is not atomic:
+        if Redis fills up part way, :class:`RedisFull` is raised and its ``written`` lists
+        the ids that were stored (retrying the whole batch with the same ids is safe).
         """
         if not isinstance(tasks, Iterable) or isinstance(tasks, (str, bytes, Mapping)):
             raise InvalidInput(f"schedule_many takes a list of NewTask, not {type(tasks).__name__}")
@@ -244,14 +297,40 @@ class Scheduler:
                 # One round trip: a pipeline would first ask SCRIPT EXISTS.
                 replies = [self.scripts.run("schedule", keys, calls[0])]
             elif calls:
+                self.scripts.server()
                 pipe = self.redis.pipeline(transaction=False)
                 for args in calls:
                     self.scripts.run("schedule", keys, args, pipe)
-                replies = pipe.execute()
+                replies = pipe.execute(raise_on_error=False)
+                self._raise_for_chunks(ids, replies)
             else:
                 replies = []
         codes = [code for reply in replies for code in reply]
         return [Scheduled(tid, code == Result.OK) for tid, code in zip(ids, codes, strict=True)]
+
+    def _raise_for_chunks(self, ids: list[str], replies: list[Any]) -> None:
+        """Raise for the first chunk Redis refused, naming the ids the others stored."""
+        failed = [r for r in replies if isinstance(r, Exception)]
+        if not failed:
+            return
+        written = [
+            tid
+            for n, reply in enumerate(replies)
+            if not isinstance(reply, Exception)
+            for tid in ids[n * SCHEDULE_CHUNK : (n + 1) * SCHEDULE_CHUNK]
+        ]
+        error = failed[0]
+        mapped = (
+            library_error("schedule_many", error) if isinstance(error, redis.RedisError) else None
+        )
+        if isinstance(mapped, RedisFull):
+            raise RedisFull(
+                f"{mapped} {len(written)} of the {len(ids)} tasks were written (their ids are "
+                f"in .written); retrying the batch with the same ids is safe",
+                written=written,
+            ) from error
+        # Other refusals (ACL, types, a replica) refuse every chunk alike: none was written.
+        raise mapped or error
 
     def _prepare(self, t: NewTask) -> tuple[str, int, str]:
         if not isinstance(t, NewTask):
@@ -275,14 +354,16 @@ class Scheduler:
         """The task's state, or None if there is no such task (or its record expired)."""
         validation.task_id(task_id)
         with redis_errors("get"):
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.hget(self.keys.tasks, task_id)
-            pipe.hget(self.keys.errors, task_id)
-            pipe.zscore(self.keys.due, task_id)
-            raw, error, run_at = pipe.execute()
+            [(raw, error, run_at)] = self._peek([task_id])
         if raw is None:
             return None
-        return _info(task_id, Record.decode(raw), error, run_at)
+        return _info(task_id, raw, error, None if run_at is None else float(run_at))
+
+    def _peek(self, ids: list[str] | list[bytes]) -> list[tuple[Any, Any, Any]]:
+        """(record, last error, due score) of each id; None where there is none."""
+        keys = [self.keys.tasks, self.keys.errors, self.keys.due]
+        rows = self.scripts.run("peek", keys, list(ids))
+        return [(row[0], row[1], row[2]) for row in rows]
 
     def cancel(self, task_id: str) -> bool:
         """Cancel a task that has not finished. Returns False if it had finished already.
@@ -298,8 +379,7 @@ class Scheduler:
                 [keys.tasks, keys.due, keys.leases, keys.retrying, keys.done],
                 [self.now_arg(), task_id],
             )
-        if code == Result.NOT_FOUND:
-            raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
+        self._found(task_id, code)
         return bool(code == Result.OK)
 
     def reschedule(self, task_id: str, timestamp: float | int | dt.datetime) -> None:
@@ -310,17 +390,27 @@ class Scheduler:
             code = self.scripts.run(
                 "reschedule", [self.keys.tasks, self.keys.due], [self.keys.wake, task_id, due]
             )
-        if code == Result.NOT_FOUND:
-            raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
+        self._found(task_id, code)
         if code == Result.REFUSED:
             raise InvalidState(f"task {task_id!r} is running or finished; it cannot be moved")
 
+    def _found(self, task_id: str, code: int) -> None:
+        """Raise for a script's NOT_FOUND or UNREADABLE answer about ``task_id``."""
+        if code == Result.NOT_FOUND:
+            raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
+        if code == Result.UNREADABLE:
+            raise InvalidState(
+                f"task {task_id!r} has a record that cannot be read (get() shows it raw): "
+                f"repair it by hand, or purge it once a worker moved it to the dead letters"
+            )
+
     def stats(self) -> Stats:
+        """Counts of the namespace, taken atomically (see :class:`Stats`)."""
         keys = self.keys
         with redis_errors("stats"):
-            _, due, waiting, in_flight, retrying, dead, done = self.scripts.run(
+            _, due, waiting, in_flight, retrying, dead, done, lost = self.scripts.run(
                 "stats",
-                [keys.due, keys.leases, keys.retrying, keys.dead, keys.done],
+                [keys.due, keys.leases, keys.retrying, keys.dead, keys.done, keys.lost],
                 [self.now_arg()],
             )
         return Stats(
@@ -330,6 +420,7 @@ class Scheduler:
             retrying=int(retrying),
             dead=int(dead),
             done=int(done),
+            lost=int(lost),
         )
 
     # -- dead letters ------------------------------------------------------
@@ -340,19 +431,16 @@ class Scheduler:
         if limit == 0:
             return []
         with redis_errors("dead_letters"):
-            raw_ids: list[bytes] = self.redis.zrange(  # type: ignore[assignment]
+            ids: list[bytes] = self.redis.zrange(  # type: ignore[assignment]
                 self.keys.dead, offset, offset + limit - 1
             )
-            ids = [i.decode() for i in raw_ids]
             if not ids:
                 return []
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.hmget(self.keys.tasks, ids)
-            pipe.hmget(self.keys.errors, ids)
-            raws, errors = pipe.execute()
+            rows = self._peek(ids)
+        # An id that is not UTF-8 is shown with escapes; its record is read all the same.
         return [
-            _info(tid, Record.decode(raw), err, None)
-            for tid, raw, err in zip(ids, raws, errors, strict=False)
+            _info(tid.decode(errors="backslashreplace"), raw, err, None)
+            for tid, (raw, err, _) in zip(ids, rows, strict=False)
             if raw is not None
         ]
 
@@ -366,8 +454,7 @@ class Scheduler:
                 [keys.tasks, keys.due, keys.dead],
                 [self.now_arg(), keys.wake, task_id],
             )
-        if code == Result.NOT_FOUND:
-            raise TaskNotFound(f"no task {task_id!r} in namespace {self.namespace!r}")
+        self._found(task_id, code)
         if code == Result.REFUSED:
             raise InvalidState(f"task {task_id!r} is not in the dead-letter set")
 
@@ -426,6 +513,13 @@ class Scheduler:
         """Every recurring schedule, with the epoch seconds of its next slot."""
         return self._cron.all()
 
+    def unreadable_recurring(self) -> dict[str, tuple[str, bytes]]:
+        """Recurring schedules whose spec cannot be read (restores, manual edits, another
+        version): name -> (why, the raw spec). A ticker sets each aside when its slot comes,
+        and the others keep firing; :meth:`schedule_recurring` of the same name replaces it,
+        :meth:`unschedule_recurring` deletes it. :meth:`recurring` leaves them out."""
+        return self._cron.unreadable()
+
     def tick_cron(self) -> float:
         """Fire every recurring slot that is due now. Returns seconds until the next slot."""
         return self._cron.tick()
@@ -452,7 +546,32 @@ class Scheduler:
         self.redis.close()
 
 
-def _info(task_id: str, r: Record, error: bytes | None, run_at: float | None) -> TaskInfo:
+def _info(task_id: str, raw: bytes, error: bytes | None, run_at: float | None) -> TaskInfo:
+    """What admin calls show of a record; one that cannot be read is shown, not raised."""
+    last_error = error.decode(errors="replace") if error is not None else None
+    run_at_s = None if run_at is None else float(run_at) / 1000
+    try:
+        r = Record.decode(raw)
+    except CorruptRecord as exc:
+        return TaskInfo(
+            task_id=task_id,
+            task_type="",
+            status=Status.UNREADABLE,
+            attempts=0,
+            max_attempts=0,
+            due_at=0.0,
+            run_at=run_at_s,
+            last_error=last_error,
+            data=None,
+            unreadable=str(exc),
+            raw=raw,
+        )
+    data, unreadable = None, None
+    if r.payload:
+        try:
+            data = r.data()
+        except CorruptRecord as exc:
+            unreadable = str(exc)
     return TaskInfo(
         task_id=task_id,
         task_type=r.task_type,
@@ -460,7 +579,9 @@ def _info(task_id: str, r: Record, error: bytes | None, run_at: float | None) ->
         attempts=r.attempt,
         max_attempts=r.max_attempts,
         due_at=r.due_ms / 1000,
-        run_at=None if run_at is None else float(run_at) / 1000,
-        last_error=error.decode(errors="replace") if error is not None else None,
-        data=json.loads(r.payload) if r.payload else None,
+        run_at=run_at_s,
+        last_error=last_error,
+        data=data,
+        unreadable=unreadable,
+        raw=None if unreadable is None else raw,
     )

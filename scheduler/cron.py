@@ -19,13 +19,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import validation
 from .errors import (
+    CorruptRecord,
     InvalidInput,
     PermissionDenied,
     RedisUnavailable,
@@ -102,7 +105,26 @@ class RecurringSchedule:
 
     @classmethod
     def from_json(cls, name: str, text: str | bytes) -> RecurringSchedule:
-        return cls(name=name, **json.loads(text))
+        """The spec stored as ``text``; raises :class:`CorruptRecord` saying why it cannot be
+        read (not JSON, missing or unknown fields, values ``create`` would refuse)."""
+        try:
+            fields = json.loads(text)
+            if not isinstance(fields, dict):
+                raise TypeError(f"a JSON {type(fields).__name__}, not an object")
+            spec = cls(name=name, **fields)
+            RecurringSchedule.create(
+                name=name,
+                cron=spec.cron,
+                task_type=spec.task_type,
+                task_data=spec.task_data,
+                timezone=spec.timezone,
+                misfire=spec.misfire,
+                max_attempts=spec.max_attempts,
+                payload_limit=sys.maxsize,
+            )
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            raise CorruptRecord(f"unreadable recurring schedule {name!r}: {exc}") from None
+        return spec
 
     @property
     def task_data(self) -> Any:
@@ -205,7 +227,14 @@ class CronTicker:
             with redis_errors("schedule_recurring"):
                 code = self._s.scripts.run(
                     "register_cron",
-                    [keys.cron, keys.cron_next, keys.cron_version, keys.tasks, keys.due],
+                    [
+                        keys.cron,
+                        keys.cron_next,
+                        keys.cron_version,
+                        keys.tasks,
+                        keys.due,
+                        keys.cron_unreadable,
+                    ],
                     args,
                 )
             if code == Result.OK:
@@ -219,8 +248,9 @@ class CronTicker:
             pipe = self._s.redis.pipeline(transaction=True)
             pipe.hdel(self._s.keys.cron, name)
             pipe.zrem(self._s.keys.cron_next, name)
-            removed, _ = pipe.execute()
-        return bool(removed)
+            pipe.hdel(self._s.keys.cron_unreadable, name)
+            removed, _, set_aside = pipe.execute()
+        return bool(removed or set_aside)
 
     def all(self) -> dict[str, tuple[RecurringSchedule, float | None]]:
         with redis_errors("recurring"):
@@ -228,14 +258,40 @@ class CronTicker:
             pipe.hgetall(self._s.keys.cron)
             pipe.zrange(self._s.keys.cron_next, 0, -1, withscores=True)
             specs, nexts = pipe.execute()
-        slots = {name.decode(): score / 1000 for name, score in nexts}
-        return {
-            name.decode(): (
-                RecurringSchedule.from_json(name.decode(), text),
-                slots.get(name.decode()),
+        slots = {name: score / 1000 for name, score in nexts}
+        out: dict[str, tuple[RecurringSchedule, float | None]] = {}
+        for name, text in specs.items():
+            try:
+                out[name.decode()] = (
+                    RecurringSchedule.from_json(name.decode(), text),
+                    slots.get(name),
+                )
+            except (CorruptRecord, UnicodeDecodeError):
+                continue  # listed by unreadable()
+        return out
+
+    def unreadable(self) -> dict[str, tuple[str, bytes]]:
+        """Specs that cannot be read: name -> (why, the spec's raw bytes). Those set aside,
+        and those no ticker has found yet."""
+        with redis_errors("unreadable_recurring"):
+            pipe = self._s.redis.pipeline(transaction=True)
+            pipe.hgetall(self._s.keys.cron)
+            pipe.hgetall(self._s.keys.cron_unreadable)
+            specs, set_aside = pipe.execute()
+        out: dict[str, tuple[str, bytes]] = {}
+        for raw_name, text in specs.items():
+            name = raw_name.decode(errors="backslashreplace")
+            try:
+                RecurringSchedule.from_json(raw_name.decode(), text)
+            except (CorruptRecord, UnicodeDecodeError) as exc:
+                out[name] = (str(exc), text)
+        for raw_name, value in set_aside.items():
+            reason, _, text = value.partition(b"\n")
+            out[raw_name.decode(errors="backslashreplace")] = (
+                reason.decode(errors="replace"),
+                text,
             )
-            for name, text in specs.items()
-        }
+        return out
 
     def tick(self) -> float:
         """Fire what is due; return seconds until the next slot (capped at an hour)."""
@@ -248,7 +304,7 @@ class CronTicker:
                 )
                 if not due:
                     break
-                names = [n.decode() for n, _ in due]
+                names = [n for n, _ in due]  # bytes: a name that is not UTF-8 is set aside
                 versions, specs = self._read_versioned(names)
                 for name, (_, slot), text, version in zip(
                     names, due, specs, versions, strict=False
@@ -256,7 +312,12 @@ class CronTicker:
                     if text is None:
                         self._s.redis.zrem(keys.cron_next, name)
                         continue
-                    spec = RecurringSchedule.from_json(name, text)
+                    try:
+                        spec = RecurringSchedule.from_json(name.decode(), text)
+                        spec.next_after(int(slot))
+                    except (CorruptRecord, UnicodeDecodeError, ValueError, KeyError) as exc:
+                        self._set_aside(name, text, str(exc))
+                        continue
                     self._fire(spec, (version or b"0").decode(), int(slot), now)
             head: list[tuple[bytes, float]] = self._s.redis.zrange(  # type: ignore[assignment]
                 keys.cron_next, 0, 0, withscores=True
@@ -265,7 +326,25 @@ class CronTicker:
             return 3600.0
         return max(0.0, min(3600.0, (head[0][1] - self._s.now_ms()) / 1000))
 
-    def _read_versioned(self, names: list[str]) -> tuple[list[bytes | None], list[bytes | None]]:
+    def _set_aside(self, name: bytes, text: bytes, reason: str) -> None:
+        """Move an unreadable spec out of the way of the others, logging it once."""
+        keys = self._s.keys
+        code = self._s.scripts.run(
+            "quarantine_cron",
+            [keys.cron, keys.cron_next, keys.cron_unreadable],
+            [name, text, reason],
+        )
+        if code == Result.OK:
+            log.error(
+                "%s: set aside, it no longer fires; every other schedule does. Its raw spec "
+                "is kept: unreadable_recurring() lists it, schedule_recurring() of the same "
+                "name replaces it",
+                reason,
+            )
+
+    def _read_versioned(
+        self, names: Sequence[str | bytes]
+    ) -> tuple[list[bytes | None], list[bytes | None]]:
         """The versions, then the specs, of ``names``.
 
         In that order, without MULTI (a ticker's ACL need not allow it): a spec is then

@@ -52,6 +52,34 @@ class PermissionDenied(SchedulerError):
     """
 
 
+class RedisFull(SchedulerError):
+    """Redis is out of memory (``maxmemory`` under the ``noeviction`` policy) and refused a
+    write. Nothing of the refused call was written.
+
+    ``written`` lists the ids a ``schedule_many`` call did store before Redis filled up:
+    it writes in chunks of 1,000 tasks, each all or nothing. Workers still drain a full
+    Redis (claim, ack, fail, release, renew, cancel and purge run), which frees memory.
+    """
+
+    def __init__(self, message: str, *, written: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.written = list(written)
+
+
+class RedisMisconfigured(SchedulerError):
+    """Redis is not one duetime can keep its guarantees on, or refused for a reason only a
+    change on its side fixes: an evicting ``maxmemory-policy``, a read-only replica
+    (``READONLY``), a Redis Cluster node that does not hold the namespace (``MOVED``), a
+    key of the namespace holding another type (``WRONGTYPE``)."""
+
+
+class CorruptRecord(SchedulerError, ValueError):
+    """A task record or recurring-schedule spec in Redis cannot be read: bytes that are not
+    UTF-8, a header not in duetime's format, a payload that is not JSON. Restores, manual
+    edits or another program put it there. Workers move such tasks to the dead letters
+    with the reason, keeping the raw bytes; see ``TaskInfo.unreadable``."""
+
+
 def is_refusal(exc: BaseException) -> bool:
     """Whether Redis refused ``exc``'s call for want of credentials or permission.
 
@@ -162,17 +190,22 @@ class OutageLog:
                 self._since = None
 
 
-@contextlib.contextmanager
-def redis_errors(what: str, task_ids: Sequence[str] = ()) -> Iterator[None]:
-    """Turn redis-py's connection errors into :class:`RedisUnavailable`, and refusals
-    (bad credentials, ACL ``NOPERM``) into :class:`PermissionDenied`."""
-    try:
-        yield
-    except redis.RedisError as exc:
-        if is_refusal(exc):
-            raise PermissionDenied(f"{what}: Redis refused it: {exc}. {ACL_HINT}") from exc
-        if not isinstance(exc, redis.ConnectionError | redis.TimeoutError):
-            raise
+def library_error(
+    what: str, exc: redis.RedisError, task_ids: Sequence[str] = ()
+) -> SchedulerError | None:
+    """The library error for redis-py's ``exc`` raised by the call ``what``, or None when it
+    is none of those duetime names. Scripts pass a command's error on inside their own
+    ("Error running script ... -OOM ..." on 6.2), so errors are known by text too."""
+    text = str(exc)
+    # AuthenticationError is a ConnectionError: it must not read "did not answer, retry".
+    if isinstance(exc, redis.AuthenticationError) or "WRONGPASS" in text:
+        return PermissionDenied(
+            f"{what}: Redis refused the credentials (authentication failed): {exc}. "
+            f"Check the user name and password"
+        )
+    if is_refusal(exc):
+        return PermissionDenied(f"{what}: Redis refused it: {exc}. {ACL_HINT}")
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
         hint = ""
         if task_ids:
             hint = (
@@ -182,7 +215,45 @@ def redis_errors(what: str, task_ids: Sequence[str] = ()) -> Iterator[None]:
         reason = unreachable(exc)
         if str(exc) not in reason:
             reason = f"{reason} ({exc})"
-        raise RedisUnavailable(
+        return RedisUnavailable(
             f"{what}: {reason}{hint}",
             task_id=task_ids[0] if task_ids else None,
-        ) from exc
+        )
+    if isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in text:
+        return RedisFull(
+            f"{what}: Redis is out of memory (maxmemory reached, policy noeviction) and "
+            f"refused the write; nothing was written. Free memory or raise maxmemory "
+            f"(workers still drain a full Redis). Redis said: {exc}"
+        )
+    if isinstance(exc, redis.exceptions.ReadOnlyError) or "READONLY" in text:
+        return RedisMisconfigured(
+            f"{what}: this Redis is a read-only replica; connect to the primary. Redis said: {exc}"
+        )
+    if isinstance(exc, redis.exceptions.MovedError) or text.startswith("MOVED"):
+        return RedisMisconfigured(
+            f"{what}: this Redis is a Redis Cluster node that does not hold the namespace "
+            f"(every key of a namespace is on the slot of its hash tag); connect to the node "
+            f"Redis names. Redis said: {exc}"
+        )
+    if "WRONGTYPE" in text:
+        return RedisMisconfigured(
+            f"{what}: a key of the namespace holds a value of another type: another program "
+            f"or a manual edit wrote it (every duetime key is dt:{{namespace}}:<name>). "
+            f"Redis said: {exc}"
+        )
+    return None
+
+
+@contextlib.contextmanager
+def redis_errors(what: str, task_ids: Sequence[str] = ()) -> Iterator[None]:
+    """Turn redis-py's errors into library errors: connection errors into
+    :class:`RedisUnavailable`, bad credentials and ACL ``NOPERM`` into
+    :class:`PermissionDenied`, OOM into :class:`RedisFull`, ``READONLY``, ``MOVED`` and
+    ``WRONGTYPE`` into :class:`RedisMisconfigured`. Others pass unchanged."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        mapped = library_error(what, exc, task_ids)
+        if mapped is None:
+            raise
+        raise mapped from exc

@@ -69,6 +69,12 @@ class Keys:
         return self._k("fence")
 
     @property
+    def lost(self) -> str:
+        """STRING counter: ids of ``due`` or ``leases`` whose record claim found gone (evicted,
+        lost in a restart, deleted by hand). Never deleted."""
+        return self._k("lost")
+
+    @property
     def cron(self) -> str:
         """HASH schedule name -> JSON spec of a recurring schedule."""
         return self._k("cron")
@@ -87,6 +93,12 @@ class Keys:
         before versions existed).
         """
         return self._k("cron:version")
+
+    @property
+    def cron_unreadable(self) -> str:
+        """HASH schedule name -> "<reason>\\n<spec>": specs set aside because they cannot be
+        read. Listed by ``unreadable_recurring()``; registering the name again drops it."""
+        return self._k("cron:unreadable")
 
     @property
     def wake(self) -> str:

@@ -12,7 +12,12 @@ emits a raw newline, so the first newline always ends the header.
 from __future__ import annotations
 
 import enum
+import json
+import re
 from dataclasses import dataclass
+from typing import Any
+
+from .errors import CorruptRecord
 
 
 class Status(str, enum.Enum):
@@ -24,6 +29,14 @@ class Status(str, enum.Enum):
     DONE = "D"
     DEAD = "X"
     CANCELLED = "C"
+    UNREADABLE = "?"
+    """Never stored: what admin calls report for a record they cannot read."""
+
+
+# The header as record.lua's parse reads it; task types cannot contain "|", so a sixth
+# field can only be the token (records from before tokens have none).
+_HEADER = re.compile(r"([A-Z])\|([0-9]+)\|([0-9]+)\|([0-9]+)\|([^|\n]*)(?:\|([0-9]*))?")
+_STORED = frozenset(s.value for s in Status if s is not Status.UNREADABLE)
 
 
 @dataclass(frozen=True)
@@ -40,11 +53,24 @@ class Record:
 
     @classmethod
     def decode(cls, raw: bytes | str) -> Record:
-        """Parse a stored record, in the current format or the one without a token."""
-        text = raw.decode() if isinstance(raw, bytes) else raw
-        header, _, payload = text.partition("\n")
-        # Task types cannot contain "|", so a sixth field can only be the token.
-        status, attempt, max_attempts, due_ms, task_type, *token = header.split("|", 5)
+        """Parse a stored record, in the current format or the one without a token.
+
+        Raises :class:`CorruptRecord` saying why when it cannot (the payload is not
+        parsed: see :meth:`data`).
+        """
+        try:
+            text = raw.decode() if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError as exc:
+            raise CorruptRecord(f"unreadable record: not UTF-8 ({exc})") from None
+        header, newline, payload = text.partition("\n")
+        m = _HEADER.fullmatch(header)
+        if not newline or m is None or m[1] not in _STORED:
+            shown = header[:80] + ("..." if len(header) > 80 else "")
+            raise CorruptRecord(
+                f"unreadable record: header {shown!r} is not "
+                f"'status|attempt|max_attempts|due_ms|task_type|token' with a known status"
+            )
+        status, attempt, max_attempts, due_ms, task_type, token = m.groups()
         return cls(
             Status(status),
             int(attempt),
@@ -52,8 +78,15 @@ class Record:
             int(due_ms),
             task_type,
             payload,
-            int(token[0]) if token and token[0] else 0,
+            int(token) if token else 0,
         )
+
+    def data(self) -> Any:
+        """The payload, parsed. Raises :class:`CorruptRecord` if it is not JSON."""
+        try:
+            return json.loads(self.payload)
+        except (ValueError, RecursionError) as exc:
+            raise CorruptRecord(f"unreadable payload: not valid JSON ({exc})") from None
 
     @staticmethod
     def new(max_attempts: int, due_ms: int, task_type: str, payload: str) -> str:

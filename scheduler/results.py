@@ -11,6 +11,8 @@ import enum
 
 
 class Result(enum.IntEnum):
+    UNREADABLE = -2
+    """The task's record exists but does not parse (see ``record.lua``)."""
     NOT_FOUND = -1
     """No such task (or its record expired)."""
     REFUSED = 0

@@ -32,7 +32,12 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskInfo:
-    """A task's state. ``run_at`` is when it will next run, if it is waiting."""
+    """A task's state. ``run_at`` is when it will next run, if it is waiting.
+
+    ``unreadable`` says why the record (status :attr:`Status.UNREADABLE`, the other fields
+    empty) or its payload (``data`` None) cannot be read, and ``raw`` holds the record's
+    bytes as Redis has them; both are None for a record that reads.
+    """
 
     task_id: str
     task_type: str
@@ -43,6 +48,8 @@ class TaskInfo:
     run_at: float | None
     last_error: str | None
     data: Any
+    unreadable: str | None = None
+    raw: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,8 @@ class Stats:
     ``due``: ready to run now. ``scheduled``: waiting for a later time. Tasks waiting
     for a retry are in one of those two and are also counted in ``retrying``.
     ``in_flight``: held by a worker. ``dead``: in the dead-letter set. ``done``:
-    finished or cancelled records not yet expired.
+    finished or cancelled records not yet expired. ``lost``: ids a worker found in ``due``
+    or ``leases`` whose record was gone (eviction or data loss), since the namespace began.
     """
 
     scheduled: int
@@ -61,6 +69,7 @@ class Stats:
     retrying: int
     dead: int
     done: int
+    lost: int = 0
 
 
 def idempotency_key(namespace: str, task_id: str, due_ms: int) -> str:

@@ -219,7 +219,8 @@ class Worker:
                             "%s out of attempts after lost leases",
                             counted(got.buried, "task ran", "tasks ran"),
                         )
-                    more_due = len(got.tasks) == limit
+                    self._report_bad_data(got)
+                    more_due = len(got.tasks) + len(got.unreadable) == limit
                     wake_at = time.monotonic() + (
                         MAX_IDLE_S
                         if got.next_wake_ms is None
@@ -297,6 +298,47 @@ class Worker:
             )
         else:
             log.info("task %s attempt %d failed: %s", task.task_id, task.attempt, text)
+
+    def _report_bad_data(self, got: worker_protocol.Claimed) -> None:
+        """Log what the claim found broken, once each, and bury the tasks it could not read.
+
+        A task whose id, type or payload cannot be read runs no handler: it goes to the dead
+        letters with the reason (its raw record is kept), and its batch-mates run.
+        """
+        if got.lost:
+            log.error(
+                "Redis lost %d task records this scheduler indexed: eviction or data loss? "
+                "(check maxmemory-policy is noeviction and how Redis persists; "
+                "stats().lost counts them)",
+                got.lost,
+            )
+        for tid in got.quarantined:
+            log.error(
+                "task %s has an unreadable record: moved to the dead letters as it is "
+                "(its raw bytes and the reason are kept; see dead_letters())",
+                tid,
+            )
+        for bad in got.unreadable:
+            lease = (bad.shown_id, bad.token)
+            self._observe("claim", lease, True, time.monotonic())
+            sent = time.monotonic()
+            try:
+                outcome = worker_protocol.fail(
+                    self.scheduler, bad.task_id, bad.token, bad.reason[:_ERROR_TEXT_LIMIT], None
+                )
+            except redis.RedisError as exc:
+                log.warning(
+                    "could not dead-letter unreadable task %s (its lease will expire): %s",
+                    bad.shown_id,
+                    exc,
+                )
+                continue
+            self._observe("fail", lease, outcome is not Result.REFUSED, sent)
+            log.error(
+                "task %s cannot be read (%s): moved to the dead letters, no handler ran",
+                bad.shown_id,
+                bad.reason,
+            )
 
     def _ack(self, to_ack: list[Lease]) -> None:
         sent = time.monotonic()

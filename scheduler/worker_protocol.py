@@ -12,17 +12,16 @@ only counts runs against ``max_attempts``; it is not a token.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import redis
 
-from .errors import RefusalLog, is_refusal
+from .errors import CorruptRecord, RefusalLog, is_refusal
 from .plural import counted
 from .record import Record
 from .results import Result
@@ -48,13 +47,56 @@ def lease_of(task: Task) -> Lease:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A claimed task the worker cannot read (its id, type or payload): it runs no handler,
+    and its holder fails it to the dead letters with ``reason`` (:func:`fail`, no retry).
+    ``task_id`` is the id's raw bytes, to give back to Redis as they are."""
+
+    task_id: bytes
+    token: int
+    reason: str
+
+    @property
+    def shown_id(self) -> str:
+        """The id for messages: undecodable bytes as escapes."""
+        return self.task_id.decode(errors="backslashreplace")
+
+
+@dataclass(frozen=True)
 class Claimed:
-    """What one claim returned."""
+    """What one claim returned.
+
+    ``lost``: ids of ``due`` or ``leases`` whose record was gone (eviction, data loss).
+    ``quarantined``: ids whose record did not parse; Redis already moved them to the dead
+    letters. ``unreadable``: tasks claimed whose id, type or payload Python cannot read.
+    """
 
     now_ms: int
     next_wake_ms: int | None
     buried: int
     tasks: list[Task]
+    lost: int = 0
+    quarantined: list[str] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+
+def read_task(namespace: str, raw_id: bytes, raw_record: bytes) -> Task:
+    """The task of one claimed record. Raises :class:`CorruptRecord` if it cannot be read."""
+    try:
+        tid = raw_id.decode()
+    except UnicodeDecodeError as exc:
+        raise CorruptRecord(f"unreadable task id: not UTF-8 ({exc})") from None
+    r = Record.decode(raw_record)
+    return Task(
+        task_id=tid,
+        task_type=r.task_type,
+        data=r.data(),
+        attempt=r.attempt,
+        max_attempts=r.max_attempts,
+        due_at=r.due_ms / 1000,
+        idempotency_key=idempotency_key(namespace, tid, r.due_ms),
+        token=r.token,
+    )
 
 
 def claim(s: Scheduler, lease_ms: int, limit: int) -> Claimed:
@@ -62,27 +104,24 @@ def claim(s: Scheduler, lease_ms: int, limit: int) -> Claimed:
     k = s.keys
     reply = s.scripts.run(
         "claim",
-        [k.tasks, k.due, k.leases, k.retrying, k.dead, k.errors, k.fence],
+        [k.tasks, k.due, k.leases, k.retrying, k.dead, k.errors, k.fence, k.lost],
         [s.now_arg(), lease_ms, limit],
     )
-    now, wake, buried = int(reply[0]), int(reply[1]), int(reply[2])
-    tasks = []
-    for i in range(3, len(reply), 2):
-        tid = reply[i].decode()
-        r = Record.decode(reply[i + 1])
-        tasks.append(
-            Task(
-                task_id=tid,
-                task_type=r.task_type,
-                data=json.loads(r.payload),
-                attempt=r.attempt,
-                max_attempts=r.max_attempts,
-                due_at=r.due_ms / 1000,
-                idempotency_key=idempotency_key(s.namespace, tid, r.due_ms),
-                token=r.token,
-            )
-        )
-    return Claimed(now, None if wake < 0 else wake, buried, tasks)
+    now, wake, buried, lost = int(reply[0]), int(reply[1]), int(reply[2]), int(reply[3])
+    quarantined = [i.decode(errors="backslashreplace") for i in reply[4]]
+    tasks, unreadable = [], []
+    for i in range(5, len(reply), 2):
+        try:
+            tasks.append(read_task(s.namespace, reply[i], reply[i + 1]))
+        except CorruptRecord as exc:
+            unreadable.append(Unreadable(reply[i], _token_of(reply[i + 1]), str(exc)))
+    return Claimed(now, None if wake < 0 else wake, buried, tasks, lost, quarantined, unreadable)
+
+
+def _token_of(raw_record: bytes) -> int:
+    """The token claim.lua just wrote, read from the header's bytes: the rest may not decode."""
+    header = raw_record.partition(b"\n")[0]
+    return int(header.rpartition(b"|")[2])
 
 
 def ack(s: Scheduler, held: Sequence[Lease]) -> list[bool]:
@@ -102,7 +141,9 @@ def ack(s: Scheduler, held: Sequence[Lease]) -> list[bool]:
     return [c == Result.OK for c in codes]
 
 
-def fail(s: Scheduler, task_id: str, token: int, error: str, retry_delay_ms: int | None) -> Result:
+def fail(
+    s: Scheduler, task_id: str | bytes, token: int, error: str, retry_delay_ms: int | None
+) -> Result:
     """Record a failure; retry after ``retry_delay_ms``, or bury now when it is None.
 
     Returns ``Result.OK`` (will retry), ``Result.BURIED`` (dead-lettered) or

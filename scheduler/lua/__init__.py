@@ -4,11 +4,16 @@ A script may say ``-- @include "name"`` on a line of its own to paste in
 ``includes/name.lua``; ``-- @include "results"`` pastes the result codes of
 :mod:`duetime.results`. Scripts run by SHA (redis-py's ``Script`` loads them again
 after a ``NOSCRIPT``, e.g. when Redis restarted empty).
+
+A script that says ``-- @flags <flags>`` is registered with the first line
+``#!lua flags=<flags>`` on Redis 7 and later; Redis 6.2 knows no such line, and gets the
+script without it. The server is asked its version on the first call.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from importlib import resources
 from importlib.abc import Traversable
 from typing import Any
@@ -18,9 +23,11 @@ from redis.commands.core import Script
 
 from ..errors import is_refusal
 from ..results import lua_table
+from ..server import ServerInfo, probe
 
 _INCLUDE = re.compile(r'^-- @include "([a-z_]+)"$', re.MULTILINE)
 _CALL = re.compile(r"redis\.p?call\('([A-Za-z]+)'")
+_FLAGS = re.compile(r"^-- @flags ([a-z-]+(?:,[a-z-]+)*)$", re.MULTILINE)
 _FUNCTION = re.compile(r"^local function ([a-z_]+)\(", re.MULTILINE)
 
 
@@ -72,26 +79,64 @@ def commands(name: str) -> list[str]:
     return sorted(_calls(text, _include_functions()))
 
 
+def flags(text: str) -> str | None:
+    """The script flags ``text`` asks for with ``-- @flags``, or None."""
+    m = _FLAGS.search(text)
+    return m.group(1) if m else None
+
+
+def with_flags(text: str, server: ServerInfo) -> str:
+    """``text`` as ``server`` must get it: with its ``#!lua`` line where it may have one."""
+    wanted = flags(text)
+    if wanted is None or not server.script_flags:
+        return text
+    return f"#!lua flags={wanted}\n{text}"
+
+
 def names() -> list[str]:
     root = resources.files(__package__)
     return sorted(p.name[:-4] for p in root.iterdir() if p.name.endswith(".lua"))
 
 
 class Scripts:
-    """Every script of this package, registered on one client."""
+    """Every script of this package, registered on one client.
 
-    def __init__(self, client: redis.Redis) -> None:
+    ``check``, if given, is called with what the server said on the first call, and may
+    raise to refuse every call (it is asked again on the next one).
+    """
+
+    def __init__(
+        self, client: redis.Redis, check: Callable[[ServerInfo], None] | None = None
+    ) -> None:
         self._client = client
-        self._scripts: dict[str, Script] = {
-            name: client.register_script(source(name)) for name in names()
-        }
+        self._check = check
+        self._texts: dict[str, str] = {name: source(name) for name in names()}
+        self._server: ServerInfo | None = None
+        self._scripts: dict[str, Script] = {}
+
+    def server(self) -> ServerInfo:
+        """What the server said (asked now if no call has asked yet)."""
+        if self._server is None:
+            server = probe(self._client)
+            if self._check is not None:
+                self._check(server)
+            self._scripts = {
+                name: self._client.register_script(with_flags(text, server))
+                for name, text in self._texts.items()
+            }
+            self._server = server
+        return self._server
 
     def replace(self, name: str, text: str) -> None:
         """Run ``text`` in place of script ``name``: for tests that show a broken
         script is caught. Never needed in production."""
-        if name not in self._scripts:
+        if name not in self._texts:
             raise KeyError(f"no script named {name!r}")
-        self._scripts[name] = self._client.register_script(expand_includes(text))
+        self._texts[name] = expand_includes(text)
+        if self._server is not None:
+            self._scripts[name] = self._client.register_script(
+                with_flags(self._texts[name], self._server)
+            )
 
     def run(self, name: str, keys: list[str], args: list[Any], client: Any = None) -> Any:
         """Run script ``name``; ``client`` may be a pipeline.
@@ -99,6 +144,7 @@ class Scripts:
         A command the script calls that the user may not run comes back as a plain
         error naming no command: it is raised as ``NoPermissionError`` naming them all.
         """
+        self.server()
         try:
             return self._scripts[name](keys=keys, args=args, client=client)
         except redis.ResponseError as exc:

@@ -3,13 +3,17 @@
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] done retention ms  ARGV[3] dead retention ms
 -- ARGV[4] trim limit  ARGV[5..] pairs of task id, token
 -- Returns: one code per pair: RESULT.OK = acknowledged, RESULT.REFUSED = the caller no
---   longer holds the lease (taken over, the task was cancelled, or the record is gone).
+--   longer holds the lease (taken over, the task was cancelled, or the record is gone or
+--   unreadable).
 -- Atomic: the fence check and the move to done. The trim removes at most `trim limit`
 --   expired records of each kind per call, so finished records expire without a scan.
+-- Runs when Redis is full (allow-oom, write_first): acks let a full Redis drain.
+-- @flags allow-oom
 -- @include "record"
 -- @include "fence"
 -- @include "results"
 local tasks, leases, done, errors, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+write_first(leases)
 local now = now_ms(ARGV[1])
 local out = {}
 for i = 5, #ARGV, 2 do

@@ -1,25 +1,35 @@
 -- claim: lease up to `limit` tasks that are due, expired leases first.
 -- KEYS[1] tasks  KEYS[2] due  KEYS[3] leases  KEYS[4] retrying  KEYS[5] dead  KEYS[6] errors
 -- KEYS[7] fence (the namespace's token counter; never deleted)
+-- KEYS[8] lost (counter of indexed records found missing; never deleted)
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] lease ms  ARGV[3] limit
--- Returns: {now_ms, next_wake_ms or -1, buried, id1, record1, id2, record2, ...}
+-- Returns: {now_ms, next_wake_ms or -1, buried, lost, {unreadable ids}, id1, record1, ...}
 --   Each claimed record has status R, its attempt incremented (counted against max_attempts)
 --   and a new fencing token: the next value of the fence counter, stored in the record. It is
 --   the token that ack, fail, renew and release must present. The attempt is not a token:
 --   retry_dead resets it, and a task id deleted and scheduled again starts it over.
 --   next_wake_ms is the earliest of the next due time and the next lease expiry.
 --   buried counts tasks moved to the dead-letter set because they were out of attempts.
+--   lost counts ids of due or leases whose record was gone (evicted, lost in a restart or
+--   deleted by hand): each leaves its set, and the lost counter grows by that many.
+--   unreadable lists ids whose record does not parse (see parse in record.lua): each went
+--   to the dead letters as it is, raw bytes kept, with the reason in errors.
 -- Atomic: moving each task from due (or an expired lease) to a fresh lease.
+-- Runs when Redis is full (allow-oom, write_first): draining frees memory.
 -- Cost: O(log N) per task, N the number of pending tasks.
+-- @flags allow-oom
 -- @include "record"
 local tasks, due, leases, retrying, dead, errors = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local fence = KEYS[7]
+local fence, lost_key = KEYS[7], KEYS[8]
+write_first(leases)
 local now = now_ms(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
-local out = {now, -1, 0}
+local out = {now, -1, 0, 0, {}}
 local claimed = 0
 local buried = 0
+local lost = 0
+local unreadable = {}
 
 local function take(id, r)
   if r.att >= r.max then
@@ -40,12 +50,30 @@ local function take(id, r)
   claimed = claimed + 1
 end
 
+-- The record of an id found in `set` (due or leases), parsed; nil when it is gone or
+-- unreadable, after taking the id out of every index (the caller need not).
+local function record_of(id, set)
+  local v = redis.call('HGET', tasks, id)
+  local r = v and parse(v)
+  if r then return r end
+  redis.call('ZREM', set, id)
+  redis.call('SREM', retrying, id)
+  if not v then
+    lost = lost + 1
+  else
+    quarantine(dead, errors, id, now, 'unreadable record: its header is not '
+      .. '"status|attempt|max_attempts|due_ms|task_type|token" with a known status; '
+      .. 'the raw record is kept in the tasks hash')
+    unreadable[#unreadable + 1] = id
+  end
+  return nil
+end
+
 -- A lease that expired belongs to a worker that died or was cut off.
 local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do
-  local v = redis.call('HGET', tasks, id)
-  local r = v and parse(v)
-  if r and r.st == 'R' then take(id, r) else redis.call('ZREM', leases, id) end
+  local r = record_of(id, leases)
+  if r and r.st == 'R' then take(id, r) elseif r then redis.call('ZREM', leases, id) end
 end
 
 local room = limit - claimed
@@ -54,8 +82,7 @@ if room > 0 then
   if #ready > 0 then
     redis.call('ZREM', due, unpack(ready))
     for _, id in ipairs(ready) do
-      local v = redis.call('HGET', tasks, id)
-      local r = v and parse(v)
+      local r = record_of(id, due)
       if r and (r.st == 'P' or r.st == 'Y') then
         if r.st == 'Y' then redis.call('SREM', retrying, id) end
         take(id, r)
@@ -64,11 +91,16 @@ if room > 0 then
   end
 end
 
+if lost > 0 then redis.call('INCRBY', lost_key, lost) end
 local head = redis.call('ZRANGE', due, 0, 0, 'WITHSCORES')
 local lhead = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
-local wake = -1
-if head[2] then wake = tonumber(head[2]) end
-if lhead[2] and (wake < 0 or tonumber(lhead[2]) < wake) then wake = tonumber(lhead[2]) end
-out[2] = wake
+local next_wake = -1
+if head[2] then next_wake = tonumber(head[2]) end
+if lhead[2] and (next_wake < 0 or tonumber(lhead[2]) < next_wake) then
+  next_wake = tonumber(lhead[2])
+end
+out[2] = next_wake
 out[3] = buried
+out[4] = lost
+out[5] = unreadable
 return out

@@ -5,10 +5,13 @@
 -- Returns: RESULT.OK = will retry, RESULT.BURIED = dead-lettered, RESULT.REFUSED = the caller
 --   no longer holds the lease.
 -- Atomic: the fence check, the error record and the move to due or dead.
+-- Runs when Redis is full (allow-oom, write_first): a full Redis must still drain.
+-- @flags allow-oom
 -- @include "record"
 -- @include "fence"
 -- @include "results"
 local tasks, due, leases, retrying, dead, errors = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+write_first(leases)
 local now = now_ms(ARGV[1])
 local id, tok, delay = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[6])
 local v = redis.call('HGET', tasks, id)

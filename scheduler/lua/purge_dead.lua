@@ -3,7 +3,11 @@
 -- ARGV[1] task id, or '' for the oldest ones  ARGV[2] limit (with '')
 -- Returns: how many records were deleted. With '', call again until it returns 0.
 -- Atomic: each batch; a batch is bounded by the limit.
+-- Runs when Redis is full (allow-oom, write_first): purging frees memory.
+-- @flags allow-oom
+-- @include "record"
 local tasks, dead, errors = KEYS[1], KEYS[2], KEYS[3]
+write_first(dead)
 local ids
 if ARGV[1] ~= '' then
   if not redis.call('ZSCORE', dead, ARGV[1]) then return 0 end

@@ -4,10 +4,13 @@
 -- Returns: one code per pair: RESULT.OK = handed back, RESULT.REFUSED = the caller no
 --   longer holds it. The attempt they started still counts.
 -- Atomic: the fence check and the move from lease to due of each task.
+-- Runs when Redis is full (allow-oom, write_first): a full Redis must still drain.
+-- @flags allow-oom
 -- @include "record"
 -- @include "fence"
 -- @include "results"
 local tasks, due, leases = KEYS[1], KEYS[2], KEYS[3]
+write_first(leases)
 local now = now_ms(ARGV[1])
 local out, n = {}, 0
 for i = 3, #ARGV, 2 do
@@ -25,5 +28,5 @@ for i = 3, #ARGV, 2 do
     out[#out + 1] = RESULT.REFUSED
   end
 end
-if n > 0 then redis.call('PUBLISH', ARGV[2], string.format('%d', now)) end
+if n > 0 then wake(ARGV[2], string.format('%d', now)) end
 return out

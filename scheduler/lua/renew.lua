@@ -5,9 +5,12 @@
 --   cancelled or gone), flat: {id1, token1, id2, token2, ...}. A pair, not an id: one caller
 --   may present two tokens of the same task id, only the latest of which can still hold.
 -- Atomic: the fence check and the new expiry of each task.
+-- Runs when Redis is full (allow-oom, write_first): a full Redis must still drain.
+-- @flags allow-oom
 -- @include "record"
 -- @include "fence"
 local tasks, leases = KEYS[1], KEYS[2]
+write_first(leases)
 local now = now_ms(ARGV[1])
 local until_ms = now + tonumber(ARGV[2])
 local lost = {}

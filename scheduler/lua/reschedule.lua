@@ -2,7 +2,8 @@
 -- KEYS[1] tasks  KEYS[2] due
 -- ARGV[1] wake channel  ARGV[2] task id  ARGV[3] new due ms
 -- Returns: RESULT.OK = moved, RESULT.REFUSED = the task is running or finished,
---   RESULT.NOT_FOUND = no such task.
+--   RESULT.NOT_FOUND = no such task,
+--   RESULT.UNREADABLE = the record does not parse.
 --   The due time in the record changes too, and with it the idempotency key.
 -- Atomic: the state check and the new score.
 -- @include "record"
@@ -12,6 +13,7 @@ local id, at = ARGV[2], tonumber(ARGV[3])
 local v = redis.call('HGET', tasks, id)
 if not v then return RESULT.NOT_FOUND end
 local r = parse(v)
+if not r then return RESULT.UNREADABLE end
 if r.st ~= 'P' and r.st ~= 'Y' then return RESULT.REFUSED end
 r.due = ARGV[3]
 redis.call('HSET', tasks, id, encode(r))

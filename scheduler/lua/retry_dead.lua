@@ -2,7 +2,7 @@
 -- KEYS[1] tasks  KEYS[2] due  KEYS[3] dead
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] wake channel  ARGV[3] task id
 -- Returns: RESULT.OK = requeued, RESULT.REFUSED = the task is not dead, RESULT.NOT_FOUND =
---   no such task.
+--   no such task, RESULT.UNREADABLE = the record does not parse: repair it by hand, or purge it.
 --   The due time in the record is kept, so the idempotency key stays the same. The attempt
 --   count starts over; the fencing token does not: the next claim issues a new one, so a
 --   holder of an earlier attempt stays fenced out.
@@ -15,6 +15,7 @@ local id = ARGV[3]
 local v = redis.call('HGET', tasks, id)
 if not v then return RESULT.NOT_FOUND end
 local r = parse(v)
+if not r then return RESULT.UNREADABLE end
 if r.st ~= 'X' then return RESULT.REFUSED end
 r.st = 'P'
 r.att = 0

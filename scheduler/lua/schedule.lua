@@ -4,20 +4,25 @@
 -- ARGV[3+3i..5+3i] task id, due ms, encoded record (status P, attempt 0, token 0)
 -- Returns: a list of n codes, RESULT.OK = created, RESULT.REFUSED = nothing written: a
 --   task with this id is pending, running, waiting for a retry or dead, or finished with
---   this same due time (a producer's retry: it would carry the same idempotency key).
+--   this same due time (a producer's retry: it would carry the same idempotency key), or
+--   its record cannot be read.
 --   A task that finished (done or cancelled: the ones in `done`) gives its id up to a
 --   task due at another time: its record and last error are replaced.
--- Atomic: the existence check and the writes of every task in the call.
+-- Atomic: the existence check and the writes of every task in the call. A refused
+--   wake-up (ACL) does not fail the call: the tasks are written.
 -- @include "record"
 -- @include "results"
 local tasks, due, done, errors = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- A read first: a `due` that is not a sorted set (WRONGTYPE) fails the call before any write.
+redis.call('ZRANGE', due, 0, 0)
 local n = tonumber(ARGV[2])
 local out = {}
 local earliest = nil
 
 local function finished_at_another_time(id, at)
   if not redis.call('ZSCORE', done, id) then return false end
-  return tonumber(parse(redis.call('HGET', tasks, id)).due) ~= at
+  local r = parse(redis.call('HGET', tasks, id))
+  return r ~= nil and tonumber(r.due) ~= at
 end
 
 for i = 0, n - 1 do

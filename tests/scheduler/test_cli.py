@@ -345,7 +345,7 @@ def test_stats_of_an_empty_namespace_says_so_on_stderr_only(sched: Scheduler) ->
     assert cli("stats", *base_flags(sched)).stderr == ""
 
 
-STATS_KEYS = ["scheduled", "due", "in_flight", "retrying", "dead", "done"]
+STATS_KEYS = ["scheduled", "due", "in_flight", "retrying", "dead", "done", "lost"]
 
 
 def test_help_is_for_users_and_shows_every_default() -> None:
