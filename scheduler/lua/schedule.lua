@@ -21,8 +21,9 @@ local earliest = nil
 
 local function finished_at_another_time(id, at)
   if not redis.call('ZSCORE', done, id) then return false end
-  local r = parse(redis.call('HGET', tasks, id))
-  return r ~= nil and tonumber(r.due) ~= at
+  local v = redis.call('HGET', tasks, id)
+  local r = v and parse(v)
+  return r and tonumber(r.due) ~= at or false
 end
 
 for i = 0, n - 1 do

@@ -246,3 +246,18 @@ def test_retry_policy_backs_off_exponentially_with_jitter() -> None:
         delays = [policy.delay_s(attempt, rng) for _ in range(200)]
         assert ceiling / 2 <= min(delays) and max(delays) <= ceiling
         assert max(delays) - min(delays) > ceiling / 4  # jitter spreads them
+
+
+def test_a_record_redis_lost_is_held_by_nobody_and_breaks_no_call(
+    clocked: Scheduler, clock: Clock
+) -> None:
+    # As after a restart without persistence: the holder's calls are refused, not errors.
+    tid = clocked.schedule_task(clock.ms / 1000, None, task_type="t")
+    (task,) = worker_protocol.claim(clocked, 30_000, 10).tasks
+    clocked.redis.hdel(clocked.keys.tasks, tid)
+    lease = (tid, task.token)
+    assert worker_protocol.renew(clocked, [lease], 30_000) == {lease}
+    assert worker_protocol.ack(clocked, [lease]) == [False]
+    assert worker_protocol.fail(clocked, tid, task.token, "boom", 1000) is Result.REFUSED
+    assert worker_protocol.release(clocked, [lease]) == [False]
+    assert clocked.schedule_task(clock.ms / 1000, None, task_type="t", task_id="fresh") == "fresh"

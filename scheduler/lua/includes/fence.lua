@@ -5,5 +5,7 @@
 -- twice, not even to a task that was retried from the dead letters or deleted and created
 -- again. Token 0 (a record from before tokens, or never claimed) is held by nobody.
 local function holds(r, token)
-  return r ~= nil and r.st == 'R' and r.tok > 0 and r.tok == token
+  -- r is false (HGET found nothing: Redis lost it, or it expired) or nil (unreadable).
+  if not r then return false end
+  return r.st == 'R' and r.tok > 0 and r.tok == token
 end
