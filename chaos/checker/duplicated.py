@@ -12,7 +12,10 @@ often. The verdict fails when:
   documents for the run's settings, as for lost tasks). A fault counts from when it
   really began (its ``began_at``, e.g. a disk slowed before it was struck).
 
-And it fails when two runs started under the same fencing token (one claim, run twice).
+And it fails when two runs started under the same fencing token (one claim, run twice),
+unless a strike on Redis explains it: the token counter is as durable as Redis, so a
+strike that took recent writes may hand a token out again, within the same documented
+window that excuses a repeat.
 
 Repeats that overlapped an earlier run, or carried its idempotency key, are counted
 apart: the first is what a lease prevents, the second what a receiver could drop.
@@ -21,7 +24,7 @@ apart: the first is what a lease prevents, the second what a receiver could drop
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from duetime.chaos.history.ops import Op
@@ -77,12 +80,29 @@ def _explaining_fault(
     )
 
 
+def _claims_run_twice(
+    history: Sequence[Op], windows: Sequence[FaultWindow], settings: Mapping[str, str]
+) -> list[str]:
+    """Runs that shared a fencing token with an earlier run, no strike on Redis explaining it."""
+    by_claim: dict[tuple[str, int], list[Execution]] = defaultdict(list)
+    for e in executions(history):
+        if e.token > 0:
+            by_claim[(e.task_id, e.token)].append(e)
+    found = []
+    for (task_id, token), runs in sorted(by_claim.items()):
+        for i, again in enumerate(runs[1:], start=1):
+            cause = _explaining_fault(again, runs[:i], windows, settings)
+            if cause is None or cause.targets:
+                found.append(f"{task_id} token {token}")
+                break
+    return found
+
+
 def check(history: Sequence[Op]) -> Result:
     windows = fault_windows(history)
     settings = redis_settings(history)
     asked = {t: o.max_attempts for t, o in schedule_outcomes(history).items()}
-    runs_per_claim = Counter((e.task_id, e.token) for e in executions(history) if e.token > 0)
-    same_token = sorted(f"{t} token {k}" for (t, k), n in runs_per_claim.items() if n > 1)
+    same_token = _claims_run_twice(history, windows, settings)
     duplicated_tasks = []
     over_bound = []
     duplicates = 0

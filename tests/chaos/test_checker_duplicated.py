@@ -129,3 +129,20 @@ def test_runs_under_different_tokens_are_separate_claims(hb: HistoryBuilder) -> 
     hb.fault("kill_worker", 1.5, 1.6, targets=["worker-0"])
     hb.run("a", 2.0, 2.1, token=8, process="worker-1")
     assert duplicated.check(hb.build()).verdict == "valid"
+
+
+def test_a_token_handed_out_again_after_a_documented_strike_is_excused(
+    hb: HistoryBuilder,
+) -> None:
+    # everysec power loss: the counter's last increments may be gone with the task's ack.
+    hb.redis_config("everysec").schedule("a", due=0)
+    hb.run("a", 1.0, 1.2, token=7).fault("power_loss", 2.0, 2.5, struck_at=2.2)
+    hb.run("a", 4.0, 4.1, token=7, process="worker-1")
+    assert duplicated.check(hb.build()).details["same_token_runs"] == 0
+
+
+def test_a_token_handed_out_again_after_a_worker_fault_is_not(hb: HistoryBuilder) -> None:
+    hb.redis_config("everysec").schedule("a", due=0)
+    hb.run("a", 1.0, 1.2, token=7).fault("kill_worker", 1.1, 1.5, targets=["worker-0"])
+    hb.run("a", 4.0, 4.1, token=7, process="worker-1")
+    assert duplicated.check(hb.build()).verdict == "invalid"
