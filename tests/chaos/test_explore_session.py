@@ -47,7 +47,7 @@ def test_search_finds_a_loss_shrinks_it_and_writes_a_replay_that_reruns(tmp_path
         ExploreRequest(
             persistence=parse_config("aof=off"),
             seed=1,
-            budget=Budget(examples=4, shrink_s=25.0),
+            budget=Budget(examples=4, shrink_s=15.0),
             command="(test)",
             space=CI_SPACE,
             kinds=("kill_redis",),
