@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -13,14 +14,16 @@ from typing import Any
 
 import redis
 from redis.backoff import ExponentialBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
 
-from . import validation
+from . import topology, validation
 from .cron import CronTicker, RecurringSchedule
 from .errors import (
     CorruptRecord,
     InvalidInput,
     InvalidState,
+    NotDurable,
     OutageLog,
     RedisFull,
     RedisMisconfigured,
@@ -34,8 +37,9 @@ from .record import Record, Status
 from .redact import mask_url
 from .results import Result
 from .server import ServerInfo
-from .settings import Limits, Retention, RetryPolicy
+from .settings import Durability, Limits, Retention, RetryPolicy
 from .task import Stats, TaskInfo
+from .topology import Client
 
 log = logging.getLogger("duetime.client")
 
@@ -88,7 +92,7 @@ class Scheduler:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         *,
         namespace: str,
         retry: RetryPolicy | None = None,
@@ -96,12 +100,14 @@ class Scheduler:
         limits: Limits | None = None,
         clock: Callable[[], int] | None = None,
         allow_eviction: bool = False,
+        durability: Durability | None = None,
     ) -> None:
         self.keys = Keys(validation.namespace(namespace))
         for arg, value, kind in (
             ("retry", retry, RetryPolicy),
             ("retention", retention, Retention),
             ("limits", limits, Limits),
+            ("durability", durability, Durability),
         ):
             if value is not None and not isinstance(value, kind):
                 raise InvalidInput(f"{arg} must be a {kind.__name__}, not {type(value).__name__}")
@@ -115,10 +121,11 @@ class Scheduler:
         self.retry = retry or RetryPolicy()
         self.retention = retention or Retention()
         self.limits = limits or Limits()
+        self.durability = durability or Durability()
         self.clock = clock
         # Where this scheduler connects, for messages: never with its password.
         self.url: str | None = None
-        self.scripts = Scripts(client, self._check_server)
+        self.scripts = Scripts(client, self._check_server, self.keys.tasks)
         # Workers and cron tickers report a Redis they cannot reach here, once per outage.
         self.outage = OutageLog(logging.getLogger("duetime.redis"), lambda: self.url or "Redis")
         # Seeded from os.urandom once; drawing ids from it needs no system call per task.
@@ -136,9 +143,14 @@ class Scheduler:
         limits: Limits | None = None,
         clock: Callable[[], int] | None = None,
         allow_eviction: bool = False,
+        durability: Durability | None = None,
         **connection: Any,
     ) -> Scheduler:
-        """Connect to ``redis://host:port/db`` (or ``rediss://`` for TLS, ``unix://``).
+        """Connect to ``redis://host:port/db`` (or ``rediss://`` for TLS, ``unix://``): one
+        server, or a Redis Cluster, which duetime detects on connect (``redis+cluster://``
+        says so without asking); ``redis+sentinel://host:port,host:port/service[/db]``
+        connects to the primary the Sentinels name, and finds the new one after a failover
+        (:mod:`duetime.topology`).
 
         Every other keyword is a redis-py connection option, passed on as given:
         ``username``, ``password`` or ``credential_provider`` (credentials that stay
@@ -159,10 +171,10 @@ class Scheduler:
         if any(k.startswith("ssl_") for k in connection) and not url.startswith("rediss://"):
             raise InvalidInput(f"TLS options need a rediss:// URL, not {shown}")
         try:
-            client = redis.Redis.from_url(url, **options)
-            pool = client.connection_pool
-            # redis-py checks the options only when it first connects: check them now.
-            pool.connection_class(**pool.connection_kwargs)
+            client = topology.connect(url, options)
+        except redis.RedisError as exc:
+            # A Cluster that cannot be mapped (no node answers) is an outage, not a bad URL.
+            raise library_error(f"connecting to {shown}", exc) or exc from None
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"cannot connect to {shown}: {exc}") from None
         scheduler = cls(
@@ -173,12 +185,14 @@ class Scheduler:
             limits=limits,
             clock=clock,
             allow_eviction=allow_eviction,
+            durability=durability,
         )
         scheduler.url = shown
         return scheduler
 
     def _check_server(self, server: ServerInfo) -> None:
         where = self.url or "Redis"
+        self._check_durability(server, where)
         if server.eviction_policy is None:
             # Debug: a least-privilege user without +info would see it on every call.
             log.debug(
@@ -200,6 +214,40 @@ class Scheduler:
                 where,
                 server.eviction_policy,
             )
+
+    def _check_durability(self, server: ServerInfo, where: str) -> None:
+        wanted = self.durability
+        if not wanted.fsync:
+            return
+        version = ".".join(map(str, server.version))
+        if not server.waitaof:
+            raise RedisMisconfigured(
+                f"{where} runs server version {version}, which has no WAITAOF: "
+                f"durability fsync=True needs Redis 7.2 or later, or Valkey. Use "
+                f"Durability(replicas=n) (WAIT) there, or the default"
+            )
+        if server.aof_enabled is False:
+            raise RedisMisconfigured(
+                f"{where} has appendonly no: durability fsync=True waits for the write to "
+                f"reach the AOF on disk, which this server does not keep. Set appendonly yes"
+            )
+
+    def _node(self) -> redis.Redis:
+        """The client of the server that holds the namespace (on a Cluster, its master)."""
+        if isinstance(self.redis, RedisCluster):
+            node = self.redis.get_node_from_key(self.keys.tasks)  # type: ignore[no-untyped-call]
+            return self.redis.get_redis_connection(node)
+        return self.redis
+
+    def rediscover(self) -> None:
+        """Drop every connection, so the next call finds the primary again: a Sentinel
+        client asks the Sentinels, a Cluster client maps the slots again, a client of one
+        URL connects afresh (and resolves its host name again)."""
+        if isinstance(self.redis, RedisCluster):
+            with contextlib.suppress(redis.RedisError):
+                self.redis.nodes_manager.initialize()
+        else:
+            self.redis.connection_pool.disconnect()
 
     def now_arg(self) -> str:
         """The ``now`` argument of the scripts: '' means Redis's clock."""
@@ -293,9 +341,19 @@ class Scheduler:
                 args.extend(row)
             calls.append(args)
         with redis_errors("schedule_task", ids):
-            if len(calls) == 1:
+            if self.durability.waits:
+                replies = self._write_durably(keys, calls, ids)
+            elif len(calls) == 1:
                 # One round trip: a pipeline would first ask SCRIPT EXISTS.
                 replies = [self.scripts.run("schedule", keys, calls[0])]
+            elif calls and isinstance(self.redis, RedisCluster):
+                # redis-py's Cluster pipeline cannot load scripts: one call per chunk.
+                replies = []
+                for args in calls:
+                    try:
+                        replies.append(self.scripts.run("schedule", keys, args))
+                    except redis.RedisError as exc:
+                        self._raise_for_chunks(ids, [*replies, exc])
             elif calls:
                 self.scripts.server()
                 pipe = self.redis.pipeline(transaction=False)
@@ -307,6 +365,35 @@ class Scheduler:
                 replies = []
         codes = [code for reply in replies for code in reply]
         return [Scheduled(tid, code == Result.OK) for tid, code in zip(ids, codes, strict=True)]
+
+    def _write_durably(self, keys: list[str], calls: list[list[Any]], ids: list[str]) -> list[Any]:
+        """Each chunk, then ``WAIT``/``WAITAOF`` on the connection that wrote it (both wait
+        for that connection's last write), so a chunk returns only once it is as durable as
+        asked. Raises :class:`NotDurable` for the first chunk that is not."""
+        self.scripts.server()
+        replies: list[Any] = []
+        wanted = self.durability
+        for args in calls:
+            pipe = self._node().pipeline(transaction=False)
+            self.scripts.run("schedule", keys, args, pipe)
+            pipe.execute_command(*wanted.command())  # type: ignore[no-untyped-call]
+            reply, confirmed = pipe.execute(raise_on_error=False)
+            if isinstance(reply, Exception):
+                self._raise_for_chunks(ids, [*replies, reply])
+            if isinstance(confirmed, Exception):
+                raise confirmed
+            if not wanted.met(confirmed):
+                raise NotDurable(
+                    f"schedule_task: {self.url or 'Redis'} has the write, but {wanted.label} "
+                    f"confirmed {confirmed!r} within {wanted.timeout_s:g}s: the tasks may or "
+                    f"may not survive a failover or a crash; retry with task_id="
+                    f"{ids[0]!r} (and the same time; .task_ids has every id of the call), "
+                    f"it never creates a second task",
+                    task_ids=ids,
+                    confirmed=confirmed,
+                )
+            replies.append(reply)
+        return replies
 
     def _raise_for_chunks(self, ids: list[str], replies: list[Any]) -> None:
         """Raise for the first chunk Redis refused, naming the ids the others stored."""

@@ -19,6 +19,7 @@ from importlib.abc import Traversable
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 from redis.commands.core import Script
 
 from ..errors import is_refusal
@@ -106,10 +107,15 @@ class Scripts:
     """
 
     def __init__(
-        self, client: redis.Redis, check: Callable[[ServerInfo], None] | None = None
+        self,
+        client: redis.Redis | RedisCluster,
+        check: Callable[[ServerInfo], None] | None = None,
+        key: str = "",
     ) -> None:
         self._client = client
         self._check = check
+        # On a Cluster, the server asked is the master of this key.
+        self._key = key
         self._texts: dict[str, str] = {name: source(name) for name in names()}
         self._server: ServerInfo | None = None
         self._scripts: dict[str, Script] = {}
@@ -117,7 +123,7 @@ class Scripts:
     def server(self) -> ServerInfo:
         """What the server said (asked now if no call has asked yet)."""
         if self._server is None:
-            server = probe(self._client)
+            server = probe(self._client, self._key)
             if self._check is not None:
                 self._check(server)
             self._scripts = {
