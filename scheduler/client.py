@@ -125,7 +125,7 @@ class Scheduler:
         self.clock = clock
         # Where this scheduler connects, for messages: never with its password.
         self.url: str | None = None
-        self.scripts = Scripts(client, self._check_server, self.keys.tasks)
+        self.scripts = Scripts(client, self._check_server, self.keys.tasks, self._demoted)
         # Workers and cron tickers report a Redis they cannot reach here, once per outage.
         self.outage = OutageLog(logging.getLogger("duetime.redis"), lambda: self.url or "Redis")
         # Seeded from os.urandom once; drawing ids from it needs no system call per task.
@@ -249,6 +249,17 @@ class Scheduler:
         else:
             self.redis.connection_pool.disconnect()
 
+    def _demoted(self, exc: redis.RedisError) -> None:
+        """A script met a read-only replica: the primary this client knew was demoted (a
+        failover), or the URL names a replica. Find the primary again, so that the next
+        call (a worker's, a ticker's, a producer's retry) goes there instead of to the
+        same replica for ever."""
+        self.rediscover()
+        if topology.is_sentinel_managed(self.redis):
+            raise redis.ConnectionError(
+                f"the primary was demoted; asking the Sentinels for the new one ({exc})"
+            ) from exc
+
     def now_arg(self) -> str:
         """The ``now`` argument of the scripts: '' means Redis's clock."""
         return "" if self.clock is None else str(int(self.clock()))
@@ -369,19 +380,23 @@ class Scheduler:
     def _write_durably(self, keys: list[str], calls: list[list[Any]], ids: list[str]) -> list[Any]:
         """Each chunk, then ``WAIT``/``WAITAOF`` on the connection that wrote it (both wait
         for that connection's last write), so a chunk returns only once it is as durable as
-        asked. Raises :class:`NotDurable` for the first chunk that is not."""
+        asked. Raises :class:`NotDurable` for the first chunk that is not: the chunks
+        before it are durable, and retrying the whole call with the same ids is safe."""
         self.scripts.server()
         replies: list[Any] = []
         wanted = self.durability
         for args in calls:
-            pipe = self._node().pipeline(transaction=False)
-            self.scripts.run("schedule", keys, args, pipe)
-            pipe.execute_command(*wanted.command())  # type: ignore[no-untyped-call]
-            reply, confirmed = pipe.execute(raise_on_error=False)
-            if isinstance(reply, Exception):
-                self._raise_for_chunks(ids, [*replies, reply])
-            if isinstance(confirmed, Exception):
-                raise confirmed
+            # Not pipelined: a replica acks what it has fsynced when the master asks, and
+            # a write and the question in one packet would find it not yet fsynced (the
+            # next ack comes a second later).
+            with redis.Redis(
+                connection_pool=self._node().connection_pool, single_connection_client=True
+            ) as one:
+                try:
+                    reply = self.scripts.run("schedule", keys, args, one)
+                except redis.ResponseError as exc:
+                    self._raise_for_chunks(ids, [*replies, exc])
+                confirmed = one.execute_command(*wanted.command())
             if not wanted.met(confirmed):
                 raise NotDurable(
                     f"schedule_task: {self.url or 'Redis'} has the write, but {wanted.label} "

@@ -227,7 +227,7 @@ def library_error(
         )
     if is_refusal(exc):
         return PermissionDenied(f"{what}: Redis refused it: {exc}. {ACL_HINT}")
-    if isinstance(exc, redis.ConnectionError | redis.TimeoutError | _CLUSTER_IN_FLUX):
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, *_CLUSTER_IN_FLUX)):
         hint = ""
         if task_ids:
             hint = (

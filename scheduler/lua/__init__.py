@@ -111,9 +111,12 @@ class Scripts:
         client: redis.Redis | RedisCluster,
         check: Callable[[ServerInfo], None] | None = None,
         key: str = "",
+        on_readonly: Callable[[redis.RedisError], None] | None = None,
     ) -> None:
         self._client = client
         self._check = check
+        # Told when a script meets a read-only replica (a demoted primary); may raise.
+        self._on_readonly = on_readonly
         # On a Cluster, the server asked is the master of this key.
         self._key = key
         self._texts: dict[str, str] = {name: source(name) for name in names()}
@@ -154,6 +157,8 @@ class Scripts:
         try:
             return self._scripts[name](keys=keys, args=args, client=client)
         except redis.ResponseError as exc:
+            if "READONLY" in str(exc) and self._on_readonly is not None:
+                self._on_readonly(exc)
             if not is_refusal(exc):
                 raise
             if isinstance(exc, redis.exceptions.NoPermissionError):
