@@ -331,6 +331,7 @@ def _check_runs(acked: list[str], executions: Executions, in_flight_max: int) ->
     )
     starts = Counter(str(e["task_id"]) for e in events if e["event"] == "start")
     repeats = {t: n for t, n in starts.items() if n > 1}
+    print(f"{len(acked)} acknowledged tasks, all ran; {len(repeats)} ran twice")  # -rP shows it
     assert all(n == 2 for n in repeats.values()), f"a task ran more than twice: {repeats}"
     assert len(repeats) <= in_flight_max, f"more repeats than tasks in flight: {repeats}"
 
