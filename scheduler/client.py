@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ from .record import Record, Status
 from .redact import mask_url
 from .results import Result
 from .server import ServerInfo
-from .settings import Durability, Limits, Retention, RetryPolicy
+from .settings import DURABILITY_POLL_S, Durability, Limits, Retention, RetryPolicy
 from .task import Stats, TaskInfo
 from .topology import Client
 
@@ -396,7 +397,7 @@ class Scheduler:
                     reply = self.scripts.run("schedule", keys, args, one)
                 except redis.ResponseError as exc:
                     self._raise_for_chunks(ids, [*replies, exc])
-                confirmed = one.execute_command(*wanted.command())
+                confirmed = self._confirm(one)
             if not wanted.met(confirmed):
                 raise NotDurable(
                     f"schedule_task: {self.url or 'Redis'} has the write, but {wanted.label} "
@@ -409,6 +410,19 @@ class Scheduler:
                 )
             replies.append(reply)
         return replies
+
+    def _confirm(self, one: redis.Redis) -> Any:
+        """Wait for ``one``'s last write to be as durable as asked, up to the timeout;
+        Redis's last answer. Asked again every ``DURABILITY_POLL_S``: a replica that got
+        the write and the primary's question together answers before it fsynced, and
+        would otherwise say so again only a second later."""
+        wanted = self.durability
+        deadline = time.monotonic() + wanted.timeout_s
+        while True:
+            wait_s = min(DURABILITY_POLL_S, max(0.001, deadline - time.monotonic()))
+            confirmed = one.execute_command(*wanted.command(wait_s))  # type: ignore[no-untyped-call]
+            if wanted.met(confirmed) or time.monotonic() >= deadline:
+                return confirmed
 
     def _raise_for_chunks(self, ids: list[str], replies: list[Any]) -> None:
         """Raise for the first chunk Redis refused, naming the ids the others stored."""

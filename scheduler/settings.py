@@ -83,6 +83,9 @@ class Limits:
 
 # A replica or an fsync that has not confirmed a write in this long is taken as lagging.
 DEFAULT_DURABILITY_TIMEOUT_S = 2.0
+# WAITAOF is asked again this often: a replica answers with what it had fsynced when the
+# primary asked, and left alone it answers again only a second later.
+DURABILITY_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -115,9 +118,9 @@ class Durability:
     def waits(self) -> bool:
         return self.fsync or self.replicas > 0
 
-    def command(self) -> tuple[str | int, ...]:
-        """The command that waits, on the connection that made the write."""
-        ms = max(1, int(self.timeout_s * 1000))
+    def command(self, wait_s: float) -> tuple[str | int, ...]:
+        """The command that waits up to ``wait_s``, on the connection that made the write."""
+        ms = max(1, int(wait_s * 1000))
         if self.fsync:
             return ("WAITAOF", 1, self.replicas, ms)
         return ("WAIT", self.replicas, ms)
