@@ -37,7 +37,7 @@ from duetime.chaos.system.redis_server import (
 from duetime.chaos.system.sentinel_group import SentinelGroup
 from duetime.errors import InvalidInput
 from duetime.topology import parse_sentinel_url
-from tests.conftest import ROOT, Executions, WorkerProcesses
+from tests.conftest import ROOT, Executions, WorkerProcesses, readme_block
 
 on_cluster = pytest.mark.parametrize("redis_server", ["cluster"], indirect=True)
 
@@ -345,6 +345,57 @@ def test_a_primary_demoted_behind_the_sentinels_backs_a_producer_onto_the_new_on
         with new.client() as c:
             assert c.hexists(s.keys.tasks, "after")
         s.close()
+
+
+@pytest.mark.slow
+def test_the_readme_scaling_out_examples_run(
+    local_cluster: LocalCluster, sentinel_group: SentinelGroup, tmp_path: Path
+) -> None:
+    cluster_url = "redis://127.0.0.1:7000/0"
+    sentinel_url = "redis+sentinel://127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381/duetime/0"
+    code = readme_block("scaling-out")
+    assert cluster_url in code and sentinel_url in code
+    code = code.replace(cluster_url, local_cluster.url).replace(sentinel_url, sentinel_group.url)
+    code += "\nprint(cluster.stats().due, sentinel.get('welcome-42').status.name)\n"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["5000", "SCHEDULED"]
+
+    worker_line, stats_line = readme_block("scaling-out-cli").strip().splitlines()
+    executions = Executions(tmp_path / "executions.jsonl")
+    worker_cmd = (
+        worker_line.replace("redis://127.0.0.1:7000/0", local_cluster.url)
+        .replace("myapp.tasks:HANDLERS", "tests.scheduler.recording_handlers:HANDLERS")
+        .split()
+    )
+    s = Scheduler.from_url(local_cluster.url, namespace="shop")
+    s.schedule_task(0, {}, task_type="record", task_id="readme")
+    worker = subprocess.Popen(
+        [sys.executable, *worker_cmd[1:]],
+        env={**env, "RECORDING_LOG": str(executions.path)},
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        executions.wait_for(lambda ev: any(e["task_id"] == "readme" for e in ev), timeout=60)
+    finally:
+        worker.kill()
+        worker.wait()
+        s.close()
+    stats_url = "redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/duetime"
+    hosts = sentinel_group.url.split("//")[1].split("/")[0].split(",")
+    stats_cmd = stats_line.replace(stats_url, f"redis+sentinel://{hosts[0]},{hosts[1]}/duetime")
+    stats = subprocess.run(
+        [sys.executable, *stats_cmd.split()[1:], "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert stats.returncode == 0, stats.stderr
+    assert '"scheduled"' in stats.stdout
 
 
 def _produce(s: Scheduler, prefix: str, stop: threading.Event, acked: list[str]) -> None:
