@@ -348,6 +348,23 @@ def test_a_primary_demoted_behind_the_sentinels_backs_a_producer_onto_the_new_on
 
 
 @pytest.mark.slow
+def test_a_sentinel_managed_client_passed_in_keeps_working(sentinel_group: SentinelGroup) -> None:
+    client = sentinel_group.client()
+    s = Scheduler(client, namespace="passed")
+    recorder = Recorder()
+    worker = Worker(s, handlers={"t": recorder})
+    running = threading.Thread(target=worker.run)
+    running.start()
+    try:
+        s.schedule_many(NewTask(0, {}, task_type="t", task_id=f"p{i}") for i in range(1500))
+        recorder.wait_for({f"p{i}" for i in range(1500)})
+    finally:
+        worker.stop()
+        running.join()
+        client.close()
+
+
+@pytest.mark.slow
 def test_the_readme_scaling_out_examples_run(
     local_cluster: LocalCluster, sentinel_group: SentinelGroup, tmp_path: Path
 ) -> None:
