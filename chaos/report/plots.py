@@ -11,13 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from duetime.chaos.checker.facts import FaultWindow, executions, fault_windows, schedule_outcomes
 from duetime.chaos.checker.lateness import latenesses
 from duetime.chaos.checker.loss_windows import ack_times, lost_tasks
 from duetime.chaos.history.ops import SCHEDULE, Op
+
+from .figures import verdict_of
 
 TIMELINE_FILE = "timeline.png"
 BIN_S = 1.0
@@ -26,9 +30,23 @@ RERUN_GAP_S = 1.0
 FAULT_COLORS = ("tab:red", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
 
 
-def plot_timeline(run_dir: Path, history: Sequence[Op], origin: float) -> Path | None:
+def timeline_title(results: dict[str, Any]) -> str:
+    """``kill_redis under aof=everysec, seed 1: PASSED`` (and the strategy if not the
+    reference)."""
+    strategy = results.get("strategy", "reference")
+    design = "" if strategy == "reference" else f" ({strategy})"
+    return (
+        f"{results['scenario']}{design} under {results['config']}, seed {results['seed']}: "
+        f"{verdict_of(results).upper()}"
+    )
+
+
+def plot_timeline(
+    run_dir: Path, history: Sequence[Op], origin: float, title: str = ""
+) -> Path | None:
     """Write ``timeline.png``: runs finished and schedules acknowledged per second, and
-    each task's lateness at its first start; returns None for an empty history."""
+    each task's lateness at its first start, under ``title``; one lane and one colour per
+    kind of fault, named in a legend. Returns None for an empty history."""
     if not history:
         return None
     end = max(op.time for op in history) - origin
@@ -109,7 +127,26 @@ def plot_timeline(run_dir: Path, history: Sequence[Op], origin: float) -> Path |
                 ax.axvline(float(struck) - origin, color=color, ls="--", lw=1)
     lanes.set_yticks(range(len(kinds)), kinds, fontsize=8)
     lanes.set_ylim(-0.6, max(len(kinds), 1) - 0.4)
-    lanes.set_title("faults (shaded below)", fontsize=9, loc="left")
+    lanes.set_title(
+        "faults: one lane and colour each (shaded below; dashed: the moment it struck Redis)"
+        if kinds
+        else "no fault injected",
+        fontsize=9,
+        loc="left",
+    )
+    if kinds:
+        lanes.legend(
+            handles=[
+                Patch(color=FAULT_COLORS[i % len(FAULT_COLORS)], label=kind)
+                for i, kind in enumerate(kinds)
+            ],
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            fontsize=8,
+            frameon=False,
+        )
+    if title:
+        fig.suptitle(title, fontsize=11, fontweight="bold")
     top.legend(loc="upper right", fontsize=8)
     bottom.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
