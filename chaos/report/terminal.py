@@ -84,7 +84,8 @@ def print_summary(console: Console, results: dict[str, Any], run_dir: str) -> No
             f"{fmt(f.lateness_max)} s",
         )
         print_line(console, f"faults injected: {injected_text(results['nemeses']['injected'])}")
-        for warning in results.get("warnings", []):
+        reasons = set(results.get("verdict_reasons", []))
+        for warning in [w for w in results.get("warnings", []) if w not in reasons]:
             print_line(console, Text(f"warning: {warning}", style="yellow"))
         if results["status"] != "completed":
             print_line(console, Text(f"run {results['status']}", style="bold red"))
