@@ -101,6 +101,8 @@ def _cell_lines(results: dict[str, Any], out: Path) -> list[Line]:
         head += f" ({f.strategy})"
     if f.lost:
         head += f": lost {f.lost} of {f.acknowledged}"
+        if verdict == "passed":
+            head += f" (allowed under {f.config})"
     lines = [Line(head, VERDICT_STYLE.get(verdict, ""))]
     reasons = list(results.get("verdict_reasons") or [])
     if verdict == "skipped":

@@ -1,4 +1,5 @@
-"""Plots of a run: throughput and lateness over time, fault windows shaded.
+"""Plots of a run: throughput and lateness over time, fault windows shaded (one kind),
+or as a strip per kind atop each panel (several kinds, whose shades would mix).
 
 A fault is shaded from when it began (its ``began_at`` detail, else its start: a
 disk slowed before it was struck) to its heal; the moment it struck Redis
@@ -27,6 +28,8 @@ TIMELINE_FILE = "timeline.png"
 BIN_S = 1.0
 # Tasks that finished this much later than they started are drawn twice (a re-run).
 RERUN_GAP_S = 1.0
+# Height of each kind's strip atop the lower panels, as a fraction of the panel.
+LANE_STRIP = 0.025
 FAULT_COLORS = ("tab:red", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
 
 
@@ -122,13 +125,19 @@ def plot_timeline(
         lanes.broken_barh([(left, right - left)], (lane - 0.4, 0.8), color=color)
         struck = w.detail.get("struck_at")
         for ax in (top, bottom):
-            ax.axvspan(left, right, color=color, alpha=0.12, lw=0)
+            if len(kinds) == 1:
+                ax.axvspan(left, right, color=color, alpha=0.12, lw=0)
+            else:
+                # Overlapping shades of several kinds mix into one band: a strip per kind.
+                high = 1.0 - lane * LANE_STRIP
+                ax.axvspan(left, right, high - LANE_STRIP, high, color=color, alpha=0.6, lw=0)
             if struck is not None:
                 ax.axvline(float(struck) - origin, color=color, ls="--", lw=1)
     lanes.set_yticks(range(len(kinds)), kinds, fontsize=8)
-    lanes.set_ylim(-0.6, max(len(kinds), 1) - 0.4)
+    lanes.set_ylim(max(len(kinds), 1) - 0.4, -0.6)  # first kind on top, as in the legend
+    where = "shaded below" if len(kinds) == 1 else "a strip each atop the panels below"
     lanes.set_title(
-        "faults: one lane and colour each (shaded below; dashed: the moment it struck Redis)"
+        f"faults: one lane and colour each ({where}; dashed: the moment it struck Redis)"
         if kinds
         else "no fault injected",
         fontsize=9,
