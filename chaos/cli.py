@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console
+from rich.rule import Rule
 from rich.text import Text
 
 from duetime.chaos.checker.verdict import GOOD
@@ -27,7 +28,7 @@ from duetime.chaos.mutants import cli as mutants_cli
 from duetime.chaos.report.figures import verdict_of
 from duetime.chaos.report.matrix import write_matrix
 from duetime.chaos.report.matrix_progress import MatrixProgress, clock_text
-from duetime.chaos.report.matrix_screen import print_screen, screen_lines
+from duetime.chaos.report.matrix_screen import SCREEN_WIDTH, print_screen, screen_lines
 from duetime.chaos.report.terminal import RichObserver, print_line, print_summary
 from duetime.chaos.system.backends import (
     BACKENDS,
@@ -187,7 +188,7 @@ def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     all_results = []
     overall = MatrixProgress(len(plan))
     for n, (path, scenario, persistence, design) in enumerate(plan, start=1):
-        console.rule(f"run {n}/{len(plan)}: {scenario.name} {persistence.label} {design.name}")
+        _rule(console, f"run {n}/{len(plan)}: {scenario.name} {persistence.label} {design.name}")
         print_line(console, Text(overall.line(), style="dim"))
         all_results.append(
             _run_one(console, path, scenario, persistence, args, out, design, overall)
@@ -195,12 +196,17 @@ def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
         overall.run_finished()
     command = shlex.join(["python", "-m", "duetime.chaos", *sys.argv[1:]])
     md = write_matrix(out, all_results, command)
-    console.rule(f"matrix done in {clock_text(time.monotonic() - overall.started)}")
+    _rule(console, f"matrix done in {clock_text(time.monotonic() - overall.started)}")
     print_screen(console, screen_lines(all_results, out, md))
     status = exit_status(all_results, args.allow_skips)
     if status and all(verdict_of(r) in GOOD | {"skipped"} for r in all_results):
         print_line(console, "runs were skipped (see above); --allow-skips accepts that")
     return status
+
+
+def _rule(console: Console, title: str) -> None:
+    """A rule as wide as the rest of the output: the terminal's width, at most 100."""
+    console.print(Rule(title), width=min(console.width, SCREEN_WIDTH))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -56,8 +56,9 @@ def _setting(results: dict[str, Any], by_strategy: bool) -> str:
     return config
 
 
-def _wrapped(text: str, indent: str, style: str = "") -> list[Line]:
-    # Paths and commands hold no spaces worth breaking at; a long one stays whole.
+def wrapped(text: str, indent: str, style: str = "") -> list[Line]:
+    """Prose cut into lines of ``SCREEN_WIDTH`` at most, at spaces only: a path or a
+    command (no space to break at) stays whole."""
     return [
         Line(part, style)
         for part in textwrap.wrap(
@@ -81,9 +82,9 @@ def _setting_lines(name: str, runs: Sequence[dict[str, Any]]) -> list[Line]:
         if t.unexplained:
             lost += f", {t.unexplained} not explained by a strike on Redis"
         dup = f"duplicated {t.duplicated_tasks}" if t.duplicated_tasks else "no duplicate"
-        lines += _wrapped(f"{lost}; {dup}", INDENT)
+        lines += wrapped(f"{lost}; {dup}", INDENT)
         for fault, strike in sorted(t.strikes.items()):
-            lines += _wrapped(strike.words(fault), INDENT)
+            lines += wrapped(strike.words(fault), INDENT)
     return lines
 
 
@@ -110,7 +111,7 @@ def _cell_lines(results: dict[str, Any], out: Path) -> list[Line]:
     elif not reasons:
         reasons = list(results.get("warnings") or [])
     for reason in reasons:
-        lines += _wrapped(reason, INDENT)
+        lines += wrapped(reason, INDENT)
     lines.append(Line(f"{INDENT}report: {out / str(results['run_id']) / 'report.md'}"))
     lines.append(Line(f"{INDENT}reproduce: {results['command']}"))
     return lines

@@ -13,7 +13,7 @@ from rich.text import Text
 from .figures import dup_text, figures, fmt, injected_text
 from .live import Progress
 from .matrix_progress import MatrixProgress
-from .matrix_screen import SCREEN_WIDTH
+from .matrix_screen import SCREEN_WIDTH, wrapped
 
 VERDICT_STYLE = {"valid": "green", "invalid": "red", "unknown": "yellow"}
 
@@ -86,15 +86,20 @@ def print_summary(console: Console, results: dict[str, Any], run_dir: str) -> No
         print_line(console, f"faults injected: {injected_text(results['nemeses']['injected'])}")
         reasons = set(results.get("verdict_reasons", []))
         for warning in [w for w in results.get("warnings", []) if w not in reasons]:
-            print_line(console, Text(f"warning: {warning}", style="yellow"))
+            _print_prose(console, f"warning: {warning}", "", "yellow")
         if results["status"] != "completed":
             print_line(console, Text(f"run {results['status']}", style="bold red"))
     print_line(console, Text.assemble((f.verdict.upper(), style), f"  report: {run_dir}/report.md"))
     if f.verdict == "skipped":
-        print_line(console, f"  {results.get('skip_reason') or 'skipped'}")
+        _print_prose(console, results.get("skip_reason") or "skipped", "  ")
     for reason in results.get("verdict_reasons", []):
-        print_line(console, f"  {reason}")
+        _print_prose(console, reason, "  ")
     print_line(console, f"reproduce: {results['command']}")
+
+
+def _print_prose(console: Console, text: str, indent: str, style: str = "") -> None:
+    for line in wrapped(text, indent, style):
+        print_line(console, Text(line.text, style=line.style))
 
 
 def _print_checkers(console: Console, results: dict[str, Any]) -> None:

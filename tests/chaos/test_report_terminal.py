@@ -57,12 +57,14 @@ def test_a_pipe_at_80_columns_splits_no_path_or_command() -> None:
 
 
 def test_a_skipped_run_says_why_once_and_nothing_else() -> None:
-    reason = "no fault of this scenario can be injected here (power_loss needs FUSE)"
+    reason = "no fault of this scenario can be injected here (power_loss needs FUSE: " * 2
     lines = shown(
-        results(status="skipped", verdict="skipped", skip_reason=reason, checkers={}), width=100
+        results(status="skipped", verdict="skipped", skip_reason=reason, checkers={}),
+        width=200,
+        force_terminal=True,
     )
-    assert lines == [
-        f"SKIPPED  report: {RUN_DIR}/report.md",
-        f"  {reason}",
-        f"reproduce: {COMMAND}",
-    ]
+    assert lines[0] == f"SKIPPED  report: {RUN_DIR}/report.md"
+    assert lines[-1] == f"reproduce: {COMMAND}"
+    said = lines[1:-1]
+    assert " ".join(line.strip() for line in said) == reason.strip()
+    assert all(len(line) <= SCREEN_WIDTH for line in said)
