@@ -290,7 +290,10 @@ class _Run:
 
     def _skip_if_nothing_to_inject(self) -> None:
         if self.scenario.nemeses and not self.nemeses:
-            reasons = "; ".join(f"{name}: {why}" for name, why in self.skipped.items())
+            reasons = "; ".join(
+                why if why.startswith(name) else f"{name}: {why}"
+                for name, why in self.skipped.items()
+            )
             raise _Skipped(f"no fault of this scenario can be injected here ({reasons})")
 
     def _producer_crashed(self, exc: BaseException) -> None:
@@ -383,7 +386,8 @@ class _Run:
                 "heal_failures": self.driver.report.heal_failures if self.driver else [],
             },
             "producer_crashes": self.producer_crashes,
-            "warnings": self._warnings(),
+            # A skipped run says why once, in skip_reason.
+            "warnings": [] if status == "skipped" else self._warnings(),
             "stats_at_end": self.final_stats,
             "history_ops": len(history),
         }

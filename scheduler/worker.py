@@ -438,7 +438,7 @@ class Worker:
             log, f"wake listener (channel {self.scheduler.keys.wake})", MAX_REFUSED_BACKOFF_S
         )
         while not self._halt.is_set():
-            pubsub = self.scheduler.redis.pubsub(  # type: ignore[no-untyped-call]
+            pubsub = self.scheduler.redis.pubsub(  # type: ignore[no-untyped-call,unused-ignore]
                 ignore_subscribe_messages=True
             )
             try:

@@ -22,6 +22,14 @@ def test_acknowledged_but_never_executed_is_lost(hb: HistoryBuilder) -> None:
     assert result.details["lost_ids"] == ["b"]
 
 
+def test_every_lost_id_is_kept_not_only_the_first_fifty(hb: HistoryBuilder) -> None:
+    for i in range(82):
+        hb.schedule(f"t-{i:03d}", due=1)
+    result = lost.check(hb.build())
+    assert result.details["lost"] == 82
+    assert result.details["lost_ids"] == [f"t-{i:03d}" for i in range(82)]
+
+
 def test_started_but_never_finished_is_lost(hb: HistoryBuilder) -> None:
     hb.schedule("a", due=1).run("a", 1, None)
     result = lost.check(hb.build())
