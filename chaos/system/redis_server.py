@@ -68,14 +68,11 @@ class Persistence:
 
     def mismatches(self, actual: Mapping[str, str]) -> list[str]:
         """Where the settings a running Redis reports differ from this configuration."""
-        wanted = {
-            "appendonly": "no" if self.aof == "off" else "yes",
-            "save": self.rdb,
-            "maxmemory-policy": self.maxmemory or "noeviction",
-        }
+        wanted = {"appendonly": "no" if self.aof == "off" else "yes", "save": self.rdb}
         if self.aof != "off":
             wanted["appendfsync"] = self.aof
         if self.maxmemory:
+            wanted["maxmemory-policy"] = self.maxmemory
             wanted["maxmemory"] = str(MAXMEMORY_BYTES)
         return [
             f"{name} is {actual.get(name)!r}, not {value!r}"
