@@ -309,6 +309,7 @@ class Worker:
         letters with the reason (its raw record is kept), and its batch-mates run.
         """
         if got.lost:
+            self._observe("lost", ("", 0), True, sent, count=got.lost)
             log.error(
                 "Redis lost %d task records this scheduler indexed: eviction or data loss? "
                 "(check maxmemory-policy is noeviction and how Redis persists; "
@@ -486,11 +487,12 @@ class Worker:
         sent: float,
         attempt: int = 0,
         reason: str = "",
+        count: int = 0,
     ) -> None:
         if self._observer is None:
             return
         try:
-            change = LeaseChange(action, lease[0], lease[1], accepted, sent, attempt, reason)
+            change = LeaseChange(action, lease[0], lease[1], accepted, sent, attempt, reason, count)
             self._observer(change)
         except Exception:
             # An observer is a bystander: its failure must not change what the worker does.

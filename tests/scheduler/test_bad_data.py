@@ -102,7 +102,9 @@ def test_records_redis_lost_are_counted_and_logged(
     ids = [sched.schedule_task(0, {}, task_type="t") for _ in range(5)]
     sched.redis.hdel(sched.keys.tasks, *ids[:3])  # as an eviction would
     ran: list[str] = []
-    worker = Worker(sched, {"t": lambda task: ran.append(task.task_id)}, cron=False)
+    seen: list[LeaseChange] = []
+    handlers = {"t": lambda task: ran.append(task.task_id)}
+    worker = Worker(sched, handlers, cron=False, observer=seen.append)
     thread = threading.Thread(target=worker.run)
     with caplog.at_level(logging.ERROR, logger="duetime.worker"):
         thread.start()
@@ -114,6 +116,7 @@ def test_records_redis_lost_are_counted_and_logged(
         thread.join(timeout=10)
     assert sorted(ran) == sorted(ids[3:])
     assert sched.stats().lost == 3 and sched.stats().due == 0
+    assert sum(c.count for c in seen if c.action == "lost") == 3  # the observer is told too
     lines = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
     assert lines == [
         "Redis lost 3 task records this scheduler indexed: eviction or data loss? (check "
