@@ -6,8 +6,10 @@ producers' records: at least one schedule call must have been refused with the l
 ``RedisFull`` inside such a window and recorded ``fail`` (certainly not written); a
 refusal for memory recorded as indeterminate (``info``) or refused outside every window
 is invalid, and so is a refused task that ran anyway. That nothing acknowledged was lost
-and the backlog drained is ``unexplained_loss``'s business. ``unknown`` when Redis was
-never full or no call was made while it was.
+and the backlog drained is ``unexplained_loss``'s business. Under an evicting policy
+(the fill's ``policy``) Redis evicts instead of refusing: any ``RedisFull`` is then
+invalid. ``unknown`` when Redis was never full (nor evicting) or no call was made while
+it was full.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ FILL_FAULT = "fill_memory"
 FULL_ERROR = "RedisFull("
 # How Redis itself words a refusal for memory (what a design's plain client raises).
 OOM_TEXT = "OOM command not allowed"
+# maxmemory-policy values under which a full Redis evicts instead of refusing.
+EVICTING = "allkeys-"
 
 
 def _for_memory(op: Op) -> bool:
@@ -37,8 +41,9 @@ def check(history: Sequence[Op]) -> Result:
         for w in fills
         if w.detail.get("full")
     ]
-    details: dict[str, object] = {"fills": len(fills), "full": len(full)}
-    if not full:
+    evicting = [w for w in fills if str(w.detail.get("policy", "")).startswith(EVICTING)]
+    details: dict[str, object] = {"fills": len(fills), "full": len(full), "evicting": len(evicting)}
+    if not full and not evicting:
         return Result("unknown", "Redis was never full in this run", details)
     replies = [op for op in history if op.f == SCHEDULE and op.type in ("ok", "fail", "info")]
 
@@ -80,6 +85,13 @@ def check(history: Sequence[Op]) -> Result:
         problems.append(f"{len(ran)} tasks refused as full ran anyway")
     if problems:
         return Result("invalid", "; ".join(problems), details)
+    if not full:
+        return Result(
+            "valid",
+            f"Redis evicted instead of refusing during {len(evicting)} fills (losses are "
+            "unexplained_loss's business)",
+            details,
+        )
     if not refused:
         return Result("unknown", "no schedule call was refused while Redis was full", details)
     return Result(

@@ -114,6 +114,8 @@ class LeaseRecorder:
         }
         if change.reason:  # set aside unread: moved to the dead letters, no handler ran
             value["reason"] = change.reason
+        if change.action == "lost":  # records a claim found gone (eviction, data loss)
+            value["count"] = change.count
         sink.record("ok" if change.accepted else "fail", LEASE, value)
 
 

@@ -28,10 +28,13 @@ class HistoryBuilder:
         self.ops: list[Op] = []
         self._ids = itertools.count()
 
-    def redis_config(self, aof: str, at: float = 0.0) -> HistoryBuilder:
-        """The persistence settings read back from Redis at its start, for ``aof=<aof>``."""
+    def redis_config(self, aof: str, at: float = 0.0, policy: str = "") -> HistoryBuilder:
+        """The persistence settings read back from Redis at its start, for ``aof=<aof>``
+        (and ``maxmemory=<policy>``, if given)."""
         settings = {"asked": f"aof={aof}", "appendonly": "no" if aof == "off" else "yes"}
         settings["appendfsync"] = "everysec" if aof == "off" else aof
+        if policy:
+            settings["maxmemory-policy"] = policy
         self.ops.append(Op("info", "cluster", at, REDIS_CONFIG, settings))
         return self
 
@@ -151,6 +154,12 @@ class HistoryBuilder:
                     {"role": "cron", "name": f"cron-{pid}", "pid": pid},
                 )
             )
+        return self
+
+    def records_lost(self, count: int, at: float, process: str = "worker-0") -> HistoryBuilder:
+        """A worker's claim found ``count`` indexed task records gone, as its observer says."""
+        value = {"action": "lost", "task_id": "", "token": 0, "attempt": 0, "sent": at}
+        self.ops.append(Op("ok", process, at, LEASE, {**value, "count": count}))
         return self
 
     def process_exit(self, name: str, role: str, at: float, how: str = "exited") -> HistoryBuilder:

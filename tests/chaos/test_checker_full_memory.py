@@ -50,3 +50,14 @@ def test_a_fill_that_never_made_redis_full_is_unknown(hb: HistoryBuilder) -> Non
 
 def test_no_call_while_full_is_unknown(hb: HistoryBuilder) -> None:
     assert full_memory.check(filled(hb).build()).verdict == "unknown"
+
+
+def test_an_evicting_redis_that_refused_nothing_passes(hb: HistoryBuilder) -> None:
+    hb.fault("fill_memory", 1.1, 3.0, ["redis"], full=False, policy="allkeys-lru")
+    assert full_memory.check(hb.schedule("t", due=4.0, at=1.5).build()).verdict == "valid"
+
+
+def test_an_evicting_redis_that_refused_a_call_as_full_fails(hb: HistoryBuilder) -> None:
+    hb.fault("fill_memory", 1.1, 3.0, ["redis"], full=False, policy="allkeys-lru")
+    hb.schedule("refused", due=4.0, at=1.5, outcomes=("fail",), error=FULL)
+    assert full_memory.check(hb.build()).verdict == "invalid"
