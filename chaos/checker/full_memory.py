@@ -67,7 +67,15 @@ def check(history: Sequence[Op]) -> Result:
         {
             "calls_while_full": sum(inside(op) for op in replies),
             "refused_full": len(refused),
-            "acknowledged_while_full": sum(op.type == "ok" and inside(op) for op in replies),
+            # Filling, before maxmemory was set, Redis still accepts writes; once set, only
+            # a call that crossed the moment (or the heal) may be acknowledged.
+            "acknowledged_after_maxmemory_set": sum(
+                op.type == "ok"
+                and any(
+                    float(w.detail.get("full_since", w.start)) <= op.time <= w.end for w in fills
+                )
+                for op in replies
+            ),
             "memory_refusals_recorded_indeterminate": len(indeterminate),
             "refused_outside_a_fill": len(outside),
             "refused_but_ran_ids": listed(ran),

@@ -9,8 +9,8 @@ Redis then refuses every write that needs memory (a probe write must be refused:
 ``full``); under an evicting policy it evicts instead, whatever keys it picks, and the
 nemesis keeps writing ballast until it wrote ``overfill`` times ``room_bytes``. It
 holds, then heals: deletes its ballast and puts ``maxmemory`` back. The detail says
-what it set, whether Redis refused, and ``filling_since``: from then on Redis may
-refuse writes (the ``full_memory`` checker's window).
+what it set, whether Redis refused, ``filling_since`` (from then on Redis may refuse
+writes: the ``full_memory`` checker's window) and ``full_since`` (``maxmemory`` set).
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class FillMemory(Nemesis):
                 keys.append(f"{BALLAST_PREFIX}{len(keys)}")
                 client.set(keys[-1], ballast)
             client.config_set("maxmemory", limit)
+            full_since = ctx.cluster.clock.now()
             while not ctx.stop.is_set():
                 key = f"{BALLAST_PREFIX}{len(keys)}"
                 try:
@@ -87,6 +88,7 @@ class FillMemory(Nemesis):
             "ballast_bytes": len(keys) * self.chunk_bytes,
             "full": full,
             "filling_since": filling_since,
+            "full_since": full_since,
         }
 
         def heal() -> None:
