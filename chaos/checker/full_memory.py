@@ -23,15 +23,16 @@ from .result import Result, listed
 
 FILL_FAULT = "fill_memory"
 FULL_ERROR = "RedisFull("
-# How Redis itself words a refusal for memory (what a design's plain client raises).
-OOM_TEXT = "OOM command not allowed"
+# A refusal for memory as a design's plain client records it: Redis's words, or the
+# class redis-py names it by (redis-py 8 gives no text in its repr).
+OOM_TEXTS = ("OOM command not allowed", "OutOfMemoryError")
 # maxmemory-policy values under which a full Redis evicts instead of refusing.
 EVICTING = "allkeys-"
 
 
 def _for_memory(op: Op) -> bool:
     error = str(op.value.get("error", ""))
-    return FULL_ERROR in error or OOM_TEXT in error
+    return FULL_ERROR in error or any(text in error for text in OOM_TEXTS)
 
 
 def check(history: Sequence[Op]) -> Result:

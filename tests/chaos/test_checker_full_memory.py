@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import redis
 from history_builder import HistoryBuilder
 
 from duetime.chaos.checker import full_memory
 
 FULL = "RedisFull('schedule_task: Redis is out of memory ... nothing was written')"
-OOM = "OutOfMemoryError(\"OOM command not allowed when used memory > 'maxmemory'.\")"
+# What the producer records for a plain client's refusal: repr() of redis-py's error.
+OOM = repr(redis.exceptions.OutOfMemoryError("OOM command not allowed when used memory"))
 
 
 def filled(hb: HistoryBuilder, full: bool = True) -> HistoryBuilder:
