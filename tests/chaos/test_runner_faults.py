@@ -142,7 +142,6 @@ def test_ctrl_c_during_power_loss_leaves_no_mount_or_process(tmp_path: Path) -> 
         ("poison_records", "aof=everysec"),
         ("full_memory", "aof=everysec"),
         ("full_memory", "aof=everysec,maxmemory=noeviction"),
-        ("full_memory", "aof=everysec,maxmemory=allkeys-lru"),
     ],
 )
 def test_quick_runs_of_the_fault_scenarios_meet_their_expectations(
