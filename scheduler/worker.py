@@ -50,6 +50,9 @@ MAX_CLAIM_BATCH = 200
 # nor Redis.
 MAX_REFUSED_BACKOFF_S = 30.0
 _ERROR_TEXT_LIMIT = 4000
+# What an observer is told about a record the claim script set aside (claim.lua keeps the
+# full text in the dead letters).
+QUARANTINE_REASON = "unreadable record: its header is not duetime's format or has an unknown status"
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,7 @@ class Worker:
                             "%s out of attempts after lost leases",
                             counted(got.buried, "task ran", "tasks ran"),
                         )
-                    self._report_bad_data(got)
+                    self._report_bad_data(got, sent)
                     more_due = len(got.tasks) + len(got.unreadable) == limit
                     wake_at = time.monotonic() + (
                         MAX_IDLE_S
@@ -299,13 +302,14 @@ class Worker:
         else:
             log.info("task %s attempt %d failed: %s", task.task_id, task.attempt, text)
 
-    def _report_bad_data(self, got: worker_protocol.Claimed) -> None:
+    def _report_bad_data(self, got: worker_protocol.Claimed, sent: float) -> None:
         """Log what the claim found broken, once each, and bury the tasks it could not read.
 
         A task whose id, type or payload cannot be read runs no handler: it goes to the dead
         letters with the reason (its raw record is kept), and its batch-mates run.
         """
         if got.lost:
+            self._observe("lost", ("", 0), True, sent, count=got.lost)
             log.error(
                 "Redis lost %d task records this scheduler indexed: eviction or data loss? "
                 "(check maxmemory-policy is noeviction and how Redis persists; "
@@ -313,6 +317,7 @@ class Worker:
                 got.lost,
             )
         for tid in got.quarantined:
+            self._observe("quarantine", (tid, 0), True, sent, reason=QUARANTINE_REASON)
             log.error(
                 "task %s has an unreadable record: moved to the dead letters as it is "
                 "(its raw bytes and the reason are kept; see dead_letters())",
@@ -333,7 +338,7 @@ class Worker:
                     exc,
                 )
                 continue
-            self._observe("fail", lease, outcome is not Result.REFUSED, sent)
+            self._observe("fail", lease, outcome is not Result.REFUSED, sent, reason=bad.reason)
             log.error(
                 "task %s cannot be read (%s): moved to the dead letters, no handler ran",
                 bad.shown_id,
@@ -475,12 +480,20 @@ class Worker:
             self._observe("renew", lease, lease not in lost, sent)
 
     def _observe(
-        self, action: LeaseAction, lease: Lease, accepted: bool, sent: float, attempt: int = 0
+        self,
+        action: LeaseAction,
+        lease: Lease,
+        accepted: bool,
+        sent: float,
+        attempt: int = 0,
+        reason: str = "",
+        count: int = 0,
     ) -> None:
         if self._observer is None:
             return
         try:
-            self._observer(LeaseChange(action, lease[0], lease[1], accepted, sent, attempt))
+            change = LeaseChange(action, lease[0], lease[1], accepted, sent, attempt, reason, count)
+            self._observer(change)
         except Exception:
             # An observer is a bystander: its failure must not change what the worker does.
             log.exception("the lease observer raised; the worker carries on")
