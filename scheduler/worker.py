@@ -25,6 +25,7 @@ from .client import Scheduler
 from .errors import InvalidInput, RefusalLog, is_refusal
 from .lease_events import LeaseAction, LeaseChange, LeaseObserver
 from .plural import counted
+from .presence import Presence
 from .results import Result
 from .settings import DEFAULT_LEASE_S
 from .task import Task
@@ -212,7 +213,15 @@ class Worker:
                     sent = time.monotonic()
                     got = worker_protocol.claim(self.scheduler, self.lease_ms, limit)
                     for task in got.tasks:
-                        self._observe("claim", lease_of(task), True, sent, task.attempt)
+                        self._observe(
+                            "claim",
+                            lease_of(task),
+                            True,
+                            sent,
+                            task.attempt,
+                            task=task,
+                            claimed_at=got.now_ms / 1000,
+                        )
                         self._dispatch(task)
                     if got.buried:
                         log.warning(
@@ -289,7 +298,13 @@ class Worker:
                 "could not record the failure of %s (lease will expire): %s", task.task_id, exc
             )
             return
-        self._observe("fail", lease_of(task), outcome is not Result.REFUSED, sent)
+        self._observe(
+            "fail",
+            lease_of(task),
+            outcome is not Result.REFUSED,
+            sent,
+            dead_lettered=outcome is Result.BURIED,
+        )
         if outcome is Result.REFUSED:
             log.warning("task %s failed after its lease was lost", task.task_id)
         elif outcome is Result.BURIED and delay is not None:
@@ -333,7 +348,7 @@ class Worker:
                     exc,
                 )
                 continue
-            self._observe("fail", lease, outcome is not Result.REFUSED, sent)
+            self._observe("fail", lease, outcome is not Result.REFUSED, sent, dead_lettered=True)
             log.error(
                 "task %s cannot be read (%s): moved to the dead letters, no handler ran",
                 bad.shown_id,
@@ -428,6 +443,11 @@ class Worker:
                     target=self.scheduler.run_cron, args=(cron_stop,), name="cron", daemon=True
                 )
             )
+        # Its own thread, so "alive" means the process runs, however busy the main loop.
+        presence = Presence(self.scheduler, self.name)
+        self._services.append(
+            threading.Thread(target=presence.run, args=(self._halt,), name="heartbeat", daemon=True)
+        )
         for t in self._services:
             t.start()
 
@@ -475,12 +495,33 @@ class Worker:
             self._observe("renew", lease, lease not in lost, sent)
 
     def _observe(
-        self, action: LeaseAction, lease: Lease, accepted: bool, sent: float, attempt: int = 0
+        self,
+        action: LeaseAction,
+        lease: Lease,
+        accepted: bool,
+        sent: float,
+        attempt: int = 0,
+        *,
+        task: Task | None = None,
+        claimed_at: float | None = None,
+        dead_lettered: bool = False,
     ) -> None:
         if self._observer is None:
             return
         try:
-            self._observer(LeaseChange(action, lease[0], lease[1], accepted, sent, attempt))
+            self._observer(
+                LeaseChange(
+                    action,
+                    lease[0],
+                    lease[1],
+                    accepted,
+                    sent,
+                    attempt,
+                    task,
+                    claimed_at,
+                    dead_lettered and accepted,
+                )
+            )
         except Exception:
             # An observer is a bystander: its failure must not change what the worker does.
             log.exception("the lease observer raised; the worker carries on")
