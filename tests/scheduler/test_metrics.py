@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from duetime import NewTask, Scheduler, Status, Task, Worker
 from duetime.chaos.system.redis_server import free_port
+from duetime.lease_events import LeaseChange
 from duetime.metrics import NamespaceCollector, WorkerMetrics
 from tests.conftest import ROOT, Executions, WorkerProcesses
 
@@ -106,6 +107,26 @@ def test_a_worker_s_metrics_count_what_it_did(
     assert value(m, "duetime_handler_duration_seconds_sum", **rec) >= 1.0
     assert value(m, "duetime_handler_duration_seconds_bucket", le="0.5", **rec) == len(starts) - 1
     assert "refused" not in workers.stderr_of(b)
+
+
+def test_early_starts_and_refusals_are_counted_from_the_changes_a_worker_reports() -> None:
+    metrics = WorkerMetrics("n")
+    task = Task("t1", "mail", {}, 1, 3, due_at=1000.0, idempotency_key="k", token=7)
+
+    def change(action: Any, accepted: bool = True, claimed_at: float | None = None) -> LeaseChange:
+        return LeaseChange(action, "t1", 7, accepted, 0.0, 1, task, claimed_at)
+
+    metrics.observe(change("claim", claimed_at=999.999))  # a millisecond early
+    metrics.observe(change("renew", accepted=False))
+    metrics.observe(change("ack", accepted=False))
+    r, labels = metrics.registry, {"namespace": "n", "task_type": "mail"}
+    assert r.get_sample_value("duetime_early_starts_total", labels) == 1
+    assert r.get_sample_value("duetime_task_lateness_seconds_count", labels) == 1
+    for kind in ("renew", "ack"):
+        assert r.get_sample_value("duetime_fenced_changes_total", {**labels, "kind": kind}) == 1
+    assert r.get_sample_value("duetime_tasks_succeeded_total", labels) is None
+    metrics.observe(change("claim", claimed_at=1000.0))  # on the dot: not early
+    assert r.get_sample_value("duetime_early_starts_total", labels) == 1
 
 
 def test_released_and_scheduled_are_counted(sched: Scheduler, redis_server: Any) -> None:
