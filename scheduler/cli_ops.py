@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from prometheus_client import CollectorRegistry
 
 from .client import Scheduler
@@ -208,7 +209,10 @@ def _usage(message: str) -> Exception:
 def _namespaces_in(sched: Scheduler) -> list[str]:
     """Namespaces with a key in this Redis (SCAN: needs +scan)."""
     found: set[str] = set()
-    for key in sched.redis.scan_iter(match="dt:{*}:*", count=1000):
-        text = key.decode(errors="replace") if isinstance(key, bytes) else str(key)
-        found.add(text[len("dt:{") : text.index("}:")])
+    try:
+        for key in sched.redis.scan_iter(match="dt:{*}:*", count=1000):
+            text = key.decode(errors="replace") if isinstance(key, bytes) else str(key)
+            found.add(text[len("dt:{") : text.index("}:")])
+    except redis.ResponseError as exc:
+        raise _usage(f"cannot look for namespaces ({exc}): name them with --namespace") from None
     return sorted(found)

@@ -107,6 +107,7 @@ class WorkerMetrics:
             registry=self.registry,
         )
         self._types: dict[tuple[str, int], str] = {}
+        self._seen: set[str] = set()
         self._lock = threading.Lock()
 
     def scheduled(self, task_type: str, count: int) -> None:
@@ -122,6 +123,7 @@ class WorkerMetrics:
                 self._types[lease] = task_type
                 if len(self._types) > _MAX_HELD:
                     del self._types[next(iter(self._types))]
+            self._first_sight(task_type)
             self.claimed_total.labels(self.namespace, task_type).inc()
             if change.task is not None and change.claimed_at is not None:
                 late = change.claimed_at - change.task.due_at
@@ -148,6 +150,23 @@ class WorkerMetrics:
                 self.retried_total.labels(self.namespace, task_type).inc()
         elif change.action == "release":
             self.released_total.labels(self.namespace, task_type).inc()
+
+    def _first_sight(self, task_type: str) -> None:
+        """Show a type's counters at 0, so that a rate or an alert has a series to read."""
+        if task_type in self._seen:
+            return
+        self._seen.add(task_type)
+        for counter in (
+            self.succeeded_total,
+            self.failed_total,
+            self.retried_total,
+            self.dead_lettered_total,
+            self.released_total,
+            self.early_starts_total,
+        ):
+            counter.labels(self.namespace, task_type)
+        for kind in ("ack", "fail", "renew", "release"):
+            self.fenced_total.labels(self.namespace, task_type, kind)
 
     def chain(self, other: LeaseObserver | None) -> LeaseObserver:
         """An observer that counts each change, then passes it on to ``other``."""

@@ -71,7 +71,4 @@ def workers_alive(scheduler: Scheduler) -> dict[str, float]:
         rows: Any = scheduler.redis.zrangebyscore(
             scheduler.keys.workers, now - int(ALIVE_S * 1000), "+inf", withscores=True
         )
-    return {
-        name.decode(errors="backslashreplace"): float(score) / 1000
-        for name, score in rows
-    }
+    return {name.decode(errors="backslashreplace"): float(score) / 1000 for name, score in rows}

@@ -7,6 +7,7 @@ import hmac
 import logging
 import secrets
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -159,7 +160,11 @@ def run_dashboard(
     """Serve the dashboard until SIGTERM or Ctrl-C."""
     trends = {ns: Trend() for ns in schedulers}
     app = create_app(schedulers, token=token, metrics_urls=metrics_urls, trends=trends)
-    server = make_server(host, port, app, threaded=True)
+    # Bound here, so that a port in use is an OSError the CLI reports in one line
+    # (werkzeug would print a paragraph and exit).
+    listening = socket.create_server((host, port))
+    server = make_server(host, port, app, threaded=True, fd=listening.fileno())
+    listening.close()
     stop = threading.Event()
 
     def read() -> dict[str, Stats]:
@@ -179,7 +184,7 @@ def run_dashboard(
 
     for s in (signal.SIGTERM, signal.SIGINT):
         signal.signal(s, shut)
-    log.info("dashboard of %s on http://%s:%d/", ", ".join(schedulers), host, server.server_port)
+    log.info("dashboard of %s on http://%s:%d/", ", ".join(schedulers), host, server.port)
     try:
         server.serve_forever()
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -185,6 +186,21 @@ def test_a_post_without_the_page_s_secret_or_the_token_is_refused(sched: Schedul
     assert sched.stats().dead == 0
 
 
+def test_without_a_token_a_post_still_needs_the_page_s_secret(sched: Scheduler) -> None:
+    dead_letter(sched, "invoice-18")
+    app = create_app({sched.namespace: sched}, token=None, metrics_urls=[],
+                     trends={sched.namespace: Trend()})  # fmt: skip
+    client = app.test_client()
+    form = {"namespace": sched.namespace, "task_id": "invoice-18"}
+    assert client.post("/dead/retry", data=form).status_code == 403  # a cross-site post
+    assert sched.stats().dead == 1
+    page = client.get("/").get_data(as_text=True)
+    secret = page.split('name="form_secret" value="')[1].split('"')[0]
+    assert client.post("/dead/retry", data={**form, "form_secret": secret}).status_code == 303
+    info = sched.get("invoice-18")
+    assert info is not None and info.status is Status.SCHEDULED
+
+
 def test_a_dashboard_reachable_from_other_machines_needs_a_token(
     redis_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -193,4 +209,15 @@ def test_a_dashboard_reachable_from_other_machines_needs_a_token(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --host 0.0.0.0 is reachable from other machines")
+    assert len(err.splitlines()) == 1
+
+
+def test_without_its_extra_the_dashboard_says_what_to_install(
+    redis_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "flask", None)  # what an install without the extra has
+    monkeypatch.delitem(sys.modules, "duetime.dashboard.server")
+    assert main(["dashboard", "--url", redis_server.url, "--namespace", "x"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the dashboard needs its extra: pip install 'duetime[dashboard]'")
     assert len(err.splitlines()) == 1

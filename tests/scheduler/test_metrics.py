@@ -53,6 +53,7 @@ def test_a_worker_s_metrics_count_what_it_did(
     port = free_port()
     url = f"http://127.0.0.1:{port}/metrics"
     a = workers.start(lease=1.0, extra=("--metrics-port", str(port), "--metrics-addr", "127.0.0.1"))
+    exporter_url, exporter = start_exporter(workers.url, sched.namespace)
     wait_until(lambda: _answers(url))
     ns = sched.namespace
     now = time.time()
@@ -108,6 +109,43 @@ def test_a_worker_s_metrics_count_what_it_did(
     assert value(m, "duetime_handler_duration_seconds_bucket", le="0.5", **rec) == len(starts) - 1
     assert "refused" not in workers.stderr_of(b)
 
+    # The exporter's gauges: what stats() says, with a task due since 5 s and both alive.
+    sched.schedule_task(time.time() + 600, {}, task_type="later")
+    sched.schedule_task(time.time() - 5, {}, task_type="nobody_handles_this", task_id="held")
+    wait_until(lambda: (info := sched.get("held")) is not None and info.status is Status.DEAD)
+    os.killpg(a.pid, signal.SIGSTOP)  # A and B hold nothing now; B claims what is due
+    os.killpg(b.pid, signal.SIGSTOP)
+    try:
+        sched.schedule_task(time.time() - 5, {}, task_type="record", task_id="waiting")
+        try:
+            g = scrape(exporter_url)
+        finally:
+            exporter.send_signal(signal.SIGTERM)
+            _, err = exporter.communicate(timeout=10)
+        assert exporter.returncode == 0, err
+        stats = sched.stats()
+    finally:
+        os.killpg(a.pid, signal.SIGCONT)
+        os.killpg(b.pid, signal.SIGCONT)
+    for state in ("due", "scheduled", "in_flight", "retrying", "dead"):
+        assert value(g, "duetime_tasks", namespace=ns, state=state) == getattr(stats, state)
+    assert (stats.due, stats.scheduled, stats.dead) == (1, 1, 3)
+    assert 5 <= value(g, "duetime_oldest_due_age_seconds", namespace=ns) < 30
+    assert value(g, "duetime_workers_alive", namespace=ns) == 2
+    assert value(g, "duetime_redis_up", namespace=ns) == 1
+
+
+def start_exporter(url: str, namespace: str) -> tuple[str, subprocess.Popen[bytes]]:
+    """``python -m duetime metrics`` for ``namespace``; the caller stops it."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "duetime", "metrics", "--url", url, "--namespace", namespace, "--port", str(port), "--addr", "127.0.0.1"],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    return f"http://127.0.0.1:{port}/metrics", proc
+
 
 def test_early_starts_and_refusals_are_counted_from_the_changes_a_worker_reports() -> None:
     metrics = WorkerMetrics("n")
@@ -124,7 +162,7 @@ def test_early_starts_and_refusals_are_counted_from_the_changes_a_worker_reports
     assert r.get_sample_value("duetime_task_lateness_seconds_count", labels) == 1
     for kind in ("renew", "ack"):
         assert r.get_sample_value("duetime_fenced_changes_total", {**labels, "kind": kind}) == 1
-    assert r.get_sample_value("duetime_tasks_succeeded_total", labels) is None
+    assert r.get_sample_value("duetime_tasks_succeeded_total", labels) == 0  # shown at 0
     metrics.observe(change("claim", claimed_at=1000.0))  # on the dot: not early
     assert r.get_sample_value("duetime_early_starts_total", labels) == 1
 
@@ -168,36 +206,6 @@ def test_released_and_scheduled_are_counted(sched: Scheduler, redis_server: Any)
     info = sched.get("h1")
     assert info is not None and info.status is Status.SCHEDULED  # handed back
     producer.close()
-
-
-def test_the_exporter_serves_the_namespace_s_gauges(sched: Scheduler, redis_server: Any) -> None:
-    sched.schedule_task(time.time() - 5, {}, task_type="t")  # due since 5 s
-    sched.schedule_task(time.time() + 600, {}, task_type="t")
-    sched.schedule_task(time.time() + 600, {}, task_type="t")
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "duetime", "metrics", "--url", redis_server.url,
-         "--namespace", sched.namespace, "--port", str(port), "--addr", "127.0.0.1"],
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}/metrics"
-        wait_until(lambda: _answers(url))
-        m = scrape(url)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 0, err
-    stats = sched.stats()
-    ns = sched.namespace
-    for state in ("due", "scheduled", "in_flight", "retrying", "dead"):
-        assert value(m, "duetime_tasks", namespace=ns, state=state) == getattr(stats, state)
-    assert (stats.due, stats.scheduled) == (1, 2)
-    assert 5 <= value(m, "duetime_oldest_due_age_seconds", namespace=ns) < 30
-    assert value(m, "duetime_workers_alive", namespace=ns) == 0
-    assert value(m, "duetime_redis_up", namespace=ns) == 1
 
 
 def test_a_scrape_with_redis_down_says_so(sched: Scheduler) -> None:
