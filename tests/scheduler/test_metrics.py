@@ -139,7 +139,8 @@ def start_exporter(url: str, namespace: str) -> tuple[str, subprocess.Popen[byte
     """``python -m duetime metrics`` for ``namespace``; the caller stops it."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "duetime", "metrics", "--url", url, "--namespace", namespace, "--port", str(port), "--addr", "127.0.0.1"],
+        [sys.executable, "-m", "duetime", "metrics", "--url", url, "--namespace", namespace,
+         "--port", str(port), "--addr", "127.0.0.1"],
         cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         stderr=subprocess.PIPE,
