@@ -82,7 +82,9 @@ class Worker:
     ``concurrency`` is 1 to 1024 threads, ``lease_s`` 0.1 s to a day and
     ``shutdown_grace_s`` 0 to a day; other values raise :class:`InvalidInput`.
     ``observer``, if given, is called with a :class:`~duetime.lease_events.LeaseChange`
-    for every lease the worker got or presented and Redis's answer.
+    for every lease the worker got or presented and Redis's answer. While it runs, the
+    worker sends a heartbeat every few seconds (:mod:`duetime.presence`), so that
+    dashboards and ``duetime_workers_alive`` can tell it is alive.
     """
 
     def __init__(

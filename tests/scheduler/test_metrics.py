@@ -19,6 +19,7 @@ from duetime import NewTask, Scheduler, Status, Task, Worker
 from duetime.chaos.system.redis_server import free_port
 from duetime.lease_events import LeaseChange
 from duetime.metrics import NamespaceCollector, WorkerMetrics
+from duetime.presence import ALIVE_S, Presence, workers_alive
 from tests.conftest import ROOT, Executions, WorkerProcesses
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -193,8 +194,10 @@ def test_released_and_scheduled_are_counted(sched: Scheduler, redis_server: Any)
     thread = threading.Thread(target=worker.run)
     thread.start()
     assert started.wait(10)
+    wait_until(lambda: worker.name in workers_alive(sched))
     worker.stop()
     thread.join(10)
+    assert workers_alive(sched) == {}  # a worker that stops says so
     r = metrics.registry
     ns = sched.namespace
     assert (
@@ -207,6 +210,16 @@ def test_released_and_scheduled_are_counted(sched: Scheduler, redis_server: Any)
     info = sched.get("h1")
     assert info is not None and info.status is Status.SCHEDULED  # handed back
     producer.close()
+
+
+def test_a_silent_worker_is_forgotten_after_alive_s(clocked: Scheduler, clock: Any) -> None:
+    a, b = Presence(clocked, "a"), Presence(clocked, "b")
+    assert a.beat() == 1 and b.beat() == 2
+    clock.advance(ALIVE_S - 1)
+    assert a.beat() == 2
+    clock.advance(2)  # b silent for ALIVE_S + 1
+    assert a.beat() == 1
+    assert clocked.redis.zrange(clocked.keys.workers, 0, -1) == [b"a"]  # b forgotten
 
 
 def test_a_scrape_with_redis_down_says_so(sched: Scheduler) -> None:
