@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -13,6 +14,7 @@ import pytest
 from duetime import Scheduler, Status, Task, Worker, worker_protocol
 from duetime.chaos.system.redis_server import free_port
 from duetime.cli import main
+from duetime.dashboard.lateness import buckets_of, quantile
 from duetime.dashboard.server import create_app
 from duetime.dashboard.trend import Trend
 from duetime.metrics import WorkerMetrics, serve
@@ -221,3 +223,20 @@ def test_without_its_extra_the_dashboard_says_what_to_install(
     err = capsys.readouterr().err
     assert err.startswith("error: the dashboard needs its extra: pip install 'duetime[dashboard]'")
     assert len(err.splitlines()) == 1
+
+
+def test_lateness_quantiles_interpolate_within_buckets_as_prometheus_does() -> None:
+    text = "\n".join(
+        f'duetime_task_lateness_seconds_bucket{{namespace="{ns}",task_type="{t}",le="{le}"}} {n}'
+        for ns, t, le, n in [
+            ("a", "x", "0.1", 30), ("a", "x", "0.5", 60), ("a", "x", "+Inf", 60),
+            ("a", "y", "0.1", 20), ("a", "y", "0.5", 40), ("a", "y", "+Inf", 40),
+            ("b", "x", "0.1", 0), ("b", "x", "0.5", 0), ("b", "x", "+Inf", 5),
+        ]
+    )  # fmt: skip
+    text = "# TYPE duetime_task_lateness_seconds histogram\n" + text + "\n"
+    buckets = buckets_of(text, "a")
+    assert buckets == {0.1: 50, 0.5: 100, math.inf: 100}
+    assert quantile(0.5, buckets) == pytest.approx(0.1)
+    assert quantile(0.9, buckets) == pytest.approx(0.1 + 0.4 * 40 / 50)
+    assert quantile(0.5, buckets_of(text, "b")) == 0.5  # past the last bound: that bound
