@@ -170,7 +170,7 @@ def add_dashboard_command(command: Command, connect: Connect) -> None:
 
     d = command(
         "dashboard",
-        "a web page of the namespaces: counts, trends, dead letters, schedules, workers",
+        "serve a web page of the namespaces (127.0.0.1 by default)",
         "Serve a dashboard on http://HOST:PORT/: each namespace's tasks by state and\n"
         "their trend since the dashboard started (up to an hour), lateness percentiles\n"
         "(from the workers' metrics, --metrics-url), dead letters with retry and purge\n"

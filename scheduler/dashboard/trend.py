@@ -38,12 +38,15 @@ def sparkline(points: list[tuple[float, int]], width: int = 160, height: int = 2
     if len(points) < 2:
         return ""
     t0, t1 = points[0][0], points[-1][0]
-    top = max(v for _, v in points) or 1
+    low, top = min(v for _, v in points), max(v for _, v in points)
     span = (t1 - t0) or 1.0
-    return " ".join(
-        f"{(t - t0) / span * width:.1f},{height - 2 - v / top * (height - 4):.1f}"
-        for t, v in points
-    )
+
+    def y(v: int) -> float:
+        if top == low:
+            return height / 2  # a count that did not move: a level line, mid-height
+        return height - 2 - (v - low) / (top - low) * (height - 4)
+
+    return " ".join(f"{(t - t0) / span * width:.1f},{y(v):.1f}" for t, v in points)
 
 
 def sample_forever(
