@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -12,11 +13,13 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from duetime import NewTask, Scheduler, Status, Task, Worker
 from duetime.chaos.system.redis_server import free_port
+from duetime.cli import main
 from duetime.lease_events import LeaseChange
 from duetime.metrics import NamespaceCollector, WorkerMetrics
 from duetime.presence import ALIVE_S, Presence, workers_alive
@@ -268,3 +271,16 @@ def _answers(url: str) -> bool:
 
 def _wait_status(s: Scheduler, tid: str, status: Status) -> None:
     wait_until(lambda: (info := s.get(tid)) is not None and info.status is status)
+
+
+def test_a_metrics_port_in_use_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        argv = ["worker", "--url", f"redis://127.0.0.1:{free_port()}/0", "--handlers",
+                "tests.scheduler.recording_handlers:HANDLERS", "--metrics-port", port,
+                "--metrics-addr", "127.0.0.1"]  # fmt: skip
+        assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: cannot serve metrics on 127.0.0.1:{port}: Address already in use\n"
