@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .task import Task
 
 LeaseAction = Literal["claim", "renew", "ack", "fail", "release", "quarantine", "lost"]
 
@@ -31,6 +34,11 @@ class LeaseChange:
     worker sent the task to the dead letters without running a handler: why it could
     not be read (a ``quarantine`` holds no lease: its token is 0). ``count`` is set for
     ``lost``: how many records the claim found gone (``task_id`` is empty, token 0).
+
+    For claims, ``task`` is the task claimed (None for one whose record cannot be read)
+    and ``claimed_at`` the moment Redis leased it, by Redis's clock, in epoch seconds: a
+    run starts ``claimed_at - task.due_at`` late. For accepted fails, ``dead_lettered``
+    says the task went to the dead letters instead of waiting for a retry.
     """
 
     action: LeaseAction
@@ -41,6 +49,9 @@ class LeaseChange:
     attempt: int = 0
     reason: str = ""
     count: int = 0
+    task: Task | None = None
+    claimed_at: float | None = None
+    dead_lettered: bool = False
 
 
 LeaseObserver = Callable[[LeaseChange], None]

@@ -25,6 +25,7 @@ from .client import Scheduler
 from .errors import InvalidInput, RefusalLog, is_refusal
 from .lease_events import LeaseAction, LeaseChange, LeaseObserver
 from .plural import counted
+from .presence import Presence
 from .results import Result
 from .settings import DEFAULT_LEASE_S
 from .task import Task
@@ -84,7 +85,9 @@ class Worker:
     ``concurrency`` is 1 to 1024 threads, ``lease_s`` 0.1 s to a day and
     ``shutdown_grace_s`` 0 to a day; other values raise :class:`InvalidInput`.
     ``observer``, if given, is called with a :class:`~duetime.lease_events.LeaseChange`
-    for every lease the worker got or presented and Redis's answer.
+    for every lease the worker got or presented and Redis's answer. While it runs, the
+    worker sends a heartbeat every few seconds (:mod:`duetime.presence`), so that
+    dashboards and ``duetime_workers_alive`` can tell it is alive.
     """
 
     def __init__(
@@ -215,7 +218,15 @@ class Worker:
                     sent = time.monotonic()
                     got = worker_protocol.claim(self.scheduler, self.lease_ms, limit)
                     for task in got.tasks:
-                        self._observe("claim", lease_of(task), True, sent, task.attempt)
+                        self._observe(
+                            "claim",
+                            lease_of(task),
+                            True,
+                            sent,
+                            task.attempt,
+                            task=task,
+                            claimed_at=got.now_ms / 1000,
+                        )
                         self._dispatch(task)
                     if got.buried:
                         log.warning(
@@ -292,7 +303,13 @@ class Worker:
                 "could not record the failure of %s (lease will expire): %s", task.task_id, exc
             )
             return
-        self._observe("fail", lease_of(task), outcome is not Result.REFUSED, sent)
+        self._observe(
+            "fail",
+            lease_of(task),
+            outcome is not Result.REFUSED,
+            sent,
+            dead_lettered=outcome is Result.BURIED,
+        )
         if outcome is Result.REFUSED:
             log.warning("task %s failed after its lease was lost", task.task_id)
         elif outcome is Result.BURIED and delay is not None:
@@ -338,7 +355,14 @@ class Worker:
                     exc,
                 )
                 continue
-            self._observe("fail", lease, outcome is not Result.REFUSED, sent, reason=bad.reason)
+            self._observe(
+                "fail",
+                lease,
+                outcome is not Result.REFUSED,
+                sent,
+                reason=bad.reason,
+                dead_lettered=True,
+            )
             log.error(
                 "task %s cannot be read (%s): moved to the dead letters, no handler ran",
                 bad.shown_id,
@@ -433,6 +457,11 @@ class Worker:
                     target=self.scheduler.run_cron, args=(cron_stop,), name="cron", daemon=True
                 )
             )
+        # Its own thread, so "alive" means the process runs, however busy the main loop.
+        presence = Presence(self.scheduler, self.name)
+        self._services.append(
+            threading.Thread(target=presence.run, args=(self._halt,), name="heartbeat", daemon=True)
+        )
         for t in self._services:
             t.start()
 
@@ -486,14 +515,31 @@ class Worker:
         accepted: bool,
         sent: float,
         attempt: int = 0,
+        *,
         reason: str = "",
         count: int = 0,
+        task: Task | None = None,
+        claimed_at: float | None = None,
+        dead_lettered: bool = False,
     ) -> None:
         if self._observer is None:
             return
         try:
-            change = LeaseChange(action, lease[0], lease[1], accepted, sent, attempt, reason, count)
-            self._observer(change)
+            self._observer(
+                LeaseChange(
+                    action,
+                    lease[0],
+                    lease[1],
+                    accepted,
+                    sent,
+                    attempt,
+                    reason=reason,
+                    count=count,
+                    task=task,
+                    claimed_at=claimed_at,
+                    dead_lettered=dead_lettered and accepted,
+                )
+            )
         except Exception:
             # An observer is a bystander: its failure must not change what the worker does.
             log.exception("the lease observer raised; the worker carries on")
