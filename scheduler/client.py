@@ -246,10 +246,10 @@ class Scheduler:
                 f"reach the AOF on disk, which this server does not keep. Set appendonly yes"
             )
 
-    def _node(self) -> redis.Redis:
-        """The client of the server that holds the namespace (on a Cluster, its master)."""
+    def _node(self, key: str) -> redis.Redis:
+        """The client of the server that holds ``key`` (on a Cluster, its slot's master)."""
         if isinstance(self.redis, RedisCluster):
-            node = self.redis.get_node_from_key(self.keys.tasks)  # type: ignore[no-untyped-call]
+            node = self.redis.get_node_from_key(key)  # type: ignore[no-untyped-call]
             return self.redis.get_redis_connection(node)
         return self.redis
 
@@ -420,14 +420,16 @@ class Scheduler:
             # Not pipelined: a replica acks what it has fsynced when the master asks, and
             # a write and the question in one packet would find it not yet fsynced (the
             # next ack comes a second later).
-            with redis.Redis(
-                connection_pool=self._node().connection_pool, single_connection_client=True
-            ) as one:
-                try:
-                    reply = self.scripts.run("schedule", keys, args, one)
-                except redis.ResponseError as exc:
-                    self._raise_for_chunks(ids, [*replies, exc])
-                confirmed = self._confirm(one)
+            try:
+                reply, confirmed = self._write_one(keys, args)
+            except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.MovedError):
+                # This path talks to one node past the Cluster client, which then never
+                # hears of a failover: map the slots again for the retry.
+                if isinstance(self.redis, RedisCluster):
+                    self.rediscover()
+                raise
+            except redis.ResponseError as exc:
+                self._raise_for_chunks(ids, [*replies, exc])
             if not wanted.met(confirmed):
                 raise NotDurable(
                     f"schedule_task: {self.url or 'Redis'} has the write, but {wanted.label} "
@@ -440,6 +442,12 @@ class Scheduler:
                 )
             replies.append(reply)
         return replies
+
+    def _write_one(self, keys: list[str], args: list[Any]) -> tuple[Any, Any]:
+        """One chunk and its confirmation, over one connection: (reply, confirmation)."""
+        pool = self._node(keys[0]).connection_pool
+        with redis.Redis(connection_pool=pool, single_connection_client=True) as one:
+            return self.scripts.run("schedule", keys, args, one), self._confirm(one)
 
     def _confirm(self, one: redis.Redis) -> Any:
         """Wait for ``one``'s last write to be as durable as asked, up to the timeout;
