@@ -107,7 +107,11 @@ class ChaosFixture:
         try:
             result = self._run(scenario, handlers, tasks, config, seed, quick)
         except ChaosUsageError as exc:
-            pytest.fail(f"chaos.run: {exc}", pytrace=False)
+            mistake = str(exc)
+        else:
+            mistake = ""
+        if mistake:
+            pytest.fail(f"chaos.run: {mistake}", pytrace=False)
         self._record(result)
         if result.verdict == "skipped":
             pytest.skip(f"chaos run skipped: {result.results.get('skip_reason', '')}")
