@@ -61,7 +61,7 @@ class ChaosResult:
 
     @property
     def passed(self) -> bool:
-        return self.verdict in ("passed", "measured")
+        return bool(self.results.get("passed"))
 
     def summary(self) -> str:
         """One paragraph: the verdict, why, and where the report is."""
@@ -199,6 +199,12 @@ def _with_handlers(
         return scenario
     registry = import_handlers(spec)
     if isinstance(tasks, Mapping):
+        for task_type, payloads in tasks.items():
+            if not isinstance(payloads, (list, tuple)):
+                raise ValueError(
+                    f"tasks: give a list of payloads for {task_type!r}, "
+                    f"not {type(payloads).__name__} (e.g. {{{task_type!r}: [{{...}}]}})"
+                )
         kinds = tuple(TaskKind(str(t), tuple(p)) for t, p in tasks.items())
     elif tasks is not None:
         kinds = tuple(tasks)

@@ -170,13 +170,17 @@ def test_bad_handlers(chaos):
 
 def test_kinds_without_handlers(chaos):
     chaos.run("kill_workers", tasks={"send_email": [{}]})
+
+
+def test_one_payload_not_a_list(chaos):
+    chaos.run("kill_workers", handlers="shopapp:HANDLERS", tasks={"send_email": {"ms": 5}})
 """
 
 
 def test_a_mistake_in_chaos_run_fails_the_test_in_one_line(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(shopapp=APP, test_mistakes=MISTAKES)
     result = pytester.runpytest("-p", "duetime.chaos.pytest_plugin")
-    result.assert_outcomes(failed=5)
+    result.assert_outcomes(failed=6)
     result.stdout.fnmatch_lines_random(
         [
             "chaos.run: no scenario named 'kill_worker': give a scenario file, or one of *",
@@ -185,6 +189,7 @@ def test_a_mistake_in_chaos_run_fails_the_test_in_one_line(pytester: pytest.Pyte
             "chaos.run: aof takes off, no, everysec, always; got 'sometimes'",
             "chaos.run: handlers must look like MODULE:ATTR *, not 'shopapp.HANDLERS'",
             "chaos.run: tasks of an application's own types need handlers='MODULE:ATTR'",
+            "chaos.run: tasks: give a list of payloads for 'send_email', not dict *",
         ]
     )
     assert "Traceback" not in result.stdout.str()
