@@ -103,25 +103,27 @@ def test_an_injected_failure_is_raised_before_the_handler_runs(tmp_path: Path) -
 
 
 def test_a_registry_that_cannot_be_used_is_refused_in_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    (tmp_path / "shopapp").mkdir()
-    (tmp_path / "shopapp" / "__init__.py").write_text("")
-    (tmp_path / "shopapp" / "tasks.py").write_text(
+    (tmp_path / "registryapp").mkdir()
+    (tmp_path / "registryapp" / "__init__.py").write_text("")
+    (tmp_path / "registryapp" / "tasks.py").write_text(
         "HANDLERS = {'send_email': print}\nEMPTY = {}\nNOT_CALLABLE = {'a': 1}\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert set(import_handlers("shopapp.tasks:HANDLERS")) == {"send_email"}
-    assert import_root("shopapp.tasks:HANDLERS") == tmp_path
-    assert import_root("shopapp:X") == tmp_path
+    # Gone again afterwards (monkeypatch.delitem would put them back).
+    request.addfinalizer(
+        lambda: [sys.modules.pop(m) for m in list(sys.modules) if m.startswith("registryapp")]
+    )
+    assert set(import_handlers("registryapp.tasks:HANDLERS")) == {"send_email"}
+    assert import_root("registryapp.tasks:HANDLERS") == tmp_path
+    assert import_root("registryapp:X") == tmp_path
     for spec, message in (
-        ("shopapp.tasks", "must look like MODULE:ATTR"),
-        ("shopapp.nope:HANDLERS", "cannot import shopapp.nope"),
-        ("shopapp.tasks:EMPTY", "non-empty dict"),
-        ("shopapp.tasks:MISSING", "non-empty dict"),
-        ("shopapp.tasks:NOT_CALLABLE", "not a task type with a callable: a"),
+        ("registryapp.tasks", "must look like MODULE:ATTR"),
+        ("registryapp.nope:HANDLERS", "cannot import registryapp.nope"),
+        ("registryapp.tasks:EMPTY", "non-empty dict"),
+        ("registryapp.tasks:MISSING", "non-empty dict"),
+        ("registryapp.tasks:NOT_CALLABLE", "not a task type with a callable: a"),
     ):
         with pytest.raises(UserHandlersError, match=message):
             import_handlers(spec)
-    for name in [m for m in sys.modules if m.startswith("shopapp")]:
-        monkeypatch.delitem(sys.modules, name)
