@@ -1,12 +1,13 @@
-"""The shop's own scenario: a checkout rush while workers are SIGKILLed and paused.
+"""The shop's own scenario: a checkout rush while workers are SIGKILLed.
 
 Receipts and restocks with the shop's payloads, run by the shop's handlers. A worker is
-killed mid-task, and one is paused past its lease: every acknowledged task must still
-run, repeats stay bounded, and a worker whose lease was taken over is fenced.
+killed mid-task, and others at any instant (inside a claim or an ack as well): every
+acknowledged task must still run, repeats stay bounded and are explained by a kill, and
+a worker whose lease was taken over is fenced.
 """
 
 from duetime.chaos.client.workload import TaskKind, Workload
-from duetime.chaos.nemesis import FaultSchedule, KillWorker, PauseWorker
+from duetime.chaos.nemesis import FaultSchedule, KillWorker
 from duetime.chaos.scenario import Scenario
 from duetime.chaos.system.cluster import ClusterSettings
 
@@ -14,7 +15,7 @@ ORDER = {"order": 1001, "lines": [{"qty": 2, "cents": 1250}, {"qty": 1, "cents":
 
 SCENARIO = Scenario(
     name="checkout_rush",
-    description="Receipts and restocks; a worker SIGKILLed mid-task, one paused past its lease.",
+    description="Receipts and restocks; workers SIGKILLed mid-task and at any instant.",
     workload=Workload(
         tasks=60,
         duration=5.0,
@@ -28,8 +29,9 @@ SCENARIO = Scenario(
         KillWorker(
             schedule=FaultSchedule(first_s=1.5, every_s=100.0, jitter_s=0.3, hold_s=(0.3, 0.6))
         ),
-        PauseWorker(
-            schedule=FaultSchedule(first_s=3.0, every_s=100.0, jitter_s=0.3, hold_s=(1.5, 1.5))
+        KillWorker(
+            anytime=True,
+            schedule=FaultSchedule(first_s=1.0, every_s=2.0, jitter_s=0.5, hold_s=(0.2, 0.4)),
         ),
     ),
     cluster=ClusterSettings(workers=3, lease_s=1.0, user_handlers="shopapp.tasks:HANDLERS"),
