@@ -352,6 +352,7 @@ class Cluster:
             "--lease",
             str(s.lease_s),
             *(() if self.design.own_processes else ("--observer", s.observer)),
+            *self._eviction_args(),
             *s.worker_args,
             *self.design.worker_args(index),
         ]
@@ -370,8 +371,15 @@ class Cluster:
             self.settings.namespace,
             "--schedules",
             schedules,
+            *self._eviction_args(),
         ]
         return ProcessSpec.python_module(name, CRON_ROLE, module, args, self._env(name))
+
+    def _eviction_args(self) -> tuple[str, ...]:
+        """The reference refuses an evicting Redis unless told; the testbed tells it, to
+        measure what eviction costs (README, "The maxmemory axis")."""
+        evicting = self.persistence.evicts and not self.design.own_processes
+        return ("--allow-eviction",) if evicting else ()
 
     def _add(self, spec: ProcessSpec) -> None:
         self._procs[spec.name] = ManagedProcess(spec, self.run_dir / "logs" / f"{spec.name}.log")
