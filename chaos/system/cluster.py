@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from duetime.chaos.client.user_handlers import SPEC as USER_HANDLERS_SPEC
+from duetime.chaos.client.user_handlers import USER_HANDLERS_ENV
 from duetime.chaos.client.workload import CronSpec
 from duetime.chaos.designs import REFERENCE, Design
 from duetime.chaos.history.clock import TestbedClock
@@ -67,6 +69,10 @@ class ClusterSettings:
     handlers: str = "duetime.chaos.client.handlers:HANDLERS"
     # Records the reference workers' lease changes, so fencing is checked from outside.
     observer: str = "duetime.chaos.client.handlers:LEASE_OBSERVER"
+    # An application's own registry (MODULE:ATTR), run recorded in place of ``handlers``
+    # (``duetime.chaos.client.user_handlers``); ``python_path``: where workers import it from.
+    user_handlers: str = ""
+    python_path: tuple[str, ...] = ()
 
 
 class Cluster:
@@ -316,11 +322,18 @@ class Cluster:
     # -- internals ---------------------------------------------------------
 
     def _env(self, name: str) -> dict[str, str]:
-        return {
+        env = {
             **EventSink.env(self.sink_dir, name),
             **self.clock.env(),
             "PYTHONUNBUFFERED": "1",
         }
+        s = self.settings
+        if s.user_handlers:
+            env[USER_HANDLERS_ENV] = s.user_handlers
+        if s.python_path:
+            inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+            env["PYTHONPATH"] = os.pathsep.join([*s.python_path, *inherited])
+        return env
 
     def _worker_spec(self, index: int) -> ProcessSpec:
         s = self.settings
@@ -333,7 +346,7 @@ class Cluster:
             "--namespace",
             s.namespace,
             "--handlers",
-            s.handlers,
+            USER_HANDLERS_SPEC if s.user_handlers else s.handlers,
             "--concurrency",
             str(s.concurrency),
             "--lease",
