@@ -15,13 +15,13 @@ Choices where the source is silent:
 - The member is ``json.dumps(..., sort_keys=True)`` of ``data``, ``task_id``,
   ``task_type`` and ``due_at``. There is one run list for all task types; the
   worker picks the handler by the member's ``task_type``.
-- The answer reads with ZREVRANGEBYSCORE (seeds/001 lines 295 and 303: latest due
+- The answer reads with ZREVRANGEBYSCORE (seeds/001 lines 55 and 63: latest due
   first); we read the same members with ZRANGEBYSCORE, so the earliest due is pushed
   first. Same members, same round; only the order inside a round differs.
 - The dispatcher is a process of its own (``python -m ... dispatcher``, the
   testbed's ``dispatcher-0``): the answer says "A central dispatcher wakes every N
-  seconds" (seeds/001 line 295) and gives it its own loop, apart from the workers'
-  (lines 301-310 and 312-317). Its clock alone decides due times, so the clock-skew
+  seconds" (seeds/001 line 55) and gives it its own loop, apart from the workers'
+  (lines 61-70 and 72-77). Its clock alone decides due times, so the clock-skew
   fault shifts it. Nothing elects or replaces it: while it is down, no task moves.
   (``worker --dispatch`` also runs it inside a worker, for the benchmark, which
   starts worker processes only.)
@@ -30,7 +30,7 @@ Choices where the source is silent:
   answer leaves the response handling out), so it only grows; ``backlog()``
   counts ``new_tasks`` and ``to_be_executed``, not results.
 - The answer's second sketch, the "stateless atomic dispatcher" (seeds/001 lines
-  318-336), is not implemented: as written it reads the two *latest* members
+  78-96), is not implemented: as written it reads the two *latest* members
   (``ZREVRANGE 0 1``) but removes the two *earliest* (``ZREMRANGEBYRANK 0 1``), so it
   cannot be run as the answer gives it; the first sketch is the design.
 - No recurring tasks, no attempts, no idempotency keys.

@@ -104,13 +104,13 @@ def test_handler_slower_than_retry_timeout_runs_twice_concurrently(
     for name in ("w0", "w1"):
         design_procs.start(MODULE, "worker", "--concurrency", "1", name=name)
     time.sleep(0.2)
-    # 3.5 s of work: re-issued 2 s after the claim, claimed again within one poll (by the
-    # idle worker), and the first run's ZREM at 3.5 s comes before the second re-issue.
+    # 3.5 s of work: re-issued 2 s after the claim, claimed again within one poll (by any
+    # worker: delivery does not wait for running handlers), and the first run's ZREM at
+    # 3.5 s comes before the second re-issue.
     schedule(client, "slow", time.time(), 3.5)
     runs = runs_of(design_procs.wait_for(lambda rs: sum(e.executed for e in rs) >= 2), "slow")
     assert len(runs) == 2 and all(e.executed for e in runs)
     a, b = runs
-    assert a.process != b.process
     assert a.end is not None and b.start < a.end  # the duplicate started while the first ran
     assert b.start - a.start >= design.RETRY_TIMEOUT_S - 0.1
     wait_backlog_empty(client)
