@@ -183,7 +183,7 @@ class Cluster:
         """The processes whose own clock decides when a task is due: the design's
         dispatcher process if it has one, else the workers (the clock-skew fault's targets)."""
         role = DISPATCHER_ROLE if self.dispatcher_processes else WORKER_ROLE
-        return self.names(role)
+        return [name for name, r in self.planned_clients() if r == role]
 
     def url_for(self, client: str) -> str:
         """The Redis URL ``client`` uses: its proxy's if clients are routed, else Redis's."""
