@@ -68,3 +68,13 @@ def test_a_parameter_the_design_does_not_know_is_a_usage_error() -> None:
 
 def test_only_the_reference_is_judged() -> None:
     assert [d.name for d in DESIGNS.values() if d.judged] == ["reference"]
+
+
+def test_a_variants_params_reach_the_producers_client() -> None:
+    from duetime.chaos.designs import open_client
+    from duetime.chaos.designs.client_retry import RETRY_TIMEOUT_S, ClientRetryClient
+
+    ours = open_client(DESIGNS["client-retry"], "redis://127.0.0.1:1/0", "n")
+    source = open_client(DESIGNS["client-retry@source"], "redis://127.0.0.1:1/0", "n")
+    assert isinstance(ours, ClientRetryClient) and isinstance(source, ClientRetryClient)
+    assert (ours.retry_timeout_s, source.retry_timeout_s) == (RETRY_TIMEOUT_S, 5.0)

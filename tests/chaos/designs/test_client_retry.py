@@ -239,3 +239,37 @@ def test_failing_handler_is_issued_again_without_limit(r: redis.Redis, namespace
         clock.t += 2.0
     assert len(seen) == 5 and {(d.task_id, d.attempt) for d in seen} == {("f", 1)}
     assert r.zcard(f"{namespace}:runs:chaos") == 1
+
+
+def test_delivery_starts_every_due_run_without_waiting_for_handlers(
+    r: redis.Redis, namespace: str
+) -> None:
+    """The library pops ready runs in a loop and does not await its handler: no cap."""
+    import threading
+
+    started = threading.Semaphore(0)
+    release = threading.Event()
+
+    def handler(_: Any) -> bool:
+        started.release()
+        release.wait(5)
+        return True
+
+    s = design.ScheduleMQ(r, f"{namespace}:")
+    s.bind("job", handler)
+    for _ in range(10):
+        s.push("job", None, retry=True, retry_timeout=30.0)
+    try:
+        assert s.step() == 0.0  # claimed some: read again at once
+        assert all(started.acquire(timeout=2) for _ in range(10))  # all ten run at once
+    finally:
+        release.set()
+
+
+def test_cron_wakes_at_the_slot_not_at_the_next_poll(r: redis.Redis, namespace: str) -> None:
+    clock = Clock(T0 + 0.3)
+    s = design.ScheduleMQ(r, f"{namespace}:", clock=clock)
+    s.register("job", "* * * * * *", key="every-second")
+    assert s.step() == pytest.approx(0.7)  # sleeps until T0 + 1, not a full 1 s poll
+    clock.t = T0 + 1.0
+    assert s.tick_cron() == 1
