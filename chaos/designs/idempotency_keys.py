@@ -31,10 +31,11 @@ Choices where the source is silent
   whole seconds and its examples never early; rounding up keeps a task from running
   before its time (it may run up to a second late instead). Truncation would run it
   up to a second early, a fault of our conversion, not of the design.
-- Rounds run every ``POLL_S`` (100 ms). The project runs a round per call of its
-  execution endpoint and says nothing of who calls it how often.
-- The testbed's ``--concurrency`` is ignored: a round takes at most ``CLAIM_LIMIT`` (5,
-  the project's ``LIMIT 0 5``).
+- Each worker process runs ``--concurrency`` round loops side by side, each starting
+  a round ``POLL_S`` (100 ms) after the last ended. The project runs a round per call
+  of its execution endpoint (an actix-web server, which serves calls concurrently)
+  and says nothing of who calls it how often. A round takes at most ``CLAIM_LIMIT``
+  (5, the project's ``LIMIT 0 5``) and ends when its slowest task ends.
 - ``backlog()`` counts unlocked entries (score >= 0): a locked entry is never run again.
 
 Failure windows
@@ -184,8 +185,11 @@ class Executor:
 
 
 def run_worker(options: process.WorkerOptions, stop: threading.Event) -> None:
-    executor = Executor(connect(options.url), options.namespace, options.handlers)
-    process.keep_going(stop, POLL_S, executor.round)
+    """``--concurrency`` round loops, as concurrent calls of the project's endpoint."""
+    r = connect(options.url)
+    executor = Executor(r, options.namespace, options.handlers)
+    process.run_loops(stop, [executor.round] * options.concurrency, POLL_S, STOP_GRACE_S)
+    r.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
