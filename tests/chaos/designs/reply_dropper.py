@@ -59,8 +59,9 @@ class ExecReplyDropper:
                     down.sendall(chunk)
                     continue
                 if not self.dropped.is_set():
-                    down.shutdown(socket.SHUT_RDWR)
+                    # Set first: the client may see its socket close before the next line.
                     self.dropped.set()
+                    down.shutdown(socket.SHUT_RDWR)
                 seen += chunk
                 if self.reply in seen:  # the command's reply has passed: it was applied
                     break
