@@ -4,14 +4,23 @@ clock-skew fault shifts the process that decides due times."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from duetime.chaos.designs import BATCH_DISPATCHER, REFERENCE, WATCH_DISPATCHER, Design
 from duetime.chaos.history.clock import TestbedClock
 from duetime.chaos.history.sink import EventSink
+from duetime.chaos.system.backends import Backend
 from duetime.chaos.system.cluster import DISPATCHER_ROLE, Cluster, ClusterSettings
 from duetime.chaos.system.redis_server import Persistence
+
+
+class NoRedis:
+    """Nothing is started here: the cluster's plan needs no redis-server (finding one costs 1 s)."""
+
+    def redis(self, *_: Any, **__: Any) -> object:
+        return object()
 
 
 def cluster_of(design: Design, tmp_path: Path) -> Cluster:
@@ -24,6 +33,7 @@ def cluster_of(design: Design, tmp_path: Path) -> Cluster:
         clock=clock,
         recorder=EventSink(tmp_path / "sink" / "cluster.jsonl", "cluster", clock),
         design=design,
+        backend=cast(Backend, NoRedis()),
     )
 
 
