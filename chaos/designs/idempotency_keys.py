@@ -39,8 +39,8 @@ Choices where the source is silent
   ``--concurrency`` is ignored. A round ends when its slowest task ends (the project
   awaits them together), so one caller can fall behind the load. ``--param
   callers=N`` takes more at once, and a killed executor then locks more of them
-  (kill_workers, seed 1: 30 lost with 1 caller, lateness p99 7.1 s; 58 lost with 4,
-  p99 1.0 s).
+  (kill_workers, seed 1, runs here: 30 and 46 lost with 1 caller, lateness p99 7.1 s
+  and 2.0 s; 58 lost with 4, p99 1.0 s; the counts vary from run to run with timing).
 - ``backlog()`` counts unlocked entries (score >= 0): a locked entry is never run again.
 
 Failure windows
