@@ -73,6 +73,10 @@ def test_the_wheel_holds_duetime_alone(tmp_path: Path) -> None:
         "duetime/py.typed",
         "duetime/lua/claim.lua",
         "duetime/lua/includes/fence.lua",
+        "duetime/lua/heartbeat.lua",
+        "duetime/dashboard/templates/index.html",
+        "duetime/dashboard/templates/content.html",
+        "duetime/dashboard/static/dashboard.js",
         "duetime/chaos/runner.py",
         "duetime/chaos/nemesis/clock_shift.c",
     ):

@@ -3,7 +3,9 @@
 Workers load them with ``--handlers duetime.chaos.client.handlers:HANDLERS``, and the
 reference scheduler's workers also ``--observer duetime.chaos.client.handlers:LEASE_OBSERVER``,
 which records every lease state change and Redis's answer (``lease`` ops: ``ok`` when
-accepted, ``fail`` when refused, with the fencing token and when it was sent). Each execution
+accepted, ``fail`` when refused, with the fencing token and when it was sent, and the
+``reason`` of a task the worker set aside unread: a ``quarantine``, or a ``fail`` whose
+task could not be read). Each execution
 appends ``invoke execute`` before the work and ``ok execute`` after it (or
 ``fail execute`` when the task asked to fail this run), so a worker SIGKILLed
 mid-task leaves a start without an end: started, not executed.
@@ -110,6 +112,10 @@ class LeaseRecorder:
             # CLOCK_MONOTONIC is the testbed clock's base: same clock, same offset.
             "sent": change.sent_at + sink.clock.offset,
         }
+        if change.reason:  # set aside unread: moved to the dead letters, no handler ran
+            value["reason"] = change.reason
+        if change.action == "lost":  # records a claim found gone (eviction, data loss)
+            value["count"] = change.count
         sink.record("ok" if change.accepted else "fail", LEASE, value)
 
 

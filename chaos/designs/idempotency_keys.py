@@ -71,7 +71,7 @@ from typing import Any
 import redis
 
 from . import process
-from .contract import REDIS_DOWN, Delivery, connect
+from .contract import CONNECT_TIMEOUT_S, REDIS_DOWN, SOCKET_TIMEOUT_S, Delivery, connect
 
 log = logging.getLogger("duetime.chaos.designs.idempotency_keys")
 
@@ -94,6 +94,18 @@ def payload_prefix(namespace: str) -> str:
 def score_of(timestamp: float) -> int:
     """Whole Unix seconds, rounded up: a task is never due before its time."""
     return math.ceil(timestamp)
+
+
+def connect_raw(url: str) -> redis.Redis:
+    """A client whose replies stay bytes: a payload that is not UTF-8 fails its own task
+    (decoded in :meth:`Executor.run`), not the whole round."""
+    return redis.Redis.from_url(
+        url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S
+    )
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def idempotency_key(task_id: str, score: int) -> str:
@@ -140,16 +152,15 @@ class Executor:
         self.redis, self.namespace, self.handlers = r, namespace, handlers
         self.claim_script = r.register_script(CLAIM_SCRIPT)
 
-    def claim(self) -> list[tuple[str, int, str | None]]:
+    def claim(self) -> list[tuple[str, int, str | bytes | None]]:
         """Lock up to CLAIM_LIMIT due tasks; ``(task id, score, payload)`` of each."""
         flat = self.claim_script(
             keys=[schedules_key(self.namespace)], args=[CLAIM_LIMIT, payload_prefix(self.namespace)]
         )
-        out: list[tuple[str, int, str | None]] = []
-        for i in range(0, len(flat), 3):
-            raw = flat[i + 2]
-            out.append((str(flat[i]), int(float(flat[i + 1])), None if raw is None else str(raw)))
-        return out
+        return [
+            (_text(flat[i]), int(float(_text(flat[i + 1]))), flat[i + 2])
+            for i in range(0, len(flat), 3)
+        ]
 
     def round(self) -> float:
         """Claim, run the claimed tasks together and wait for all; returns the pause."""
@@ -162,13 +173,13 @@ class Executor:
             t.join()
         return POLL_S
 
-    def run(self, task_id: str, score: int, raw: str | None) -> bool:
+    def run(self, task_id: str, score: int, raw: str | bytes | None) -> bool:
         """Call the handler with the task's key; on success remove the task. True if removed."""
         if raw is None:
             log.error("task %s has no payload; it stays locked", task_id)
             return False
         try:
-            payload = json.loads(raw)
+            payload = json.loads(_text(raw))
             task_type = str(payload["task_type"])
             self.handlers[task_type](
                 Delivery(
@@ -203,7 +214,7 @@ def check_params(params: Mapping[str, str]) -> int:
 
 def run_worker(options: process.WorkerOptions, stop: threading.Event) -> None:
     """``callers`` round loops, as concurrent calls of the project's execution endpoint."""
-    r = connect(options.url)
+    r = connect_raw(options.url)
     executor = Executor(r, options.namespace, options.handlers)
     callers = check_params(options.params)
     process.run_loops(stop, [executor.round] * callers, POLL_S, STOP_GRACE_S)

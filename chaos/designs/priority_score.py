@@ -44,6 +44,9 @@ Failure windows
 - A lost ``ZPOPMAX`` reply: the task was removed, nobody runs it: lost.
 - Producer retry of an indeterminate call: the member is the same JSON, so the set
   keeps one entry; if a consumer already ran it, it is added and run again.
+- A member that is not a task (not JSON, not UTF-8, no due time) is dropped with a
+  log line: a persistent error, which the article tells apart from transient ones
+  (line 166).
 - Early runs: none while clocks agree; the due check uses the consumer's own clock,
   so a consumer whose clock runs ahead runs tasks early.
 """
@@ -60,7 +63,7 @@ from typing import Any
 import redis
 
 from . import process
-from .contract import Delivery, connect
+from .contract import CONNECT_TIMEOUT_S, SOCKET_TIMEOUT_S, Delivery, connect
 
 log = logging.getLogger("duetime.chaos.designs.priority_score")
 
@@ -144,8 +147,15 @@ class Consumer:
         popped = self.redis.zpopmax(tasks_key(self.namespace))
         if not popped:
             return POLL_S
-        member, score = str(popped[0][0]), float(popped[0][1])
-        entry = json.loads(member)
+        raw, score = popped[0][0], float(popped[0][1])
+        try:
+            member = raw.decode() if isinstance(raw, bytes) else str(raw)
+            entry = json.loads(member)
+            float(entry["due_at"])
+        except (ValueError, KeyError, TypeError):
+            # A persistent error (the article tells them from transient ones): dropped.
+            log.error("dropped a task that is not one: %s", repr(raw)[:200])
+            return 0.0
         if float(entry["due_at"]) > self.clock():
             self.redis.zadd(tasks_key(self.namespace), {member: score})
             return POLL_S
@@ -183,8 +193,16 @@ class Consumer:
         return True
 
 
+def connect_raw(url: str) -> redis.Redis:
+    """A client whose replies stay bytes: a member that is not UTF-8 is dropped by the
+    consumer (:meth:`Consumer.step`), not a crash of its thread."""
+    return redis.Redis.from_url(
+        url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S
+    )
+
+
 def run_worker(options: process.WorkerOptions, stop: threading.Event) -> None:
-    r = connect(options.url)
+    r = connect_raw(options.url)
     consumer = Consumer(r, options.namespace, options.handlers)
     steps: list[Callable[[], float | None]] = [consumer.step] * options.concurrency
     process.run_loops(stop, steps, POLL_S, STOP_GRACE_S)

@@ -354,6 +354,7 @@ class Cluster:
             "--lease",
             str(s.lease_s),
             *(() if self.design.own_processes else ("--observer", s.observer)),
+            *self._eviction_args(),
             *s.worker_args,
             *self.design.worker_args(index),
         ]
@@ -373,8 +374,15 @@ class Cluster:
             "--schedules",
             schedules,
             *(self.design.param_args() if self.design.own_processes else ()),
+            *self._eviction_args(),
         ]
         return ProcessSpec.python_module(name, CRON_ROLE, module, args, self._env(name))
+
+    def _eviction_args(self) -> tuple[str, ...]:
+        """The reference refuses an evicting Redis unless told; the testbed tells it, to
+        measure what eviction costs (README, "The maxmemory axis")."""
+        evicting = self.persistence.evicts and not self.design.own_processes
+        return ("--allow-eviction",) if evicting else ()
 
     def _dispatcher_spec(self, name: str) -> ProcessSpec:
         args = [
