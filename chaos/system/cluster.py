@@ -39,6 +39,8 @@ from .redis_server import Persistence, RedisStartError, read_settings
 
 WORKER_ROLE = "worker"
 CRON_ROLE = "cron"
+# A design's central dispatcher, when its source makes it a process of its own.
+DISPATCHER_ROLE = "dispatcher"
 REDIS_ROLE = "redis"
 # Producers are threads of the runner, not processes; they are clients with a route.
 PRODUCER_ROLE = "producer"
@@ -175,8 +177,19 @@ class Cluster:
         return [
             *((f"worker-{i}", WORKER_ROLE) for i in range(self.settings.workers)),
             *((f"cron-{i}", CRON_ROLE) for i in range(self.cron_processes)),
+            *((f"dispatcher-{i}", DISPATCHER_ROLE) for i in range(self.dispatcher_processes)),
             *((f"producer-{i}", PRODUCER_ROLE) for i in range(self.producers)),
         ]
+
+    @property
+    def dispatcher_processes(self) -> int:
+        return 1 if self.design.dispatcher == "process" else 0
+
+    def due_time_deciders(self) -> list[str]:
+        """The processes whose own clock decides when a task is due: the design's
+        dispatcher process if it has one, else the workers (the clock-skew fault's targets)."""
+        role = DISPATCHER_ROLE if self.dispatcher_processes else WORKER_ROLE
+        return [name for name, r in self.planned_clients() if r == role]
 
     def url_for(self, client: str) -> str:
         """The Redis URL ``client`` uses: its proxy's if clients are routed, else Redis's."""
@@ -188,6 +201,8 @@ class Cluster:
             self._add(self._worker_spec(i))
         for i in range(self.cron_processes):
             self._add(self._cron_spec(f"cron-{i}"))
+        for i in range(self.dispatcher_processes):
+            self._add(self._dispatcher_spec(f"dispatcher-{i}"))
         for name in list(self._procs):
             self.start_process(name)
 
@@ -197,7 +212,7 @@ class Cluster:
             if self._stopped:
                 return
             self._stopped = True
-        for role in (CRON_ROLE, WORKER_ROLE):
+        for role in (CRON_ROLE, DISPATCHER_ROLE, WORKER_ROLE):
             self.stop_role(role)
         with self._redis_lock:
             if self.redis.running:
@@ -371,6 +386,7 @@ class Cluster:
             self.settings.namespace,
             "--schedules",
             schedules,
+            *(self.design.param_args() if self.design.own_processes else ()),
             *self._eviction_args(),
         ]
         return ProcessSpec.python_module(name, CRON_ROLE, module, args, self._env(name))
@@ -380,6 +396,19 @@ class Cluster:
         measure what eviction costs (README, "The maxmemory axis")."""
         evicting = self.persistence.evicts and not self.design.own_processes
         return ("--allow-eviction",) if evicting else ()
+
+    def _dispatcher_spec(self, name: str) -> ProcessSpec:
+        args = [
+            "dispatcher",
+            "--url",
+            self.url_for(name),
+            "--namespace",
+            self.settings.namespace,
+            *self.design.param_args(),
+        ]
+        return ProcessSpec.python_module(
+            name, DISPATCHER_ROLE, self.design.module, args, self._env(name)
+        )
 
     def _add(self, spec: ProcessSpec) -> None:
         self._procs[spec.name] = ManagedProcess(spec, self.run_dir / "logs" / f"{spec.name}.log")
