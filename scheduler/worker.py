@@ -438,9 +438,7 @@ class Worker:
             log, f"wake listener (channel {self.scheduler.keys.wake})", MAX_REFUSED_BACKOFF_S
         )
         while not self._halt.is_set():
-            pubsub = self.scheduler.redis.pubsub(  # type: ignore[no-untyped-call]
-                ignore_subscribe_messages=True
-            )
+            pubsub = self.scheduler.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(self.scheduler.keys.wake)
                 # A message published while we were not subscribed is lost: look once.
