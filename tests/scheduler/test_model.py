@@ -318,42 +318,36 @@ def make_machine(
         @rule(
             stale=st.integers(0, 2),
             other=st.integers(1, 2),
-            action=st.sampled_from(["ack", "fail", "retry", "renew", "release"]),
+            acts=st.permutations(["renew", "release", "retry", "fail", "ack"]),
             max_attempts=st.integers(2, 3),
         )
-        def stale_holder_acts(self, stale: int, other: int, action: str, max_attempts: int) -> None:
+        def stale_holder_acts(
+            self, stale: int, other: int, acts: list[str], max_attempts: int
+        ) -> None:
             """A holder stalls past its lease, another worker claims the task, then the
-            stale holder acts: Redis must refuse it, whatever it asks."""
+            stale holder tries every lease operation, in a drawn order: Redis must refuse
+            each one (so nothing changes, and it can try the next)."""
             tid = self._new_task(max_attempts)
             self._claim_all(stale)
             old = self._lease_of(stale, tid)
+            self.held[stale].remove(old)
             self.model.now = self.model.tasks[tid].lease_until or self.model.now
             taker = (stale + other) % 3
             self._claim_all(taker)
             assert self.model.holds(*self._lease_of(taker, tid))
-            if action in ("renew", "release"):
-                # The stale holder's other leases go with it (renewed or released too).
-                getattr(self, action)(stale)
-                return
-            self.held[stale].remove(old)
-            if action == "ack":
-                self._ack(old)
-            else:
-                self._fail(old, 0 if action == "retry" else None)
+            for act in acts:
+                if act == "renew":
+                    lost = worker_protocol.renew(self.sched, [old], LEASE_MS)
+                    assert lost == {old}, "a stale holder renewed"
+                elif act == "release":
+                    released = worker_protocol.release(self.sched, [old])
+                    assert released == [False], "a stale holder released"
+                elif act == "ack":
+                    self._ack(old)
+                else:
+                    self._fail(old, 0 if act == "retry" else None)
 
-        @rule(
-            worker=st.integers(0, 2),
-            max_attempts=st.integers(1, 3),
-            ending=st.sampled_from(["fail", "expire"]),
-            revive=st.booleans(),
-        )
-        def run_out_of_attempts(
-            self, worker: int, max_attempts: int, ending: str, revive: bool
-        ) -> None:
-            """One task runs until it is out of attempts, each run failing with a retry
-            (or its lease expiring): it must be dead-lettered after exactly max_attempts
-            runs; optionally retried from the dead letters and claimed again."""
-            tid = self._new_task(max_attempts)
+        def _run_until_dead(self, worker: int, tid: str, ending: str) -> None:
             task = self.model.tasks[tid]
             self._claim_all(worker)
             # The model ends the loop: each claim checked against it either runs the task
@@ -368,10 +362,22 @@ def make_machine(
                 if task.status != "X":
                     self._claim_all(worker)
             assert task.status == "X"
-            assert task.attempt == max_attempts
-            if revive:
-                self.retry_dead(tid)
-                self._claim_all(worker)
+            assert task.attempt == task.max_attempts
+
+        @rule(worker=st.integers(0, 2), max_attempts=st.integers(1, 3))
+        def run_out_of_attempts(self, worker: int, max_attempts: int) -> None:
+            """Two tasks run until they are out of attempts, every run of one failing with a
+            retry asked for, every lease of the other expiring: each must be dead-lettered
+            after exactly max_attempts runs. The first is purged (so the machine's state
+            stays small); the other is retried from the dead letters and claimed again,
+            with a token never issued before."""
+            tids = [self._new_task(max_attempts) for _ in range(2)]
+            self._run_until_dead(worker, tids[0], "fail")
+            assert self.sched.purge_dead(tids[0]) == 1
+            del self.model.tasks[tids[0]]
+            self._run_until_dead(worker, tids[1], "expire")
+            self.retry_dead(tids[1])
+            self._claim_all(worker)
 
         @rule(delay=st.integers(1, 1500))
         def claim_at_the_due_time(self, delay: int) -> None:
