@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from duetime.chaos.checker import run_checkers
 from duetime.chaos.checker.expectations import evaluate, expectations_for
 from duetime.chaos.checker.verdict import GOOD, run_verdict
+from duetime.chaos.client.fail_plan import write_fail_plan
 from duetime.chaos.client.handlers import TASK_TYPE
 from duetime.chaos.client.producer import Producer, start_producers
 from duetime.chaos.designs import REFERENCE, Design, DesignClient, open_client
@@ -195,11 +196,13 @@ class _Run:
         self._skip_if_nothing_to_inject()
         for spec in self.cluster.cron:
             self.recorder.record("info", CRON_SCHEDULE, dataclasses.asdict(spec))
+        plan = workload.plan(random.Random(f"{self.request.seed}:workload"))
+        # Before any worker starts: wrapped application handlers read it on their first run.
+        write_fail_plan(self.sink_dir, plan)
         self.cluster.start_processes()
 
         load_start = self.clock.now() + STARTUP_S
         self._phase("load", workload.span + STARTUP_S, at=load_start)
-        plan = workload.plan(random.Random(f"{self.request.seed}:workload"))
         clients = [
             self._client(self.cluster.url_for(f"producer-{i}")) for i in range(workload.producers)
         ]

@@ -36,6 +36,7 @@ from .errors import (
 from .lease_events import LeaseObserver
 from .metrics import WorkerMetrics
 from .plural import counted
+from .progress import SHOW_AFTER_S, ProgressLine
 from .record import Status
 from .redact import mask_url
 from .settings import DEFAULT_LEASE_S, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_PAYLOAD_BYTES
@@ -368,7 +369,14 @@ def cmd_dead(args: argparse.Namespace) -> int:
             raise not_dead
         print(f"purged dead letter {tid!r}")
     else:
-        print(f"purged {counted(sched.purge_dead(), 'dead letter')}")
+        shown = ProgressLine(
+            "dead purge", "dead letters deleted", sys.stderr, after_s=args.progress_after
+        )
+        try:
+            purged = sched.purge_dead(progress=shown.update)
+        finally:
+            shown.close()
+        print(f"purged {counted(purged, 'dead letter')}")
     return 0
 
 
@@ -593,6 +601,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=100,
         metavar="N",
         help="dead list: show at most this many",
+    )
+    d.add_argument(
+        "--progress-after",
+        type=_flag(float, lambda v: validation.seconds("--progress-after", v, 0.0, 86400.0)),
+        default=SHOW_AFTER_S,
+        metavar="SECONDS",
+        help="dead purge: once it has run this long, show a running count on stderr "
+        "(a line rewritten in place on a terminal, a line every 5 s in a pipe)",
     )
     d.set_defaults(func=cmd_dead)
 

@@ -612,8 +612,14 @@ class Scheduler:
         if code == Result.REFUSED:
             raise InvalidState(f"task {task_id!r} is not in the dead-letter set")
 
-    def purge_dead(self, task_id: str | None = None) -> int:
-        """Delete one dead-lettered task, or all of them. Returns how many were deleted."""
+    def purge_dead(
+        self, task_id: str | None = None, *, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Delete one dead-lettered task, or all of them. Returns how many were deleted.
+
+        Deleting all of them goes in batches of 1,000; ``progress`` is called with the
+        number deleted so far after each batch.
+        """
         keys = [self.keys.tasks, self.keys.dead, self.keys.errors]
         with redis_errors("purge_dead"):
             if task_id is not None:
@@ -622,6 +628,8 @@ class Scheduler:
             total = 0
             while n := int(self.scripts.run("purge_dead", keys, ["", SCHEDULE_CHUNK])):
                 total += n
+                if progress is not None:
+                    progress(total)
             return total
 
     # -- recurring ---------------------------------------------------------

@@ -26,7 +26,14 @@ from duetime import Scheduler
 from duetime.errors import RedisFull
 from duetime.keys import Keys
 
-from . import batch_dispatcher, idempotency_keys, poll_remove_run, watch_dispatcher
+from . import (
+    DESIGNS,
+    batch_dispatcher,
+    idempotency_keys,
+    poll_remove_run,
+    priority_score,
+    watch_dispatcher,
+)
 from .contract import DesignClient
 from .reference import ReferenceClient
 
@@ -128,7 +135,7 @@ def _idempotency_keys(
         "unparseable": b"[]",
     }[kind]
     pipe = r.pipeline(transaction=True)
-    pipe.hset(idempotency_keys.payloads_key(namespace), task_id, payload)
+    pipe.set(idempotency_keys.payload_prefix(namespace) + task_id, payload)
     pipe.zadd(
         idempotency_keys.schedules_key(namespace), {task_id: idempotency_keys.score_of(due_s)}
     )
@@ -145,6 +152,16 @@ def _client_retry(r: redis.Redis, namespace: str, task_id: str, kind: str, due_s
     return True
 
 
+def _priority_score(r: redis.Redis, namespace: str, task_id: str, kind: str, due_s: float) -> bool:
+    entry = {"task_id": task_id, "data": {}, "due_at": due_s, "attempt": 1, "max_attempts": 1}
+    member = _member(kind, task_id, entry)
+    if member is None:
+        return False
+    # Due now and scored like a task due now with priority 1: at the top of the set.
+    r.zadd(priority_score.tasks_key(namespace), {member: priority_score.effective_score(1.0, 0)})
+    return True
+
+
 def _no_cron_in_redis(r: redis.Redis, namespace: str, name: str) -> bool:
     return False
 
@@ -156,7 +173,10 @@ POISONERS: dict[str, Poisoner] = {
     "batch-dispatcher": _batch_dispatcher,
     "idempotency-keys": _idempotency_keys,
     "client-retry": _client_retry,
+    "priority-score": _priority_score,
 }
+# A variant (NAME@source) keeps its design's key layout.
+POISONERS.update({d.name: POISONERS[d.variant_of] for d in DESIGNS.values() if d.variant_of})
 CRON_POISONERS: dict[str, CronPoisoner] = {"reference": _reference_cron}
 # Errors of a full Redis after which a schedule call certainly wrote nothing.
 FULL_REFUSALS: dict[str, tuple[type[BaseException], ...]] = {"reference": (RedisFull,)}
