@@ -12,6 +12,7 @@ from .errors import (
     CorruptRecord,
     InvalidInput,
     InvalidState,
+    NotDurable,
     PermissionDenied,
     RedisFull,
     RedisMisconfigured,
@@ -21,17 +22,19 @@ from .errors import (
 )
 from .lease_events import LeaseChange
 from .record import Status
-from .settings import Limits, Retention, RetryPolicy
+from .settings import Durability, Limits, Retention, RetryPolicy
 from .task import Stats, Task, TaskInfo
 from .worker import Worker
 
 __all__ = [
     "CorruptRecord",
+    "Durability",
     "InvalidInput",
     "InvalidState",
     "LeaseChange",
     "Limits",
     "NewTask",
+    "NotDurable",
     "PermissionDenied",
     "RecurringSchedule",
     "RedisFull",

@@ -412,7 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
         where.add_argument(
             "--url",
             default=None,
-            help=f"Redis URL, rediss:// for TLS (default: {default_shown}); "
+            help=f"Redis URL, rediss:// for TLS (default: {default_shown}); a Cluster "
+            "node's URL works too, and redis+sentinel://HOST:PORT,HOST:PORT/SERVICE "
+            "names a Sentinel group (README: Scaling out); "
             "a password here shows in ps: use --url-file or $DUETIME_URL",
         )
         where.add_argument(

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 from redis.backoff import ExponentialBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
 
-from . import validation
+from . import topology, validation
 from .cron import CronTicker, RecurringSchedule
 from .errors import (
     CorruptRecord,
     InvalidInput,
     InvalidState,
+    NotDurable,
     OutageLog,
     RedisFull,
     RedisMisconfigured,
@@ -34,8 +38,9 @@ from .record import Record, Status
 from .redact import mask_url
 from .results import Result
 from .server import ServerInfo
-from .settings import Limits, Retention, RetryPolicy
+from .settings import DURABILITY_POLL_S, Durability, Limits, Retention, RetryPolicy
 from .task import Stats, TaskInfo
+from .topology import Client
 
 log = logging.getLogger("duetime.client")
 
@@ -95,7 +100,7 @@ class Scheduler:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         *,
         namespace: str,
         retry: RetryPolicy | None = None,
@@ -104,6 +109,7 @@ class Scheduler:
         clock: Callable[[], int] | None = None,
         allow_eviction: bool = False,
         on_scheduled: ScheduledObserver | None = None,
+        durability: Durability | None = None,
     ) -> None:
         self.keys = Keys(validation.namespace(namespace))
         if on_scheduled is not None and not callable(on_scheduled):
@@ -113,6 +119,7 @@ class Scheduler:
             ("retry", retry, RetryPolicy),
             ("retention", retention, Retention),
             ("limits", limits, Limits),
+            ("durability", durability, Durability),
         ):
             if value is not None and not isinstance(value, kind):
                 raise InvalidInput(f"{arg} must be a {kind.__name__}, not {type(value).__name__}")
@@ -126,10 +133,11 @@ class Scheduler:
         self.retry = retry or RetryPolicy()
         self.retention = retention or Retention()
         self.limits = limits or Limits()
+        self.durability = durability or Durability()
         self.clock = clock
         # Where this scheduler connects, for messages: never with its password.
         self.url: str | None = None
-        self.scripts = Scripts(client, self._check_server)
+        self.scripts = Scripts(client, self._check_server, self.keys.tasks, self._demoted)
         # Workers and cron tickers report a Redis they cannot reach here, once per outage.
         self.outage = OutageLog(logging.getLogger("duetime.redis"), lambda: self.url or "Redis")
         # Seeded from os.urandom once; drawing ids from it needs no system call per task.
@@ -148,9 +156,14 @@ class Scheduler:
         clock: Callable[[], int] | None = None,
         allow_eviction: bool = False,
         on_scheduled: ScheduledObserver | None = None,
+        durability: Durability | None = None,
         **connection: Any,
     ) -> Scheduler:
-        """Connect to ``redis://host:port/db`` (or ``rediss://`` for TLS, ``unix://``).
+        """Connect to ``redis://host:port/db`` (or ``rediss://`` for TLS, ``unix://``): one
+        server, or a Redis Cluster, which duetime detects on connect (``redis+cluster://``
+        says so without asking); ``redis+sentinel://host:port,host:port/service[/db]``
+        connects to the primary the Sentinels name, and finds the new one after a failover
+        (:mod:`duetime.topology`).
 
         Every other keyword is a redis-py connection option, passed on as given:
         ``username``, ``password`` or ``credential_provider`` (credentials that stay
@@ -171,10 +184,10 @@ class Scheduler:
         if any(k.startswith("ssl_") for k in connection) and not url.startswith("rediss://"):
             raise InvalidInput(f"TLS options need a rediss:// URL, not {shown}")
         try:
-            client = redis.Redis.from_url(url, **options)
-            pool = client.connection_pool
-            # redis-py checks the options only when it first connects: check them now.
-            pool.connection_class(**pool.connection_kwargs)
+            client = topology.connect(url, options)
+        except redis.RedisError as exc:
+            # A Cluster that cannot be mapped (no node answers) is an outage, not a bad URL.
+            raise library_error(f"connecting to {shown}", exc) or exc from None
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"cannot connect to {shown}: {exc}") from None
         scheduler = cls(
@@ -186,12 +199,14 @@ class Scheduler:
             clock=clock,
             allow_eviction=allow_eviction,
             on_scheduled=on_scheduled,
+            durability=durability,
         )
         scheduler.url = shown
         return scheduler
 
     def _check_server(self, server: ServerInfo) -> None:
         where = self.url or "Redis"
+        self._check_durability(server, where)
         if server.eviction_policy is None:
             # Debug: a least-privilege user without +info would see it on every call.
             log.debug(
@@ -213,6 +228,51 @@ class Scheduler:
                 where,
                 server.eviction_policy,
             )
+
+    def _check_durability(self, server: ServerInfo, where: str) -> None:
+        wanted = self.durability
+        if not wanted.fsync:
+            return
+        version = ".".join(map(str, server.version))
+        if not server.waitaof:
+            raise RedisMisconfigured(
+                f"{where} runs server version {version}, which has no WAITAOF: "
+                f"durability fsync=True needs Redis 7.2 or later, or Valkey. Use "
+                f"Durability(replicas=n) (WAIT) there, or the default"
+            )
+        if server.aof_enabled is False:
+            raise RedisMisconfigured(
+                f"{where} has appendonly no: durability fsync=True waits for the write to "
+                f"reach the AOF on disk, which this server does not keep. Set appendonly yes"
+            )
+
+    def _node(self, key: str) -> redis.Redis:
+        """The client of the server that holds ``key`` (on a Cluster, its slot's master)."""
+        if isinstance(self.redis, RedisCluster):
+            node = self.redis.get_node_from_key(key)  # type: ignore[no-untyped-call]
+            return self.redis.get_redis_connection(node)
+        return self.redis
+
+    def rediscover(self) -> None:
+        """Drop every connection, so the next call finds the primary again: a Sentinel
+        client asks the Sentinels, a Cluster client maps the slots again, a client of one
+        URL connects afresh (and resolves its host name again)."""
+        if isinstance(self.redis, RedisCluster):
+            with contextlib.suppress(redis.RedisError):
+                self.redis.nodes_manager.initialize()
+        else:
+            self.redis.connection_pool.disconnect()
+
+    def _demoted(self, exc: redis.RedisError) -> None:
+        """A script met a read-only replica: the primary this client knew was demoted (a
+        failover), or the URL names a replica. Find the primary again, so that the next
+        call (a worker's, a ticker's, a producer's retry) goes there instead of to the
+        same replica for ever."""
+        self.rediscover()
+        if topology.is_sentinel_managed(self.redis):
+            raise redis.ConnectionError(
+                f"the primary was demoted; asking the Sentinels for the new one ({exc})"
+            ) from exc
 
     def now_arg(self) -> str:
         """The ``now`` argument of the scripts: '' means Redis's clock."""
@@ -306,9 +366,19 @@ class Scheduler:
                 args.extend(row)
             calls.append(args)
         with redis_errors("schedule_task", ids):
-            if len(calls) == 1:
+            if self.durability.waits:
+                replies = self._write_durably(keys, calls, ids)
+            elif len(calls) == 1:
                 # One round trip: a pipeline would first ask SCRIPT EXISTS.
                 replies = [self.scripts.run("schedule", keys, calls[0])]
+            elif calls and isinstance(self.redis, RedisCluster):
+                # redis-py's Cluster pipeline cannot load scripts: one call per chunk.
+                replies = []
+                for args in calls:
+                    try:
+                        replies.append(self.scripts.run("schedule", keys, args))
+                    except redis.RedisError as exc:
+                        self._raise_for_chunks(ids, [*replies, exc])
             elif calls:
                 self.scripts.server()
                 pipe = self.redis.pipeline(transaction=False)
@@ -337,6 +407,60 @@ class Scheduler:
             except Exception:
                 # A bystander: its failure must not turn a write that happened into an error.
                 log.exception("on_scheduled raised; the tasks were scheduled")
+
+    def _write_durably(self, keys: list[str], calls: list[list[Any]], ids: list[str]) -> list[Any]:
+        """Each chunk, then ``WAIT``/``WAITAOF`` on the connection that wrote it (both wait
+        for that connection's last write), so a chunk returns only once it is as durable as
+        asked. Raises :class:`NotDurable` for the first chunk that is not: the chunks
+        before it are durable, and retrying the whole call with the same ids is safe."""
+        self.scripts.server()
+        replies: list[Any] = []
+        wanted = self.durability
+        for args in calls:
+            # Not pipelined: a replica acks what it has fsynced when the master asks, and
+            # a write and the question in one packet would find it not yet fsynced (the
+            # next ack comes a second later).
+            try:
+                reply, confirmed = self._write_one(keys, args)
+            except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.MovedError):
+                # This path talks to one node past the Cluster client, which then never
+                # hears of a failover: map the slots again for the retry.
+                if isinstance(self.redis, RedisCluster):
+                    self.rediscover()
+                raise
+            except redis.ResponseError as exc:
+                self._raise_for_chunks(ids, [*replies, exc])
+            if not wanted.met(confirmed):
+                raise NotDurable(
+                    f"schedule_task: {self.url or 'Redis'} has the write, but {wanted.label} "
+                    f"confirmed {confirmed!r} within {wanted.timeout_s:g}s: the tasks may or "
+                    f"may not survive a failover or a crash; retry with task_id="
+                    f"{ids[0]!r} (and the same time; .task_ids has every id of the call), "
+                    f"it never creates a second task",
+                    task_ids=ids,
+                    confirmed=confirmed,
+                )
+            replies.append(reply)
+        return replies
+
+    def _write_one(self, keys: list[str], args: list[Any]) -> tuple[Any, Any]:
+        """One chunk and its confirmation, over one connection: (reply, confirmation)."""
+        pool = self._node(keys[0]).connection_pool
+        with redis.Redis(connection_pool=pool, single_connection_client=True) as one:
+            return self.scripts.run("schedule", keys, args, one), self._confirm(one)
+
+    def _confirm(self, one: redis.Redis) -> Any:
+        """Wait for ``one``'s last write to be as durable as asked, up to the timeout;
+        Redis's last answer. Asked again every ``DURABILITY_POLL_S``: a replica that got
+        the write and the primary's question together answers before it fsynced, and
+        would otherwise say so again only a second later."""
+        wanted = self.durability
+        deadline = time.monotonic() + wanted.timeout_s
+        while True:
+            wait_s = min(DURABILITY_POLL_S, max(0.001, deadline - time.monotonic()))
+            confirmed = one.execute_command(*wanted.command(wait_s))  # type: ignore[no-untyped-call]
+            if wanted.met(confirmed) or time.monotonic() >= deadline:
+                return confirmed
 
     def _raise_for_chunks(self, ids: list[str], replies: list[Any]) -> None:
         """Raise for the first chunk Redis refused, naming the ids the others stored."""

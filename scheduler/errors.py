@@ -34,6 +34,20 @@ class RedisUnavailable(SchedulerError):
         self.task_id = task_id
 
 
+class NotDurable(RedisUnavailable):
+    """The write was made on the primary, but not confirmed by the replicas or the fsyncs
+    the ``durability`` setting asks for before its timeout (``WAIT``/``WAITAOF`` answered
+    fewer). The outcome is indeterminate: the write stands unless a failover or a crash
+    takes it. Retrying with the same ``task_id`` (and time) is safe: it never creates a
+    second task. ``task_ids`` lists every id of the call; ``confirmed`` is what Redis
+    answered (replicas for ``WAIT``; ``[local, replicas]`` for ``WAITAOF``)."""
+
+    def __init__(self, message: str, *, task_ids: Sequence[str], confirmed: object = None) -> None:
+        super().__init__(message, task_id=task_ids[0] if task_ids else None)
+        self.task_ids = list(task_ids)
+        self.confirmed = confirmed
+
+
 class TaskNotFound(SchedulerError, KeyError):
     """No task with this id (it never existed, or its record expired)."""
 
@@ -190,6 +204,14 @@ class OutageLog:
                 self._since = None
 
 
+# A Cluster between a master's failure and its replica's promotion: transient, like an outage.
+_CLUSTER_IN_FLUX = (
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.SlotNotCoveredError,
+)
+
+
 def library_error(
     what: str, exc: redis.RedisError, task_ids: Sequence[str] = ()
 ) -> SchedulerError | None:
@@ -205,7 +227,7 @@ def library_error(
         )
     if is_refusal(exc):
         return PermissionDenied(f"{what}: Redis refused it: {exc}. {ACL_HINT}")
-    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, *_CLUSTER_IN_FLUX)):
         hint = ""
         if task_ids:
             hint = (

@@ -1,7 +1,9 @@
 """What duetime needs to know about the Redis server it talks to, asked once per Scheduler.
 
 The version decides how scripts are registered (Redis 7 takes script flags, 6.2 does
-not); the ``maxmemory-policy`` decides whether Redis may evict task records.
+not) and whether ``WAITAOF`` exists (Redis 7.2, Valkey); the ``maxmemory-policy``
+decides whether Redis may evict task records. On a Cluster, the node asked is the one
+that holds the namespace.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 log = logging.getLogger("duetime.server")
 
@@ -26,11 +29,18 @@ class ServerInfo:
 
     version: tuple[int, ...]
     eviction_policy: str | None
+    aof_enabled: bool | None = None
+    """Whether ``appendonly`` is on; None when this user may not run ``INFO``."""
 
     @property
     def script_flags(self) -> bool:
         """Whether scripts may start with a ``#!lua flags=...`` line (Redis 7 and later)."""
         return self.version >= (7,)
+
+    @property
+    def waitaof(self) -> bool:
+        """Whether the server has ``WAITAOF`` (Redis 7.2 and later, Valkey 7.2 and later)."""
+        return self.version >= (7, 2)
 
     @property
     def evicts(self) -> bool:
@@ -64,6 +74,16 @@ def _policy(client: redis.Redis) -> str | None:
         return None
 
 
-def probe(client: redis.Redis) -> ServerInfo:
-    """Ask ``client``'s server its version and eviction policy. Connection errors propagate."""
-    return ServerInfo(_version(client), _policy(client))
+def _aof(client: redis.Redis) -> bool | None:
+    try:
+        return bool(int(client.info("persistence")["aof_enabled"]))
+    except (redis.ResponseError, KeyError, ValueError):
+        return None
+
+
+def probe(client: redis.Redis | RedisCluster, key: str = "") -> ServerInfo:
+    """Ask ``client``'s server (on a Cluster: the master of ``key``) its version, eviction
+    policy and AOF setting. Connection errors propagate."""
+    if isinstance(client, RedisCluster):
+        client = client.get_redis_connection(client.get_node_from_key(key))  # type: ignore[no-untyped-call]
+    return ServerInfo(_version(client), _policy(client), _aof(client))

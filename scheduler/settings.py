@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from . import validation
 from .errors import InvalidInput
@@ -78,3 +79,60 @@ class Limits:
         validation.count(
             "max_payload_bytes", self.max_payload_bytes, 2, validation.MAX_PAYLOAD_LIMIT
         )
+
+
+# A replica or an fsync that has not confirmed a write in this long is taken as lagging.
+DEFAULT_DURABILITY_TIMEOUT_S = 2.0
+# WAITAOF is asked again this often: a replica answers with what it had fsynced when the
+# primary asked, and left alone it answers again only a second later.
+DURABILITY_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Durability:
+    """When ``schedule_task`` and ``schedule_many`` may return.
+
+    - ``Durability()`` (the default): once the primary has the write, as before.
+    - ``Durability(replicas=n)``: once ``n`` replicas have it too (``WAIT n``).
+    - ``Durability(fsync=True, replicas=n)``: once the primary has it in its AOF on disk
+      and ``n`` replicas have it in theirs (``WAITAOF 1 n``; Redis 7.2+ and Valkey, with
+      ``appendonly yes``).
+
+    A write not confirmed within ``timeout_s`` raises :class:`NotDurable`, which carries
+    the task ids: retrying with them is safe. Claims, acks and the other worker calls are
+    not waited for: a claim or an ack a failover loses means a task runs again, never
+    that it is lost (README, "Scaling out").
+    """
+
+    replicas: int = 0
+    fsync: bool = False
+    timeout_s: float = DEFAULT_DURABILITY_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        validation.count("replicas", self.replicas, 0, 1000)
+        if not isinstance(self.fsync, bool):
+            raise InvalidInput(f"fsync must be True or False, not {self.fsync!r}")
+        validation.duration_s("timeout_s", self.timeout_s)
+
+    @property
+    def waits(self) -> bool:
+        return self.fsync or self.replicas > 0
+
+    def command(self, wait_s: float) -> tuple[str | int, ...]:
+        """The command that waits up to ``wait_s``, on the connection that made the write."""
+        ms = max(1, int(wait_s * 1000))
+        if self.fsync:
+            return ("WAITAOF", 1, self.replicas, ms)
+        return ("WAIT", self.replicas, ms)
+
+    def met(self, reply: Any) -> bool:
+        """Whether the reply to :meth:`command` confirms the write."""
+        if self.fsync:
+            return int(reply[0]) >= 1 and int(reply[1]) >= self.replicas
+        return int(reply) >= self.replicas
+
+    @property
+    def label(self) -> str:
+        if self.fsync:
+            return f"WAITAOF 1 {self.replicas}"
+        return f"WAIT {self.replicas}" if self.replicas else "none"

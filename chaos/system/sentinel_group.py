@@ -1,0 +1,236 @@
+"""A local Sentinel group: one primary, its replicas and the Sentinels that watch them.
+
+Every process runs on a free loopback port from the same server binary (a Sentinel is
+that binary started with ``--sentinel``). ``start()`` returns once every replica is in
+sync and every Sentinel knows the primary, every replica and every other Sentinel, so a
+failover can be elected at once. ``failover_by_kill()`` SIGKILLs the primary and waits
+until the Sentinels name a promoted replica. ``stop()`` ends every process it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from .redis_server import (
+    Persistence,
+    RedisServer,
+    RedisStartError,
+    find_redis_server,
+    free_port,
+)
+
+SERVICE = "duetime"
+# Short, so a SIGKILLed primary is replaced within a few seconds in tests.
+DOWN_AFTER_MS = 1000
+FAILOVER_TIMEOUT_MS = 5000
+
+
+@dataclass
+class Sentinel:
+    """One Sentinel process watching ``service`` on ``primary``."""
+
+    binary: str
+    service: str
+    primary: RedisServer
+    quorum: int
+    port: int = 0
+    host: str = "127.0.0.1"
+    _dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="duetime-sentinel-")))
+    _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+
+    def start(self) -> Sentinel:
+        self.port = self.port or free_port(self.host)
+        conf = self._dir / "sentinel.conf"  # Sentinel rewrites it: it must be writable
+        conf.write_text(
+            "\n".join(
+                [
+                    f"bind {self.host}",
+                    f"port {self.port}",
+                    f'dir "{self._dir}"',
+                    'logfile "sentinel.log"',
+                    f"sentinel monitor {self.service} {self.primary.host} "
+                    f"{self.primary.port} {self.quorum}",
+                    f"sentinel down-after-milliseconds {self.service} {DOWN_AFTER_MS}",
+                    f"sentinel failover-timeout {self.service} {FAILOVER_TIMEOUT_MS}",
+                    f"sentinel parallel-syncs {self.service} 1",
+                ]
+            )
+            + "\n"
+        )
+        self._proc = subprocess.Popen(
+            [self.binary, str(conf), "--sentinel"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        return self
+
+    def call(self, *command: object) -> Any:
+        with redis.Redis(
+            host=self.host, port=self.port, socket_timeout=2, decode_responses=True
+        ) as c:
+            return c.execute_command(*command)
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.send_signal(signal.SIGKILL)
+            self._proc.wait(timeout=10)
+            self._proc = None
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@dataclass
+class SentinelGroup:
+    """A primary with ``replicas`` replicas and ``sentinels`` Sentinels (quorum: a
+    majority), all of the server ``binary`` (default: ``find_redis_server()``)."""
+
+    replicas: int = 2
+    sentinels: int = 3
+    binary: str = ""
+    service: str = SERVICE
+    persistence: Persistence = field(default_factory=lambda: Persistence(aof="everysec"))
+    servers: list[RedisServer] = field(default_factory=list, init=False)
+    watchers: list[Sentinel] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.binary = self.binary or find_redis_server()
+
+    @property
+    def url(self) -> str:
+        """duetime's Sentinel URL: ``redis+sentinel://host:port,.../service/0``."""
+        hosts = ",".join(f"{s.host}:{s.port}" for s in self.watchers)
+        return f"redis+sentinel://{hosts}/{self.service}/0"
+
+    @property
+    def version(self) -> tuple[int, ...]:
+        return self.servers[0].version
+
+    def client(self, **kwargs: Any) -> redis.Redis:
+        """A client of whichever server is the primary now (redis-py's Sentinel)."""
+        sentinel = redis.sentinel.Sentinel([(s.host, s.port) for s in self.watchers])
+        client: redis.Redis = sentinel.master_for(self.service, **kwargs)
+        return client
+
+    def start(self, timeout: float = 30.0) -> SentinelGroup:
+        deadline = time.monotonic() + timeout
+        try:
+            primary = RedisServer(self.persistence, binary=self.binary, extra=_REPLICATION)
+            self.servers.append(primary)
+            primary.start()
+            for _ in range(self.replicas):
+                replica = RedisServer(
+                    self.persistence,
+                    binary=self.binary,
+                    extra=[*_REPLICATION, f"replicaof {primary.host} {primary.port}"],
+                )
+                self.servers.append(replica)
+                replica.start()
+            quorum = self.sentinels // 2 + 1
+            for _ in range(self.sentinels):
+                watcher = Sentinel(self.binary, self.service, primary, quorum)
+                self.watchers.append(watcher)
+                watcher.start()
+            self._wait(deadline, "replicas in sync and Sentinels that know each other", self._ready)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def primary(self) -> RedisServer:
+        """The server the Sentinels name as primary now."""
+        host, port = self.watchers[0].call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service)
+        for server in self.servers:
+            if server.port == int(port):
+                return server
+        raise LookupError(f"the Sentinels name {host}:{port}, which this group did not start")
+
+    def replica_servers(self) -> list[RedisServer]:
+        primary = self.primary()
+        return [s for s in self.servers if s is not primary and s.running]
+
+    def failover_by_kill(self, timeout: float = 30.0) -> RedisServer:
+        """SIGKILL the primary; return the replica the Sentinels promoted, once it says
+        it is a primary."""
+        old = self.primary()
+        old.kill()
+
+        def promoted() -> bool:
+            new = self.primary()
+            if new is old or _role(new) != "master":
+                return False
+            # Clients ask any Sentinel: each must name the new primary, not as down.
+            for watcher in self.watchers:
+                fields = watcher.call("SENTINEL", "MASTER", self.service)
+                if int(fields["port"]) != new.port or "down" in str(fields["flags"]):
+                    return False
+            return True
+
+        self._wait(time.monotonic() + timeout, "a promoted replica", promoted)
+        return self.primary()
+
+    def _ready(self) -> bool:
+        primary = self.servers[0]
+        info = _info(primary, "replication")
+        if int(info.get("connected_slaves", 0)) < self.replicas:
+            return False
+        for replica in self.servers[1:]:
+            if _info(replica, "replication").get("master_link_status") != "up":
+                return False
+        for watcher in self.watchers:
+            state = watcher.call("SENTINEL", "MASTER", self.service)
+            fields = (
+                state
+                if isinstance(state, dict)
+                else dict(zip(state[::2], state[1::2], strict=True))
+            )
+            if int(fields.get("num-slaves", 0)) < self.replicas:
+                return False
+            if int(fields.get("num-other-sentinels", 0)) < self.sentinels - 1:
+                return False
+        return True
+
+    def _wait(self, deadline: float, what: str, ready: Callable[[], bool]) -> None:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(redis.RedisError, LookupError):
+                if ready():
+                    return
+            time.sleep(0.05)
+        raise RedisStartError(f"sentinel group: timed out waiting for {what}")
+
+    def stop(self) -> None:
+        for watcher in self.watchers:
+            watcher.stop()
+        for server in self.servers:
+            server.stop()
+
+    def __enter__(self) -> SentinelGroup:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# Replicas sync at once, not after the default 5 s wait for others to join.
+_REPLICATION = ["repl-diskless-sync-delay 0"]
+
+
+def _info(server: RedisServer, section: str) -> dict[str, Any]:
+    with server.client(socket_timeout=2, decode_responses=True) as c:
+        return {str(k): v for k, v in c.info(section).items()}
+
+
+def _role(server: RedisServer) -> str:
+    return str(_info(server, "replication").get("role"))
