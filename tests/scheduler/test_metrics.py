@@ -157,7 +157,7 @@ def test_early_starts_and_refusals_are_counted_from_the_changes_a_worker_reports
     task = Task("t1", "mail", {}, 1, 3, due_at=1000.0, idempotency_key="k", token=7)
 
     def change(action: Any, accepted: bool = True, claimed_at: float | None = None) -> LeaseChange:
-        return LeaseChange(action, "t1", 7, accepted, 0.0, 1, task, claimed_at)
+        return LeaseChange(action, "t1", 7, accepted, 0.0, 1, task=task, claimed_at=claimed_at)
 
     metrics.observe(change("claim", claimed_at=999.999))  # a millisecond early
     metrics.observe(change("renew", accepted=False))
