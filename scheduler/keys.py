@@ -74,6 +74,11 @@ class Keys:
         lost in a restart, deleted by hand). Never deleted."""
         return self._k("lost")
 
+    def claim_memo(self, claim_id: str) -> str:
+        """LIST, for one lease time: the ids and tokens one claim leased, so that the
+        same claim sent again (its reply was lost) returns them instead of leasing more."""
+        return self._k(f"claim:{claim_id}")
+
     @property
     def cron(self) -> str:
         """HASH schedule name -> JSON spec of a recurring schedule."""
