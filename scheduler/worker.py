@@ -157,6 +157,7 @@ class Worker:
         self._abort = threading.Event()
         self._rng = random.Random()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
         self._services: list[threading.Thread] = []
 
     # -- public ------------------------------------------------------------
@@ -191,8 +192,7 @@ class Worker:
             self._halt.set()
             for _ in range(self.concurrency):
                 self._jobs.put(None)
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self._loop.stop)
+            self._close_async_loop()
             restore()
             # The listener and the ticker let go of their connections before the caller
             # may close the client.
@@ -530,8 +530,22 @@ class Worker:
                 t = threading.Thread(target=loop.run_forever, name="async-handlers", daemon=True)
                 t.start()
                 asyncio.run_coroutine_threadsafe(_watch_lag(), loop)
-                self._loop = loop
+                self._loop, self._loop_thread = loop, t
             return self._loop
+
+    def _close_async_loop(self) -> None:
+        """Cancel what still runs on the async handlers' loop (handed back already), then
+        stop and close it."""
+        with self._held_lock:
+            loop, thread = self._loop, self._loop_thread
+        if loop is None or thread is None:
+            return
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            asyncio.run_coroutine_threadsafe(_cancel_others(), loop).result(timeout=MAX_IDLE_S + 1)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=MAX_IDLE_S)
+        if not thread.is_alive():  # a handler that blocks the loop keeps it (daemon thread)
+            loop.close()
 
     # -- plumbing ----------------------------------------------------------
 
@@ -658,6 +672,14 @@ class _Cancelled(_WorkerVerdict):
 
 async def _await(awaitable: Any) -> Any:
     return await awaitable
+
+
+async def _cancel_others() -> None:
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in others:
+        task.cancel()
+    if others:
+        await asyncio.wait(others, timeout=MAX_IDLE_S)
 
 
 async def _watch_lag() -> None:
