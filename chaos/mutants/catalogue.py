@@ -148,9 +148,9 @@ CATALOGUE: tuple[Mutant, ...] = (
             Patch(
                 "scheduler/worker.py",
                 "            except BaseException as exc:\n"
-                "                self._events.put(_Done(task, exc))\n",
+                "                error = exc\n",
                 "            except BaseException:\n"
-                "                self._events.put(_Done(task, None))\n",
+                "                error = None\n",
             ),
         ),
     ),
