@@ -74,10 +74,17 @@ class Keys:
         lost in a restart, deleted by hand). Never deleted."""
         return self._k("lost")
 
-    def claim_memo(self, claim_id: str) -> str:
-        """LIST, for one lease time: the ids and tokens one claim leased, so that the
-        same claim sent again (its reply was lost) returns them instead of leasing more."""
-        return self._k(f"claim:{claim_id}")
+    @property
+    def claims(self) -> str:
+        """ZSET claim id -> when its memo expires (ms): the claims that leased tasks lately."""
+        return self._k("claims")
+
+    @property
+    def claim_memos(self) -> str:
+        """HASH claim id -> the ids and tokens that claim leased, kept for one lease time
+        so that the same claim sent again (its reply was lost) returns them instead of
+        leasing more."""
+        return self._k("claim:memos")
 
     @property
     def cron(self) -> str:

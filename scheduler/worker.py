@@ -217,6 +217,7 @@ class Worker:
         stop_deadline: float | None = None
         backoff = 0.0
         refusals = RefusalLog(log, "worker", MAX_REFUSED_BACKOFF_S)
+        previous_claim = ""
         while True:
             room = self.concurrency - len(self._held)
             if self._stopping.is_set():
@@ -254,7 +255,10 @@ class Worker:
                     limit = min(room, MAX_CLAIM_BATCH)
                     called = True
                     sent = time.monotonic()
-                    got = worker_protocol.claim(self.scheduler, self.lease_ms, limit)
+                    got = worker_protocol.claim(
+                        self.scheduler, self.lease_ms, limit, previous_claim
+                    )
+                    previous_claim = got.claim_id
                     for task in got.tasks:
                         self._observe("claim", lease_of(task), True, sent, task.attempt)
                         self._dispatch(task)
@@ -489,6 +493,8 @@ class Worker:
                         error = f.exception()
                 except BaseException as exc:
                     error = exc
+                with self._held_lock:
+                    self._returned.add(lease_of(t))
                 self._events.put(_Done(t, error))
 
             fut.add_done_callback(settled)

@@ -68,6 +68,7 @@ class Claimed:
     ``lost``: ids of ``due`` or ``leases`` whose record was gone (eviction, data loss).
     ``quarantined``: ids whose record did not parse; Redis already moved them to the dead
     letters. ``unreadable``: tasks claimed whose id, type or payload Python cannot read.
+    ``claim_id``: pass it as the next claim's ``previous``.
     """
 
     now_ms: int
@@ -77,6 +78,7 @@ class Claimed:
     lost: int = 0
     quarantined: list[str] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
+    claim_id: str = ""
 
 
 def read_task(namespace: str, raw_id: bytes, raw_record: bytes) -> Task:
@@ -98,14 +100,16 @@ def read_task(namespace: str, raw_id: bytes, raw_record: bytes) -> Task:
     )
 
 
-def claim(s: Scheduler, lease_ms: int, limit: int) -> Claimed:
+def claim(s: Scheduler, lease_ms: int, limit: int, previous: str = "") -> Claimed:
     """Lease up to ``limit`` due tasks (expired leases first).
 
     Each call gets a fresh claim id, so a claim the client re-sends after losing its reply
     (redis-py's ``Retry``) returns the leases the first send took rather than leasing a
     second batch that nobody would hold (each of its tasks would lose an attempt).
+    ``previous``: the ``claim_id`` of the caller's last claim, whose memo Redis may drop.
     """
     k = s.keys
+    claim_id = uuid.uuid4().hex
     reply = s.scripts.run(
         "claim",
         [
@@ -117,9 +121,10 @@ def claim(s: Scheduler, lease_ms: int, limit: int) -> Claimed:
             k.errors,
             k.fence,
             k.lost,
-            k.claim_memo(uuid.uuid4().hex),
+            k.claims,
+            k.claim_memos,
         ],
-        [s.now_arg(), lease_ms, limit],
+        [s.now_arg(), lease_ms, limit, claim_id, previous],
     )
     now, wake, buried, lost = int(reply[0]), int(reply[1]), int(reply[2]), int(reply[3])
     quarantined = [i.decode(errors="backslashreplace") for i in reply[4]]
@@ -129,7 +134,9 @@ def claim(s: Scheduler, lease_ms: int, limit: int) -> Claimed:
             tasks.append(read_task(s.namespace, reply[i], reply[i + 1]))
         except CorruptRecord as exc:
             unreadable.append(Unreadable(reply[i], _token_of(reply[i + 1]), str(exc)))
-    return Claimed(now, None if wake < 0 else wake, buried, tasks, lost, quarantined, unreadable)
+    return Claimed(
+        now, None if wake < 0 else wake, buried, tasks, lost, quarantined, unreadable, claim_id
+    )
 
 
 def _token_of(raw_record: bytes) -> int:

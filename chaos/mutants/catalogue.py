@@ -147,10 +147,8 @@ CATALOGUE: tuple[Mutant, ...] = (
         patches=(
             Patch(
                 "scheduler/worker.py",
-                "            except BaseException as exc:\n"
-                "                error = exc\n",
-                "            except BaseException:\n"
-                "                error = None\n",
+                "            except BaseException as exc:\n                error = exc\n",
+                "            except BaseException:\n                error = None\n",
             ),
         ),
     ),

@@ -2,8 +2,11 @@
 -- KEYS[1] tasks  KEYS[2] due  KEYS[3] leases  KEYS[4] retrying  KEYS[5] dead  KEYS[6] errors
 -- KEYS[7] fence (the namespace's token counter; never deleted)
 -- KEYS[8] lost (counter of indexed records found missing; never deleted)
--- KEYS[9] this claim's memo (claim:<claim id>, a fresh id per claim the caller sends)
+-- KEYS[9] claims (zset: claim id -> when its memo expires)
+-- KEYS[10] claim memos (hash: claim id -> the ids and tokens that claim leased)
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] lease ms  ARGV[3] limit
+-- ARGV[4] claim id (fresh per claim; a re-sent claim repeats it)
+-- ARGV[5] the caller's previous claim id, whose reply it has read ('' = none)
 -- Returns: {now_ms, next_wake_ms or -1, buried, lost, {unreadable ids}, id1, record1, ...}
 --   Each claimed record has status R, its attempt incremented (counted against max_attempts)
 --   and a new fencing token: the next value of the fence counter, stored in the record. It is
@@ -15,9 +18,11 @@
 --   deleted by hand): each leaves its set, and the lost counter grows by that many.
 --   unreadable lists ids whose record does not parse (see parse in record.lua): each went
 --   to the dead letters as it is, raw bytes kept, with the reason in errors.
---   The memo keeps the (id, token) pairs a claim leased for one lease time: the same claim
---   sent again (its reply was lost and the client re-sent it) leases nothing new and
---   returns those of its tasks it still holds, with buried and lost 0 and no unreadable ids.
+--   A claim that leased tasks keeps a memo of their ids and tokens for one lease time: the
+--   same claim sent again (its reply was lost and the client re-sent it) leases nothing new
+--   and returns those of its tasks it still holds, with buried and lost 0 and no unreadable
+--   ids. The caller's previous memo is dropped (its reply arrived: it is never re-sent), and
+--   at most 100 memos past their time (their caller died) per call.
 -- Atomic: moving each task from due (or an expired lease) to a fresh lease.
 -- Runs when Redis is full (allow-oom, write_first): draining frees memory.
 -- Cost: O(log N) per task, N the number of pending tasks.
@@ -26,7 +31,8 @@
 -- @include "fence"
 -- @include "chunks"
 local tasks, due, leases, retrying, dead, errors = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local fence, lost_key, memo = KEYS[7], KEYS[8], KEYS[9]
+local fence, lost_key, claims, memos = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local claim_id, previous = ARGV[4], ARGV[5]
 write_first(leases)
 local now = now_ms(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
@@ -43,17 +49,37 @@ local function next_wake()
   return at
 end
 
-local held = redis.call('LRANGE', memo, 0, -1)
-if #held > 0 then
-  for i = 1, #held, 2 do
-    local v = redis.call('HGET', tasks, held[i])
-    if v and holds(parse(v), tonumber(held[i + 1])) then
-      out[#out + 1] = held[i]
+-- A memo is "<id length>:<id><token>;" per task: ids are any bytes.
+local function read_memo(memo)
+  local pos, pairs_ = 1, {}
+  while pos <= #memo do
+    local colon = string.find(memo, ':', pos, true)
+    local stop = colon + tonumber(string.sub(memo, pos, colon - 1))
+    local semi = string.find(memo, ';', stop + 1, true)
+    pairs_[#pairs_ + 1] = {
+      string.sub(memo, colon + 1, stop), tonumber(string.sub(memo, stop + 1, semi - 1))}
+    pos = semi + 1
+  end
+  return pairs_
+end
+
+local sent_before = redis.call('HGET', memos, claim_id)
+if sent_before then
+  for _, held in ipairs(read_memo(sent_before)) do
+    local v = redis.call('HGET', tasks, held[1])
+    if v and holds(parse(v), held[2]) then
+      out[#out + 1] = held[1]
       out[#out + 1] = v
     end
   end
   out[2] = next_wake()
   return out
+end
+local forget = redis.call('ZRANGEBYSCORE', claims, '-inf', now, 'LIMIT', 0, 100)
+if previous ~= '' then forget[#forget + 1] = previous end
+if #forget > 0 then
+  redis.call('HDEL', memos, unpack(forget))
+  redis.call('ZREM', claims, unpack(forget))
 end
 local leased = {}
 local claimed = 0
@@ -75,8 +101,7 @@ local function take(id, r)
   local rec = encode(r)
   redis.call('HSET', tasks, id, rec)
   redis.call('ZADD', leases, now + lease_ms, id)
-  leased[#leased + 1] = id
-  leased[#leased + 1] = r.tok
+  leased[#leased + 1] = string.format('%d:%s%d;', #id, id, r.tok)
   out[#out + 1] = id
   out[#out + 1] = rec
   claimed = claimed + 1
@@ -125,8 +150,8 @@ end
 
 if lost > 0 then redis.call('INCRBY', lost_key, lost) end
 if #leased > 0 then
-  for _, part in ipairs(chunks(leased)) do redis.call('RPUSH', memo, unpack(part)) end
-  redis.call('PEXPIRE', memo, lease_ms)
+  redis.call('HSET', memos, claim_id, table.concat(leased))
+  redis.call('ZADD', claims, now + lease_ms, claim_id)
 end
 out[2] = next_wake()
 out[3] = buried

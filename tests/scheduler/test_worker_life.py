@@ -218,10 +218,10 @@ def test_a_bug_in_the_main_loop_still_hands_back_what_the_worker_holds(
     running, may_return = threading.Event(), threading.Event()
     real_claim = worker_protocol.claim
 
-    def claim(s: Scheduler, lease_ms: int, limit: int) -> worker_protocol.Claimed:
+    def claim(s: Scheduler, lease_ms: int, limit: int, previous: str) -> worker_protocol.Claimed:
         if running.is_set():
             raise ValueError("a bug in claim")
-        return real_claim(s, lease_ms, limit)
+        return real_claim(s, lease_ms, limit, previous)
 
     monkeypatch.setattr(worker_protocol, "claim", claim)
 
@@ -278,31 +278,28 @@ def test_a_claim_and_an_ack_whose_replies_were_lost_are_safe_to_send_again(
         s.close()
 
 
-def test_a_re_sent_claim_returns_only_leases_it_still_holds(
+def test_a_re_sent_claim_gets_its_own_leases_back_and_memos_do_not_pile_up(
     clocked: Scheduler, clock: Clock
 ) -> None:
-    tid = clocked.schedule_task(clock.ms / 1000, None)
-    keys = clocked.keys
-    args = [
-        [
-            keys.tasks,
-            keys.due,
-            keys.leases,
-            keys.retrying,
-            keys.dead,
-            keys.errors,
-            keys.fence,
-            keys.lost,
-            keys.claim_memo("one-claim"),
-        ],
-        [clocked.now_arg(), 1000, 10],
-    ]
-    first = clocked.scripts.run("claim", *args)
-    assert clocked.scripts.run("claim", *args)[5:] == first[5:]  # sent again: the same lease
-    clock.advance(2)
-    (other,) = worker_protocol.claim(clocked, 1000, 10).tasks  # the lease expired: taken over
-    assert other.task_id == tid
-    assert clocked.scripts.run("claim", *args)[5:] == []
+    s, keys = clocked, clocked.keys
+    for tid in ("a", "b:c;1", "d"):  # the memo's separators in an id
+        s.schedule_task(clock.ms / 1000, None, task_id=tid)
+    script_keys = [keys.tasks, keys.due, keys.leases, keys.retrying, keys.dead, keys.errors]
+    script_keys += [keys.fence, keys.lost, keys.claims, keys.claim_memos]
+
+    def send(claim_id: str, previous: str = "") -> list[Any]:
+        reply = s.scripts.run("claim", script_keys, [s.now_arg(), 1000, 2, claim_id, previous])
+        return list(reply[5:])
+
+    first = send("one")
+    assert first[0::2] == [b"a", b"b:c;1"]
+    assert send("one") == first  # sent again: the same leases, nothing more
+    assert send("two", previous="one")[0::2] == [b"d"]
+    assert s.redis.hkeys(keys.claim_memos) == [b"two"]  # "one"'s reply was read
+    clock.advance(2)  # "two"'s caller died: its leases and its memo expire
+    assert len(worker_protocol.claim(s, 1000, 3).tasks) == 3
+    assert s.redis.hexists(keys.claim_memos, "two") == 0
+    assert send("two") == []
 
 
 # -- 6. retention without acks --------------------------------------------------
