@@ -142,8 +142,8 @@ class Worker:
         self._held: dict[Lease, Task] = {}
         self._held_lock = threading.Lock()
         # Under _held_lock: leases Redis said this worker lost (no longer renewed), leases
-        # whose ack or release is on its way (a renewal that races it is no loss), sync
-        # runs that returned (their result is queued), runs past their timeout.
+        # whose ack or release is on its way (a renewal that races it is no loss), runs
+        # that returned (their result is queued), runs past their timeout.
         self._lost: set[Lease] = set()
         self._settling: set[Lease] = set()
         self._returned: set[Lease] = set()
