@@ -1,14 +1,15 @@
-"""What every measurement needs: the Redis under test, a scratch folder, the sizes, a voice."""
+"""What every measurement needs: the Redis under test, a scratch folder, the sizes, a voice
+(which also shows where the run is: ``progress.BenchProgress``)."""
 
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
+from .progress import BenchProgress
 from .sizes import Sizes
 
 # Worker commands must take their first task (or say they are ready) within this long.
@@ -23,7 +24,7 @@ class Bench:
     client: redis.Redis
     scratch: Path
     sizes: Sizes
-    started: float = field(default_factory=time.monotonic)
+    progress: BenchProgress
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def folder(self, name: str) -> Path:
@@ -33,4 +34,4 @@ class Bench:
         return path
 
     def say(self, message: str) -> None:
-        print(f"[{time.monotonic() - self.started:5.0f}s] {message}", flush=True)
+        self.progress.say(message)

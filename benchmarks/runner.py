@@ -34,6 +34,7 @@ from .measures.enqueue import rates
 from .measures.memory import memory
 from .measures.precision import precision
 from .measures.scale import scale
+from .progress import BenchProgress
 from .report import METHODOLOGY, ceiling_fraction
 from .sizes import FULL, QUICK, Sizes
 from .systems import DESIGNS_ALIAS, QUICK_SYSTEMS, SYSTEMS, Driver, System, driver, expand
@@ -42,6 +43,10 @@ CONFIGS = ("default", "tuned")
 PROCS = (1, 2)
 # A 1-minute load average this high before the run means others were using the machine.
 BUSY_LOAD = 0.5
+# Steps the progress counts: the environments and Redis alone, then per system its
+# enqueue, each drain, each lateness and its memory (scale levels are added when known).
+FIXED_STEPS = 2
+STEPS_PER_SYSTEM = 1 + len(CONFIGS) * len(PROCS) + len(CONFIGS) + 1
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,7 @@ def prepare(
 def measure_system(b: Bench, d: Driver) -> dict[str, Any]:
     """Enqueue, drain (each setting, 1 and 2 processes), precision and memory of a system."""
     name = d.system.name
+    b.progress.step(f"{name}: enqueue")
     out: dict[str, Any] = {"enqueue": rates(b, d)}
     e = out["enqueue"]
     batch = f", batch {e['batch_per_s']:,.0f}/s" if "batch_per_s" in e else ""
@@ -203,17 +209,20 @@ def measure_system(b: Bench, d: Driver) -> dict[str, Any]:
     for config in CONFIGS:
         out["drain"][config] = {}
         for procs in PROCS:
+            b.progress.step(f"{name}: drain, {config}, {procs} process(es)")
             r = drain(b, d, config, procs)
             out["drain"][config][str(procs)] = r
             b.say(f"{name}: drain, {config}, {procs} process(es): {r['per_s']:,.0f} tasks/s")
     out["precision"] = {}
     for config in CONFIGS:
+        b.progress.step(f"{name}: lateness, {config}")
         r = precision(b, d, config)
         out["precision"][config] = r
         b.say(
             f"{name}: lateness, {config}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
             f"max {r['max_ms']:.1f} ms, early {r['early']}, missing {r['missing']}"
         )
+    b.progress.step(f"{name}: memory")
     out["memory"] = memory(b, d)
     m = out["memory"]
     b.say(
@@ -306,6 +315,7 @@ def _scale_all(
             b.say(f"{name}: {note}")
         if not levels:
             continue
+        b.progress.add_steps(len(levels))
         try:
             entry["scale"] = scale(b, d, levels)
         except Exception as exc:
@@ -321,11 +331,17 @@ def run(opts: Options) -> dict[str, Any]:
     load = LoadWatch()
     t0 = time.monotonic()
     systems = _entries(skipped)
-    with _scratch() as (scratch, failed), RedisServer(Persistence(aof="off")) as server:
-        b = Bench(server.url, server.client(), scratch, sizes)
+    with (
+        _scratch() as (scratch, failed),
+        RedisServer(Persistence(aof="off")) as server,
+        BenchProgress(FIXED_STEPS + STEPS_PER_SYSTEM * len(chosen)) as progress,
+    ):
+        b = Bench(server.url, server.client(), scratch, sizes, progress)
+        progress.step("preparing environments")
         drivers = prepare(chosen, opts.cache, b.say)
         info = machine(server)
         b.say(f"redis-server {info['redis_server']} on {server.url}")
+        progress.step("Redis alone")
         fixed = ceiling(b, server.host, server.port)
         b.say(
             "Redis alone: "

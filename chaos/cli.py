@@ -18,14 +18,18 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console
+from rich.rule import Rule
+from rich.text import Text
 
 from duetime.chaos.checker.verdict import GOOD
 from duetime.chaos.designs import DESIGNS, REFERENCE, Design, UnknownDesign, parse_strategies
 from duetime.chaos.explore import cli as explore_cli
 from duetime.chaos.mutants import cli as mutants_cli
 from duetime.chaos.report.figures import verdict_of
-from duetime.chaos.report.matrix import counts_line, print_matrix, write_matrix
-from duetime.chaos.report.terminal import RichObserver, print_summary
+from duetime.chaos.report.matrix import write_matrix
+from duetime.chaos.report.matrix_progress import MatrixProgress, clock_text
+from duetime.chaos.report.matrix_screen import SCREEN_WIDTH, print_screen, screen_lines
+from duetime.chaos.report.terminal import RichObserver, print_line, print_summary
 from duetime.chaos.system.backends import (
     BACKENDS,
     DEFAULT_BACKEND,
@@ -90,6 +94,7 @@ def _run_one(
     args: argparse.Namespace,
     out: Path,
     design: Design = REFERENCE,
+    overall: MatrixProgress | None = None,
 ) -> dict[str, Any]:
     if args.worker_module and design is not REFERENCE:
         raise UnknownDesign("--worker-module replaces the reference scheduler's workers only")
@@ -107,7 +112,7 @@ def _run_one(
     label = f"{scenario.name} {persistence.label}"
     if design is not REFERENCE:
         label += f" {design.name}"
-    with RichObserver(console, label) as observer:
+    with RichObserver(console, label, overall) as observer:
         outcome = run_scenario(request, observer)
     print_summary(console, outcome.results, str(outcome.run_dir))
     return outcome.results
@@ -181,18 +186,27 @@ def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
             (path, scenario, persistence, design) for design in designs for persistence in configs
         ]
     all_results = []
+    overall = MatrixProgress(len(plan))
     for n, (path, scenario, persistence, design) in enumerate(plan, start=1):
-        console.rule(f"run {n}/{len(plan)}: {scenario.name} {persistence.label} {design.name}")
-        all_results.append(_run_one(console, path, scenario, persistence, args, out, design))
+        _rule(console, f"run {n}/{len(plan)}: {scenario.name} {persistence.label} {design.name}")
+        print_line(console, Text(overall.line(), style="dim"))
+        all_results.append(
+            _run_one(console, path, scenario, persistence, args, out, design, overall)
+        )
+        overall.run_finished()
     command = shlex.join(["python", "-m", "duetime.chaos", *sys.argv[1:]])
     md = write_matrix(out, all_results, command)
-    print_matrix(console, all_results)
-    console.print(counts_line(all_results))
-    console.print(f"matrix: {md}")
+    _rule(console, f"matrix done in {clock_text(time.monotonic() - overall.started)}")
+    print_screen(console, screen_lines(all_results, out, md))
     status = exit_status(all_results, args.allow_skips)
     if status and all(verdict_of(r) in GOOD | {"skipped"} for r in all_results):
-        console.print("runs were skipped (see above); --allow-skips accepts that")
+        print_line(console, "runs were skipped (see above); --allow-skips accepts that")
     return status
+
+
+def _rule(console: Console, title: str) -> None:
+    """A rule as wide as the rest of the output: the terminal's width, at most 100."""
+    console.print(Rule(title), width=min(console.width, SCREEN_WIDTH))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,8 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args, console)
         return result
     except (ConfigError, ScenarioError, UnknownDesign, FileNotFoundError) as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        print_line(Console(stderr=True), Text.assemble(("error:", "red"), f" {exc}"))
         return 2
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted: every process of the run was stopped[/yellow]")
+        print_line(console, Text("interrupted: every process of the run was stopped", "yellow"))
         return 130

@@ -25,9 +25,11 @@ from typing import Any, Protocol
 from duetime.chaos.checker import run_checkers
 from duetime.chaos.checker.expectations import evaluate, expectations_for
 from duetime.chaos.checker.verdict import GOOD, run_verdict
+from duetime.chaos.client.fail_plan import write_fail_plan
 from duetime.chaos.client.handlers import TASK_TYPE
 from duetime.chaos.client.producer import Producer, start_producers
 from duetime.chaos.designs import REFERENCE, Design, DesignClient, open_client
+from duetime.chaos.designs.data_faults import FULL_REFUSALS, open_evicting_client
 from duetime.chaos.history.clock import TestbedClock
 from duetime.chaos.history.ops import CRON_SCHEDULE, PHASE
 from duetime.chaos.history.sink import EventSink
@@ -175,7 +177,12 @@ class _Run:
 
     def _client(self, url: str) -> DesignClient:
         """A client of the design under test on ``url``, closed when the run ends."""
-        client = open_client(self.design, url, self.scenario.cluster.namespace)
+        namespace = self.scenario.cluster.namespace
+        client = None
+        if self.request.persistence.evicts:
+            client = open_evicting_client(self.design.name, url, namespace)
+        if client is None:
+            client = open_client(self.design, url, namespace)
         self.clients.append(client)
         return client
 
@@ -189,11 +196,13 @@ class _Run:
         self._skip_if_nothing_to_inject()
         for spec in self.cluster.cron:
             self.recorder.record("info", CRON_SCHEDULE, dataclasses.asdict(spec))
+        plan = workload.plan(random.Random(f"{self.request.seed}:workload"))
+        # Before any worker starts: wrapped application handlers read it on their first run.
+        write_fail_plan(self.sink_dir, plan)
         self.cluster.start_processes()
 
         load_start = self.clock.now() + STARTUP_S
         self._phase("load", workload.span + STARTUP_S, at=load_start)
-        plan = workload.plan(random.Random(f"{self.request.seed}:workload"))
         clients = [
             self._client(self.cluster.url_for(f"producer-{i}")) for i in range(workload.producers)
         ]
@@ -204,7 +213,7 @@ class _Run:
                 sink=EventSink(self.sink_dir / f"producer-{i}.jsonl", f"producer-{i}", self.clock),
                 run_start=load_start,
                 task_type=TASK_TYPE,
-                rejected=client.rejected,
+                rejected=(*client.rejected, *FULL_REFUSALS.get(self.design.name, ())),
                 give_up_after=PRODUCER_GIVE_UP_S,
                 stop=self.producer_stop,
             )
@@ -290,7 +299,10 @@ class _Run:
 
     def _skip_if_nothing_to_inject(self) -> None:
         if self.scenario.nemeses and not self.nemeses:
-            reasons = "; ".join(f"{name}: {why}" for name, why in self.skipped.items())
+            reasons = "; ".join(
+                why if why.startswith(name) else f"{name}: {why}"
+                for name, why in self.skipped.items()
+            )
             raise _Skipped(f"no fault of this scenario can be injected here ({reasons})")
 
     def _producer_crashed(self, exc: BaseException) -> None:
@@ -383,7 +395,8 @@ class _Run:
                 "heal_failures": self.driver.report.heal_failures if self.driver else [],
             },
             "producer_crashes": self.producer_crashes,
-            "warnings": self._warnings(),
+            # A skipped run says why once, in skip_reason.
+            "warnings": [] if status == "skipped" else self._warnings(),
             "stats_at_end": self.final_stats,
             "history_ops": len(history),
         }

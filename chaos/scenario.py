@@ -1,7 +1,10 @@
 """Scenarios: a test description (workload, cluster, nemeses, expectations) in one value.
 
 A scenario file in ``scenarios/`` defines ``SCENARIO = Scenario(...)``, overriding
-only what differs from the defaults here.
+only what differs from the defaults here. The repository's ``scenarios/`` ship in the
+wheel as ``duetime/chaos/scenarios/`` (the link ``chaos/scenarios -> ../scenarios``,
+package data): :func:`find_scenario` finds them by name from a checkout and from an
+installed wheel alike.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from duetime.chaos.checker import DEFAULT_CHECKERS, Checker
 from duetime.chaos.checker.expectations import ANY_CONFIG, Expect
-from duetime.chaos.client.workload import Workload
+from duetime.chaos.client.workload import TaskKind, Workload
 from duetime.chaos.nemesis import Nemesis
 from duetime.chaos.system.cluster import ClusterSettings
 from duetime.chaos.system.redis_server import AOF_MODES
@@ -118,6 +121,22 @@ class Scenario:
             quick_version=None,
         )
 
+    def with_user_handlers(
+        self, spec: str, kinds: tuple[TaskKind, ...], python_path: tuple[str, ...]
+    ) -> Scenario:
+        """This test with an application's handlers (``MODULE:ATTR``) running ``kinds``.
+
+        An empty ``kinds`` keeps the workload's own kinds (a scenario file may name them).
+        """
+        workload = dataclasses.replace(self.workload, kinds=kinds) if kinds else self.workload
+        cluster = dataclasses.replace(self.cluster, user_handlers=spec, python_path=python_path)
+        shorter = self.quick_version
+        if shorter is not None and shorter.workload is not None and kinds:
+            shorter = dataclasses.replace(
+                shorter, workload=dataclasses.replace(shorter.workload, kinds=kinds)
+            )
+        return dataclasses.replace(self, workload=workload, cluster=cluster, quick_version=shorter)
+
     def with_worker_module(self, module: str) -> Scenario:
         return dataclasses.replace(
             self, cluster=dataclasses.replace(self.cluster, worker_module=module)
@@ -144,3 +163,27 @@ def load_scenario(path: Path) -> Scenario:
 def discover(directory: Path) -> list[Path]:
     """Scenario files in ``directory`` (``*.py`` not starting with ``_``), sorted by name."""
     return sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))
+
+
+BUILTIN_SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+
+
+def builtin_names() -> list[str]:
+    """The names of the scenarios that ship with duetime (``kill_workers``, ...)."""
+    return [p.stem for p in discover(BUILTIN_SCENARIOS)]
+
+
+def find_scenario(name_or_path: str | Path) -> Path:
+    """A scenario file: ``name_or_path`` if it is a file, else the built-in of that name."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if path.suffix == ".py" or len(path.parts) > 1:
+        raise ScenarioError(f"no such scenario file: {path}")
+    builtin = BUILTIN_SCENARIOS / f"{path.name}.py"
+    if not builtin.is_file() or path.name.startswith("_"):
+        raise ScenarioError(
+            f"no scenario named {path.name!r}: give a scenario file, or one of "
+            + ", ".join(builtin_names())
+        )
+    return builtin

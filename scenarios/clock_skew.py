@@ -1,7 +1,9 @@
-"""One worker runs with its wall clock shifted for the whole load, first 30 s ahead.
+"""One process that decides due times runs with its wall clock shifted for the whole load,
+30 s ahead: a worker, or a published design's dispatcher process when it has one.
 
 Due times are judged by Redis's clock (``TIME``), so a worker whose own clock runs
-ahead can neither claim a task early nor hold one back. The shift is held from the
+ahead can neither claim a task early nor hold one back. A design that judges due times
+by its own clock runs tasks early where the shifted process decides them. The shift is held from the
 first second to the end of the load, and the handlers record the skew really in force
 in each run (``skew``): a fault that ran no task with the clock shifted tested nothing.
 """
@@ -21,7 +23,8 @@ def held_skew(hold_s: float) -> ClockSkew:
 
 SCENARIO = Scenario(
     name="clock_skew",
-    description="Restart one worker with its wall clock 30 s ahead for the whole load.",
+    description="Restart one worker (or a design's dispatcher process) with its wall clock "
+    "30 s ahead for the whole load.",
     workload=Workload(tasks=120, duration=10.0, work=(0.05, 0.3)),
     nemeses=(held_skew(11.5),),  # the load spans 13 s
     quick_version=QuickVersion(

@@ -12,8 +12,8 @@ empty. Where FUSE is not available the scenario is skipped, saying why.
 
 from duetime.chaos.checker import DEFAULT_CHECKERS
 from duetime.chaos.checker.expectations import Expect
+from duetime.chaos.checker.loss_bounds import EVERYSEC_WINDOW_S
 from duetime.chaos.checker.redis_docs import (
-    EVERYSEC_WINDOW_S,
     KILL_LOSES_NOTHING,
     LOST_WINDOW,
     window_checker,

@@ -23,7 +23,8 @@ from typing import Any, NoReturn, TypeVar, cast
 import redis
 
 from . import validation
-from .client import NewTask, Scheduler
+from .cli_ops import add_dashboard_command, add_metrics_command, add_metrics_flags, serve_metrics
+from .client import NewTask, ScheduledObserver, Scheduler
 from .errors import (
     InvalidInput,
     InvalidState,
@@ -33,7 +34,9 @@ from .errors import (
     unreachable,
 )
 from .lease_events import LeaseObserver
+from .metrics import WorkerMetrics
 from .plural import counted
+from .progress import SHOW_AFTER_S, ProgressLine
 from .record import Status
 from .redact import mask_url
 from .settings import DEFAULT_LEASE_S, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_PAYLOAD_BYTES
@@ -198,7 +201,12 @@ def resolve_url(args: argparse.Namespace) -> str:
     return os.environ.get("DUETIME_URL") or DEFAULT_URL
 
 
-def _scheduler(args: argparse.Namespace, *, wait_for_redis: bool = False) -> Scheduler:
+def _scheduler(
+    args: argparse.Namespace,
+    *,
+    wait_for_redis: bool = False,
+    on_scheduled: ScheduledObserver | None = None,
+) -> Scheduler:
     """Connect, and tell a URL Redis refuses (no such DB, bad password) from one it never got.
 
     With ``wait_for_redis`` (workers, tickers: they retry on their own) an unreachable
@@ -206,7 +214,10 @@ def _scheduler(args: argparse.Namespace, *, wait_for_redis: bool = False) -> Sch
     """
     try:
         sched = Scheduler.from_url(
-            resolve_url(args), namespace=args.namespace, allow_eviction=args.allow_eviction
+            resolve_url(args),
+            namespace=args.namespace,
+            allow_eviction=args.allow_eviction,
+            on_scheduled=on_scheduled,
         )
     except ValueError as exc:
         raise UsageError(f"--url: {exc}") from None
@@ -252,18 +263,35 @@ def handler_timeout(text: str) -> tuple[str | None, float]:
 def cmd_worker(args: argparse.Namespace) -> int:
     handlers = load_handlers(args.handlers)
     timeouts = dict(args.handler_timeout or [])
+    observer = load_observer(args.observer)
+    metrics = None if args.metrics_port is None else WorkerMetrics(args.namespace)
+    sched = _scheduler(
+        args, wait_for_redis=True, on_scheduled=None if metrics is None else metrics.scheduled
+    )
+    if metrics is not None:
+        handlers = metrics.instrument(handlers)
+        observer = metrics.chain(observer)
     worker = args.worker_class(
-        _scheduler(args, wait_for_redis=True),
+        sched,
         handlers,
         concurrency=args.concurrency,
         lease_s=args.lease,
         shutdown_grace_s=args.shutdown_grace,
         cron=not args.no_cron,
-        observer=load_observer(args.observer),
+        observer=observer,
         handler_timeout_s=timeouts.pop(None, None),
         handler_timeouts=timeouts,
     )
-    worker.run()
+    stop_serving = (
+        None
+        if metrics is None
+        else serve_metrics(metrics.registry, args.metrics_port, args.metrics_addr)
+    )
+    try:
+        worker.run()
+    finally:
+        if stop_serving is not None:
+            stop_serving()
     return 0
 
 
@@ -359,7 +387,14 @@ def cmd_dead(args: argparse.Namespace) -> int:
             raise not_dead
         print(f"purged dead letter {tid!r}")
     else:
-        print(f"purged {counted(sched.purge_dead(), 'dead letter')}")
+        shown = ProgressLine(
+            "dead purge", "dead letters deleted", sys.stderr, after_s=args.progress_after
+        )
+        try:
+            purged = sched.purge_dead(progress=shown.update)
+        finally:
+            shown.close()
+        print(f"purged {counted(purged, 'dead letter')}")
     return 0
 
 
@@ -381,7 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     default_shown = shown.replace("%", "%%")
 
-    def command(name: str, summary: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, summary: str, description: str, epilog: str, *, many_namespaces: bool = False
+    ) -> argparse.ArgumentParser:
         sp = sub.add_parser(
             name,
             help=summary,
@@ -403,12 +440,22 @@ def build_parser() -> argparse.ArgumentParser:
             help="read the Redis URL from the first line of this file "
             "(keeps its password off the command line)",
         )
-        sp.add_argument(
-            "--namespace",
-            type=_flag(str, validation.namespace),
-            default="default",
-            help="the namespace to work in; producers and workers must name the same one",
-        )
+        if many_namespaces:
+            sp.add_argument(
+                "--namespace",
+                type=_flag(str, validation.namespace),
+                action="append",
+                default=None,
+                help="a namespace to show; repeat for more (default: every namespace "
+                "found in Redis, which needs +scan)",
+            )
+        else:
+            sp.add_argument(
+                "--namespace",
+                type=_flag(str, validation.namespace),
+                default="default",
+                help="the namespace to work in; producers and workers must name the same one",
+            )
         sp.add_argument(
             "--log-level",
             type=str.upper,
@@ -478,6 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a callable given every lease change (claim, renew, ack, fail, release) and "
         "whether Redis accepted it: for audits and test harnesses (default: none)",
     )
+    add_metrics_flags(w)
     w.set_defaults(func=cmd_worker)
 
     s = command(
@@ -579,7 +627,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="dead list: show at most this many",
     )
+    d.add_argument(
+        "--progress-after",
+        type=_flag(float, lambda v: validation.seconds("--progress-after", v, 0.0, 86400.0)),
+        default=SHOW_AFTER_S,
+        metavar="SECONDS",
+        help="dead purge: once it has run this long, show a running count on stderr "
+        "(a line rewritten in place on a terminal, a line every 5 s in a pipe)",
+    )
     d.set_defaults(func=cmd_dead)
+
+    add_metrics_command(command, _scheduler)
+    add_dashboard_command(command, _scheduler)
     return p
 
 

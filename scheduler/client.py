@@ -39,6 +39,9 @@ from .task import Stats, TaskInfo
 
 log = logging.getLogger("duetime.client")
 
+# Told each time tasks were created: (task type, how many). For metrics.
+ScheduledObserver = Callable[[str, int], None]
+
 # Scripts take at most this many tasks per call, so one call never blocks Redis long.
 SCHEDULE_CHUNK = 1000
 # A call that gets no answer in five seconds fails with RedisUnavailable instead of hanging.
@@ -84,6 +87,10 @@ class Scheduler:
     policy Redis deletes task records when it fills up, so every script call raises
     :class:`RedisMisconfigured` unless ``allow_eviction=True``, which logs a warning
     instead. Reads (``get``, ``dead_letters``...) are not refused.
+
+    ``on_scheduled``, if given, is called with (task type, count) for the tasks each call
+    created, recurring slots fired by this process's ticker included (e.g.
+    :meth:`duetime.metrics.WorkerMetrics.scheduled`).
     """
 
     def __init__(
@@ -96,8 +103,12 @@ class Scheduler:
         limits: Limits | None = None,
         clock: Callable[[], int] | None = None,
         allow_eviction: bool = False,
+        on_scheduled: ScheduledObserver | None = None,
     ) -> None:
         self.keys = Keys(validation.namespace(namespace))
+        if on_scheduled is not None and not callable(on_scheduled):
+            raise InvalidInput(f"on_scheduled must be callable, not {on_scheduled!r}")
+        self.on_scheduled = on_scheduled
         for arg, value, kind in (
             ("retry", retry, RetryPolicy),
             ("retention", retention, Retention),
@@ -136,6 +147,7 @@ class Scheduler:
         limits: Limits | None = None,
         clock: Callable[[], int] | None = None,
         allow_eviction: bool = False,
+        on_scheduled: ScheduledObserver | None = None,
         **connection: Any,
     ) -> Scheduler:
         """Connect to ``redis://host:port/db`` (or ``rediss://`` for TLS, ``unix://``).
@@ -173,6 +185,7 @@ class Scheduler:
             limits=limits,
             clock=clock,
             allow_eviction=allow_eviction,
+            on_scheduled=on_scheduled,
         )
         scheduler.url = shown
         return scheduler
@@ -306,7 +319,24 @@ class Scheduler:
             else:
                 replies = []
         codes = [code for reply in replies for code in reply]
-        return [Scheduled(tid, code == Result.OK) for tid, code in zip(ids, codes, strict=True)]
+        done = [Scheduled(tid, code == Result.OK) for tid, code in zip(ids, codes, strict=True)]
+        self._tell_scheduled(row[2] for row, d in zip(rows, done, strict=True) if d.created)
+        return done
+
+    def _tell_scheduled(self, records: Iterable[str]) -> None:
+        """Tell ``on_scheduled`` the types of the tasks whose records were just written."""
+        if self.on_scheduled is None:
+            return
+        by_type: dict[str, int] = {}
+        for record in records:
+            task_type = record.partition("\n")[0].split("|")[4]
+            by_type[task_type] = by_type.get(task_type, 0) + 1
+        for task_type, n in by_type.items():
+            try:
+                self.on_scheduled(task_type, n)
+            except Exception:
+                # A bystander: its failure must not turn a write that happened into an error.
+                log.exception("on_scheduled raised; the tasks were scheduled")
 
     def _raise_for_chunks(self, ids: list[str], replies: list[Any]) -> None:
         """Raise for the first chunk Redis refused, naming the ids the others stored."""
@@ -458,8 +488,14 @@ class Scheduler:
         if code == Result.REFUSED:
             raise InvalidState(f"task {task_id!r} is not in the dead-letter set")
 
-    def purge_dead(self, task_id: str | None = None) -> int:
-        """Delete one dead-lettered task, or all of them. Returns how many were deleted."""
+    def purge_dead(
+        self, task_id: str | None = None, *, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Delete one dead-lettered task, or all of them. Returns how many were deleted.
+
+        Deleting all of them goes in batches of 1,000; ``progress`` is called with the
+        number deleted so far after each batch.
+        """
         keys = [self.keys.tasks, self.keys.dead, self.keys.errors]
         with redis_errors("purge_dead"):
             if task_id is not None:
@@ -468,6 +504,8 @@ class Scheduler:
             total = 0
             while n := int(self.scripts.run("purge_dead", keys, ["", SCHEDULE_CHUNK])):
                 total += n
+                if progress is not None:
+                    progress(total)
             return total
 
     # -- recurring ---------------------------------------------------------

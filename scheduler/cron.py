@@ -390,6 +390,7 @@ class CronTicker:
         )
         if code == Result.OK and fire is not None:
             self.fired += 1
+            self._s._tell_scheduled([spec.record(fire)])
         return Result(code)
 
     def heartbeat(self, period_s: float) -> None:

@@ -113,6 +113,12 @@ class Keys:
         return self._k("cron:unreadable")
 
     @property
+    def workers(self) -> str:
+        """ZSET worker name -> time of its last heartbeat (ms): the workers alive
+        (``presence.py``)."""
+        return self._k("workers")
+
+    @property
     def wake(self) -> str:
         """Pub/Sub channel: published when a new task becomes the earliest due."""
         return self._k("wake")

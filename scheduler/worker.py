@@ -26,6 +26,7 @@ from .client import Scheduler
 from .errors import InvalidInput, RefusalLog, is_refusal
 from .lease_events import LeaseAction, LeaseChange, LeaseObserver
 from .plural import counted
+from .presence import Presence
 from .results import Result
 from .settings import DEFAULT_LEASE_S
 from .task import Task
@@ -55,6 +56,9 @@ _LOOP_TICK_S = 0.25
 # nor Redis.
 MAX_REFUSED_BACKOFF_S = 30.0
 _ERROR_TEXT_LIMIT = 4000
+# What an observer is told about a record the claim script set aside (claim.lua keeps the
+# full text in the dead letters).
+QUARANTINE_REASON = "unreadable record: its header is not duetime's format or has an unknown status"
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,9 @@ class Worker:
     ``shutdown_grace_s`` 0 to a day and timeouts 0.01 s to a day; other values raise
     :class:`InvalidInput`.
     ``observer``, if given, is called with a :class:`~duetime.lease_events.LeaseChange`
-    for every lease the worker got or presented and Redis's answer.
+    for every lease the worker got or presented and Redis's answer. While it runs, the
+    worker sends a heartbeat every few seconds (:mod:`duetime.presence`), so that
+    dashboards and ``duetime_workers_alive`` can tell it is alive.
     """
 
     def __init__(
@@ -260,14 +266,22 @@ class Worker:
                     )
                     previous_claim = got.claim_id
                     for task in got.tasks:
-                        self._observe("claim", lease_of(task), True, sent, task.attempt)
+                        self._observe(
+                            "claim",
+                            lease_of(task),
+                            True,
+                            sent,
+                            task.attempt,
+                            task=task,
+                            claimed_at=got.now_ms / 1000,
+                        )
                         self._dispatch(task)
                     if got.buried:
                         log.warning(
                             "%s out of attempts after lost leases",
                             counted(got.buried, "task ran", "tasks ran"),
                         )
-                    self._report_bad_data(got)
+                    self._report_bad_data(got, sent)
                     more_due = len(got.tasks) + len(got.unreadable) == limit
                     wake_at = time.monotonic() + (
                         MAX_IDLE_S
@@ -372,7 +386,13 @@ class Worker:
                 "could not record the failure of %s (lease will expire): %s", task.task_id, exc
             )
             return
-        self._observe("fail", lease_of(task), outcome is not Result.REFUSED, sent)
+        self._observe(
+            "fail",
+            lease_of(task),
+            outcome is not Result.REFUSED,
+            sent,
+            dead_lettered=outcome is Result.BURIED,
+        )
         if outcome is Result.REFUSED:
             log.warning("task %s failed after its lease was lost", task.task_id)
         elif outcome is Result.BURIED and delay is not None:
@@ -382,13 +402,14 @@ class Worker:
         else:
             log.info("task %s attempt %d failed: %s", task.task_id, task.attempt, text)
 
-    def _report_bad_data(self, got: worker_protocol.Claimed) -> None:
+    def _report_bad_data(self, got: worker_protocol.Claimed, sent: float) -> None:
         """Log what the claim found broken, once each, and bury the tasks it could not read.
 
         A task whose id, type or payload cannot be read runs no handler: it goes to the dead
         letters with the reason (its raw record is kept), and its batch-mates run.
         """
         if got.lost:
+            self._observe("lost", ("", 0), True, sent, count=got.lost)
             log.error(
                 "Redis lost %d task records this scheduler indexed: eviction or data loss? "
                 "(check maxmemory-policy is noeviction and how Redis persists; "
@@ -396,6 +417,7 @@ class Worker:
                 got.lost,
             )
         for tid in got.quarantined:
+            self._observe("quarantine", (tid, 0), True, sent, reason=QUARANTINE_REASON)
             log.error(
                 "task %s has an unreadable record: moved to the dead letters as it is "
                 "(its raw bytes and the reason are kept; see dead_letters())",
@@ -416,7 +438,14 @@ class Worker:
                     exc,
                 )
                 continue
-            self._observe("fail", lease, outcome is not Result.REFUSED, sent)
+            self._observe(
+                "fail",
+                lease,
+                outcome is not Result.REFUSED,
+                sent,
+                reason=bad.reason,
+                dead_lettered=True,
+            )
             log.error(
                 "task %s cannot be read (%s): moved to the dead letters, no handler ran",
                 bad.shown_id,
@@ -565,6 +594,11 @@ class Worker:
                     target=self.scheduler.run_cron, args=(cron_stop,), name="cron", daemon=True
                 )
             )
+        # Its own thread, so "alive" means the process runs, however busy the main loop.
+        presence = Presence(self.scheduler, self.name)
+        self._services.append(
+            threading.Thread(target=presence.run, args=(self._halt,), name="heartbeat", daemon=True)
+        )
         for t in self._services:
             t.start()
 
@@ -575,7 +609,7 @@ class Worker:
             log, f"wake listener (channel {self.scheduler.keys.wake})", MAX_REFUSED_BACKOFF_S
         )
         while not self._halt.is_set():
-            pubsub = self.scheduler.redis.pubsub(  # type: ignore[no-untyped-call]
+            pubsub = self.scheduler.redis.pubsub(  # type: ignore[no-untyped-call,unused-ignore]
                 ignore_subscribe_messages=True
             )
             try:
@@ -616,12 +650,37 @@ class Worker:
             self._observe("renew", lease, lease not in lost, sent)
 
     def _observe(
-        self, action: LeaseAction, lease: Lease, accepted: bool, sent: float, attempt: int = 0
+        self,
+        action: LeaseAction,
+        lease: Lease,
+        accepted: bool,
+        sent: float,
+        attempt: int = 0,
+        *,
+        reason: str = "",
+        count: int = 0,
+        task: Task | None = None,
+        claimed_at: float | None = None,
+        dead_lettered: bool = False,
     ) -> None:
         if self._observer is None:
             return
         try:
-            self._observer(LeaseChange(action, lease[0], lease[1], accepted, sent, attempt))
+            self._observer(
+                LeaseChange(
+                    action,
+                    lease[0],
+                    lease[1],
+                    accepted,
+                    sent,
+                    attempt,
+                    reason=reason,
+                    count=count,
+                    task=task,
+                    claimed_at=claimed_at,
+                    dead_lettered=dead_lettered and accepted,
+                )
+            )
         except Exception:
             # An observer is a bystander: its failure must not change what the worker does.
             log.exception("the lease observer raised; the worker carries on")

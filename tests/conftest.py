@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -355,3 +357,72 @@ def acl_users(redis_server: RedisServer, namespace: str) -> Iterator[AclUsers]:
     users.root.script_flush()
     yield users
     users.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Debian chromium driven by selenium; skips, saying so, where it is missing."""
+    chromium = shutil.which("chromium")
+    driver_path = shutil.which("chromedriver")
+    if chromium is None or driver_path is None:
+        pytest.skip(
+            "the browser test needs Debian's chromium and chromium-driver: "
+            "apt-get install -y chromium chromium-driver"
+        )
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip("the browser test needs selenium: pip install -e '.[dev]'")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1500",
+        "--disable-gpu",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def dashboard_process(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Starts ``python -m duetime dashboard`` with the given flags; returns its base URL."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(*flags: str) -> str:
+        port = free_port()
+        err = open(tmp_path / f"dashboard.{len(procs)}.err", "wb")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "duetime", "dashboard", "--port", str(port), *flags],
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
+        err.close()
+        procs.append(proc)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return f"http://127.0.0.1:{port}/"
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        (tmp_path / f"dashboard.{len(procs) - 1}.err").read_text()
+                    ) from None
+                time.sleep(0.05)
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+        p.wait(timeout=10)

@@ -73,14 +73,22 @@ def test_the_wheel_holds_duetime_alone(tmp_path: Path) -> None:
         "duetime/py.typed",
         "duetime/lua/claim.lua",
         "duetime/lua/includes/fence.lua",
+        "duetime/lua/heartbeat.lua",
+        "duetime/dashboard/templates/index.html",
+        "duetime/dashboard/templates/content.html",
+        "duetime/dashboard/static/dashboard.js",
         "duetime/chaos/runner.py",
         "duetime/chaos/nemesis/clock_shift.c",
+        # the bundled scenarios, which the pytest plugin finds by name
+        *(f"duetime/chaos/scenarios/{p.name}" for p in (ROOT / "scenarios").glob("*.py")),
+        "duetime/chaos/pytest_plugin.py",
     ):
         assert needed in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "duetime = duetime.cli:main" in text
     assert "duetime-chaos = duetime.chaos.entry:main" in text
+    assert "[pytest11]\nduetime.chaos.pytest_plugin = duetime.chaos.pytest_plugin" in text
 
 
 def test_the_testbed_without_its_extras_says_what_to_install(tmp_path: Path) -> None:

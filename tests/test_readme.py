@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from duetime import Scheduler
 from duetime.chaos.system.redis_server import RedisServer
@@ -82,3 +85,38 @@ def test_readme_daylight_saving_snippet_prints_what_it_says() -> None:
         check=True,
     )
     assert out.stdout == m.group(2)
+
+
+@pytest.mark.slow
+def test_readme_chaos_quickstart_runs_as_written(tmp_path: Path) -> None:
+    """The user's handlers, scenario file and test from the README, run by pytest (~10 s;
+    the plugin's default-run test is ``tests/chaos/test_pytest_plugin.py``)."""
+    block = readme_block("chaos-quickstart")
+    files = re.split(r"^# (\S+\.py)\n", block, flags=re.MULTILINE)
+    assert files[0].strip() == "" and len(files) == 7, files
+    for name, text in zip(files[1::2], files[2::2], strict=True):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert sorted(files[1::2]) == [
+        "myapp/tasks.py",
+        "scenarios/signup_burst.py",
+        "tests/test_chaos.py",
+    ]
+    # -p: the plugin's entry point exists once duetime is installed from this tree.
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "duetime.chaos.pytest_plugin",
+            "tests/test_chaos.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"passed  signup_burst aof=everysec seed 1  file://\S+/report\.md", out.stdout)

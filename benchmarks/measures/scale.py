@@ -12,7 +12,7 @@ rate, Redis CPU per task and lateness at every level.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from ..bench import Bench
@@ -35,12 +35,16 @@ def load(b: Bench, d: Driver, n: int) -> float:
     parts = [min(LOAD_PART, n - k) for k in range(0, n, LOAD_PART)]
     due_at = time.time() + DAY_S
 
-    def one(size: int) -> None:
+    def one(size: int) -> int:
         run_once(d.enqueue(b.url, size, "load", due_at=due_at, spread=DAY_S), d.env, PART_TIMEOUT_S)
+        return size
 
     t0 = time.perf_counter()
+    loaded = 0
     with ThreadPoolExecutor(LOADERS) as pool:
-        list(pool.map(one, parts))
+        for part in as_completed([pool.submit(one, size) for size in parts]):
+            loaded += part.result()
+            b.progress.count(f"{d.system.name}: tasks loaded", loaded, n)
     return n / (time.perf_counter() - t0)
 
 
@@ -50,6 +54,7 @@ def scale(b: Bench, d: Driver, levels: tuple[int, ...]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     loaded = 0
     for level in levels:
+        b.progress.step(f"{d.system.name}: backlog of {level:,}")
         b.say(f"{d.system.name}: loading a backlog of {level:,} pending tasks")
         rate = load(b, d, level - loaded)
         loaded = level

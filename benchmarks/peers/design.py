@@ -57,11 +57,13 @@ def runs_dispatcher(dispatcher: str, ticket: Callable[[], int]) -> bool:
     """Whether this process runs the design's dispatcher.
 
     ``every``: yes; ``none``: no; ``first``: if ``ticket()`` (an atomic counter shared by
-    the measurement's processes, called only then) gives 1.
+    the measurement's processes, called only then) gives 1. ``process`` (the chaos
+    testbed runs the dispatcher as a process of its own) is run as ``first``: the
+    benchmark starts worker processes only.
     """
     if dispatcher == "every":
         return True
-    if dispatcher == "first":
+    if dispatcher in ("first", "process"):
         return ticket() == 1
     return False
 

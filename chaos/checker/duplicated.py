@@ -10,7 +10,10 @@ often. The verdict fails when:
   the time after it in which its acknowledgement could still be undone (half a second
   for faults on workers and the network; for a strike on Redis, the loss window Redis
   documents for the run's settings, as for lost tasks). A fault counts from when it
-  really began (its ``began_at``, e.g. a disk slowed before it was struck).
+  really began (its ``began_at``, e.g. a disk slowed before it was struck). The other
+  way round counts too: a worker stalled by a fault while it held a claim, whose lease
+  lapsed and whose task another worker ran meanwhile, may start its stale run on waking
+  (within half a second of the fault's end).
 
 And it fails when two runs started under the same fencing token (one claim, run twice),
 unless a strike on Redis explains it: the token counter is as durable as Redis, so a
@@ -55,6 +58,8 @@ def _explains(
     w: FaultWindow, prior: Execution, duplicate: Execution, settings: Mapping[str, str]
 ) -> bool:
     """Fault ``w`` may have made ``duplicate`` run again after the earlier run ``prior``."""
+    if _stalled_holder(w, prior, duplicate):
+        return True
     began = _began(w)
     if began > duplicate.start or not w.hits(prior.process) or w.end < prior.start:
         return False
@@ -66,6 +71,16 @@ def _explains(
         if float(struck) <= prior_end + reach:
             return True
     return began <= prior_end + ACK_SLACK_S
+
+
+def _stalled_holder(w: FaultWindow, prior: Execution, duplicate: Execution) -> bool:
+    """``duplicate``'s worker held its claim through ``w`` (a pause, a partition) while the
+    lease lapsed and another worker ran the task (``prior``), then started it on waking."""
+    return (
+        w.hits(duplicate.process)
+        and _began(w) <= prior.start <= w.end + ACK_SLACK_S
+        and w.end <= duplicate.start <= w.end + ACK_SLACK_S
+    )
 
 
 def _explaining_fault(

@@ -46,8 +46,11 @@ class Outcome:
 def expectations_for(
     table: Mapping[str, tuple[Expect, ...]], config_label: str
 ) -> dict[str, Expect]:
-    """The ``*`` expectations, overridden per checker by those of ``config_label``."""
+    """The ``*`` expectations, overridden per checker by those of each setting in
+    ``config_label`` (``aof=no``, then ``maxmemory=allkeys-lru``), then by the whole label's."""
     merged = {e.checker: e for e in table.get(ANY_CONFIG, ())}
+    for part in config_label.split(","):
+        merged.update({e.checker: e for e in table.get(part, ())})
     merged.update({e.checker: e for e in table.get(config_label, ())})
     return merged
 

@@ -14,7 +14,7 @@ VERDICTS: tuple[Verdict, ...] = ("valid", "invalid", "unknown")
 
 Checker = Callable[[Sequence[Op]], "Result"]
 
-# Lists in details are cut to this many items; the counts beside them stay exact.
+# Loss windows kept per run; id lists are kept whole (report.md shows the first few).
 MAX_LISTED = 50
 
 
@@ -55,5 +55,5 @@ def run_checkers(checkers: Mapping[str, Checker], history: Sequence[Op]) -> dict
 
 
 def listed(items: Sequence[Any] | set[Any]) -> list[Any]:
-    """A sorted, bounded list for details (``MAX_LISTED`` items at most)."""
-    return sorted(items)[:MAX_LISTED]
+    """A sorted list for details, whole: results.json keeps every id; report.md cuts."""
+    return sorted(items)

@@ -1,8 +1,10 @@
-"""Clock skew in force: the skewed worker really ran tasks with its clock shifted.
+"""Clock skew in force: the skewed process really acted with its clock shifted.
 
 Each handler run records how far its process's wall clock (``time.time()``) was from
-the testbed clock (``wall_skew_s``). A clock-skew fault claims one worker ran shifted
-by ``shift_s``; this checker looks for runs on that worker, inside the fault window,
+the testbed clock (``wall_skew_s``), and so does each round of a design's dispatcher
+process that moved tasks (``dispatch``: that process decides due times and runs no
+handler). A clock-skew fault claims one process ran shifted by ``shift_s``; this
+checker looks for runs or dispatch rounds of that process, inside the fault window,
 that saw at least half that shift. A fault with no such run tested nothing (the worker
 ran nothing, or a restart dropped the shift): ``unknown``, never a pass.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from duetime.chaos.history.ops import EXECUTE, Op
+from duetime.chaos.history.ops import DISPATCH, EXECUTE, Op
 
 from .facts import fault_windows
 from .result import Result
@@ -20,7 +22,11 @@ CLOCK_SKEW = "clock_skew"
 
 
 def check(history: Sequence[Op]) -> Result:
-    runs = [op for op in history if op.f == EXECUTE and op.type == "invoke"]
+    runs = [
+        op
+        for op in history
+        if (op.f == EXECUTE and op.type == "invoke") or (op.f == DISPATCH and op.type == "info")
+    ]
     faults = [w for w in fault_windows(history) if w.fault == CLOCK_SKEW]
     untested: list[str] = []
     seen: list[dict[str, object]] = []

@@ -3,15 +3,16 @@
 Workers load them with ``--handlers duetime.chaos.client.handlers:HANDLERS``, and the
 reference scheduler's workers also ``--observer duetime.chaos.client.handlers:LEASE_OBSERVER``,
 which records every lease state change and Redis's answer (``lease`` ops: ``ok`` when
-accepted, ``fail`` when refused, with the fencing token and when it was sent). Each execution
+accepted, ``fail`` when refused, with the fencing token and when it was sent, and the
+``reason`` of a task the worker set aside unread: a ``quarantine``, or a ``fail`` whose
+task could not be read). Each execution
 appends ``invoke execute`` before the work and ``ok execute`` after it (or
 ``fail execute`` when the task asked to fail this run), so a worker SIGKILLed
 mid-task leaves a start without an end: started, not executed.
 
 A task with ``fail_attempts: n`` fails its first ``n`` finished runs, counted
-across processes by marker files beside the sink rather than by attempt number:
-published designs count no attempts, and the failure must be as transient for
-them as for the reference scheduler.
+across processes (``fail_plan.fails_now``). An application's own handlers are wrapped
+the same way by ``user_handlers``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from duetime.chaos.history.ops import EXECUTE, LEASE
 from duetime.chaos.history.sink import EventSink
 from duetime.lease_events import LeaseChange
+
+from .fail_plan import fails_now
 
 TASK_TYPE = "chaos"
 CRON_TASK_TYPE = "chaos_cron"
@@ -61,6 +64,16 @@ class ExecutionRecorder:
 
     def __call__(self, task: TaskLike) -> None:
         data = task.data if isinstance(task.data, Mapping) else {}
+        value = self.start(task)
+        time.sleep(float(data.get("work_s", 0.0)))
+        if fails_now(self.sink.path.parent, task.task_id, int(data.get("fail_attempts", 0))):
+            self.fail(
+                value, InjectedFailure(f"{task.task_id}: attempt {task.attempt} asked to fail")
+            )
+        self.sink.record("ok", EXECUTE, value)
+
+    def start(self, task: TaskLike) -> dict[str, Any]:
+        """Record that a run of ``task`` starts; returns what its end record repeats."""
         value = {
             "exec_id": uuid.uuid4().hex,
             "task_id": task.task_id,
@@ -76,22 +89,12 @@ class ExecutionRecorder:
             "pid": os.getpid(),
         }
         self.sink.record("invoke", EXECUTE, value)
-        time.sleep(float(data.get("work_s", 0.0)))
-        if self._fails_now(task.task_id, int(data.get("fail_attempts", 0))):
-            self.sink.record("fail", EXECUTE, value)
-            raise InjectedFailure(f"{task.task_id}: attempt {task.attempt} asked to fail")
-        self.sink.record("ok", EXECUTE, value)
+        return value
 
-    def _fails_now(self, task_id: str, fail_runs: int) -> bool:
-        """True for the first ``fail_runs`` calls per task id, whichever process makes them."""
-        for n in range(fail_runs):
-            marker = self.sink.path.parent / f"injected-failure-{task_id}-{n}"
-            try:
-                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-            except FileExistsError:
-                continue
-            return True
-        return False
+    def fail(self, value: dict[str, Any], error: BaseException) -> NoReturn:
+        """Record that the run of ``value`` failed with ``error``, and raise it."""
+        self.sink.record("fail", EXECUTE, {**value, "error": repr(error)[:500]})
+        raise error
 
 
 class LeaseRecorder:
@@ -110,13 +113,18 @@ class LeaseRecorder:
             # CLOCK_MONOTONIC is the testbed clock's base: same clock, same offset.
             "sent": change.sent_at + sink.clock.offset,
         }
+        if change.reason:  # set aside unread: moved to the dead letters, no handler ran
+            value["reason"] = change.reason
+        if change.action == "lost":  # records a claim found gone (eviction, data loss)
+            value["count"] = change.count
         sink.record("ok" if change.accepted else "fail", LEASE, value)
 
 
-_RECORDER = ExecutionRecorder()
-LEASE_OBSERVER = LeaseRecorder(_RECORDER)
+# One recorder per worker process: its handlers and its lease observer share its sink.
+RECORDER = ExecutionRecorder()
+LEASE_OBSERVER = LeaseRecorder(RECORDER)
 
 HANDLERS: dict[str, Callable[[TaskLike], None]] = {
-    TASK_TYPE: _RECORDER,
-    CRON_TASK_TYPE: _RECORDER,
+    TASK_TYPE: RECORDER,
+    CRON_TASK_TYPE: RECORDER,
 }

@@ -71,16 +71,23 @@ class Producer:
 
     def _schedule(self, task: PlannedTask) -> None:
         due_at = round(self.run_start + task.due_in, 3)
+        task_type = task.task_type or self.task_type
         value = {
             "task_id": task.task_id,
+            "task_type": task_type,
             "due_at": due_at,
             "max_attempts": task.max_attempts,
             # fail_attempts >= max_attempts: the task must run out of attempts (doomed).
             "fail_attempts": task.fail_attempts,
         }
-        data: dict[str, Any] = {"work_s": task.work_s, "fail_attempts": task.fail_attempts}
-        if task.payload_bytes:
-            data["filler"] = "x" * task.payload_bytes
+        data: Any
+        if task.task_type is not None:
+            # An application's own task: its payload as given (failures: the fail plan).
+            data = task.payload
+        else:
+            data = {"work_s": task.work_s, "fail_attempts": task.fail_attempts}
+            if task.payload_bytes:
+                data["filler"] = "x" * task.payload_bytes
         give_up_at = due_at + self.give_up_after
         while not self.stop.is_set():
             self.sink.record("invoke", SCHEDULE, value)
@@ -88,7 +95,7 @@ class Producer:
                 self.scheduler.schedule_task(
                     due_at,
                     data,
-                    task_type=self.task_type,
+                    task_type=task_type,
                     task_id=task.task_id,
                     max_attempts=task.max_attempts,
                 )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 MISFIRE_POLICIES = ("run_once", "skip")
 
@@ -31,8 +34,42 @@ class CronSpec:
 
 
 @dataclass(frozen=True)
+class TaskKind:
+    """Tasks of an application's own type, run by its own handler (``chaos.run(handlers=...)``).
+
+    Each task of this kind gets one of ``payloads`` (chosen at random, seeded), as its
+    data, unchanged; how long it runs is up to the handler. ``weight`` is its share of
+    the workload's tasks against the other kinds.
+    """
+
+    task_type: str
+    payloads: Sequence[Any] = ({},)
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.task_type:
+            raise ValueError("a task kind needs a task_type")
+        if not self.payloads:
+            raise ValueError(f"task kind {self.task_type!r}: give at least one payload")
+        if not self.weight > 0:
+            raise ValueError(f"task kind {self.task_type!r}: weight must be > 0")
+        try:
+            json.dumps(list(self.payloads), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"task kind {self.task_type!r}: payloads must be JSON ({exc})"
+            ) from None
+        # A tuple, so the kind stays hashable and frozen whatever sequence it was given.
+        object.__setattr__(self, "payloads", tuple(self.payloads))
+
+
+@dataclass(frozen=True)
 class PlannedTask:
-    """One task to schedule: ``send_at`` and ``due_in`` are seconds after the run starts."""
+    """One task to schedule: ``send_at`` and ``due_in`` are seconds after the run starts.
+
+    ``task_type`` and ``payload`` are None for the testbed's own tasks (which carry
+    ``work_s`` and ``fail_attempts`` in their data); set for a :class:`TaskKind`.
+    """
 
     task_id: str
     producer: int
@@ -42,6 +79,8 @@ class PlannedTask:
     max_attempts: int
     fail_attempts: int
     payload_bytes: int = 0
+    task_type: str | None = None
+    payload: Any = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +97,12 @@ class Workload:
     outlive a pause past the lease, so a superseded holder wakes while the new one
     still runs. ``doomed_fraction`` of tasks fail every run and get only
     ``doomed_max_attempts``: they must run out of attempts and end in the dead letters.
+
+    ``kinds`` replaces the testbed's own tasks by an application's (:class:`TaskKind`):
+    its task types and payloads, run by its handlers. ``work``, ``long_*`` and
+    ``payload_bytes`` then do not apply; injected failures (``fail_fraction``,
+    ``doomed_fraction``) still do, raised by the wrapper around the handler before the
+    handler is called.
     """
 
     tasks: int = 200
@@ -73,6 +118,7 @@ class Workload:
     long_work: tuple[float, float] = (0.0, 0.0)
     doomed_fraction: float = 0.0
     doomed_max_attempts: int = 2
+    kinds: tuple[TaskKind, ...] = ()
 
     def __post_init__(self) -> None:
         if self.tasks < 0 or self.producers < 1 or self.duration <= 0:
@@ -87,6 +133,9 @@ class Workload:
             raise ValueError("long_fraction and doomed_fraction must be within [0, 1]")
         if not 0 <= self.long_work[0] <= self.long_work[1] or self.doomed_max_attempts < 1:
             raise ValueError("long_work must be a (low, high) range; doomed_max_attempts >= 1")
+        types = [k.task_type for k in self.kinds]
+        if len(set(types)) != len(types):
+            raise ValueError(f"each task kind once: {types}")
 
     def plan(self, rng: random.Random) -> list[PlannedTask]:
         """The tasks to schedule, ordered by when to send them; same rng state, same plan."""
@@ -104,7 +153,7 @@ class Workload:
                 fail_attempts=1 if rng.random() < self.fail_fraction else 0,
                 payload_bytes=self._payload_size(rng),
             )
-            planned.append(self._variant(task, rng))
+            planned.append(self._of_kind(self._variant(task, rng), rng))
         return sorted(planned, key=lambda p: (p.send_at, p.task_id))
 
     def _variant(self, task: PlannedTask, rng: random.Random) -> PlannedTask:
@@ -115,6 +164,15 @@ class Workload:
             n = self.doomed_max_attempts
             task = dataclasses.replace(task, max_attempts=n, fail_attempts=n)
         return task
+
+    def _of_kind(self, task: PlannedTask, rng: random.Random) -> PlannedTask:
+        # No draws without kinds, so the plans of existing seeds stay the same.
+        if not self.kinds:
+            return task
+        (kind,) = rng.choices(self.kinds, weights=[k.weight for k in self.kinds])
+        return dataclasses.replace(
+            task, task_type=kind.task_type, payload=rng.choice(kind.payloads), payload_bytes=0
+        )
 
     def _payload_size(self, rng: random.Random) -> int:
         # No draw without payloads, so the plans of existing seeds stay the same.

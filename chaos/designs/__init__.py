@@ -16,27 +16,37 @@ source is silent).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass
 from typing import Literal
 
 from .contract import DesignClient
 
-Dispatcher = Literal["none", "every", "first"]
+Dispatcher = Literal["none", "every", "first", "process"]
+Params = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
 class Design:
     """One design: its name on the command line and where it comes from.
 
-    ``dispatcher`` says which worker processes also run the design's dispatcher
-    loop (they get ``--dispatch``): ``every`` worker, only the ``first``, or
-    ``none`` (the design has no dispatcher). ``cron`` is False for designs with
+    ``dispatcher`` says where the design's dispatcher loop runs: in ``every``
+    worker process or only the ``first`` (they get ``--dispatch``), in a
+    ``process`` of its own (``python -m MODULE dispatcher ...``, the cluster's
+    ``dispatcher-0``), or ``none`` (the design has no dispatcher). The clock-skew
+    fault shifts the process that decides due times: the dispatcher process when
+    there is one, else a worker. ``cron`` is False for designs with
     no recurring tasks: their runs start no cron processes. ``judged`` is True
     only for the reference scheduler, whose promises are the expectations.
     ``own_processes`` is False for the reference scheduler, whose workers are the
     scenario's ``worker_module`` and whose cron processes are
     :mod:`duetime.chaos.system.cron_process`.
+
+    ``params`` are the design's own parameters (name, value) where they differ from
+    its module's defaults: each process gets them as ``--param NAME=VALUE`` and the
+    producers' client as keywords. A variant (``variant_of`` names its design) runs
+    the same module at other parameters, e.g. the source's own values.
     """
 
     name: str
@@ -47,11 +57,27 @@ class Design:
     cron: bool = False
     judged: bool = False
     own_processes: bool = True
+    params: Params = ()
+    variant_of: str | None = None
+
+    def param_args(self) -> tuple[str, ...]:
+        """``--param NAME=VALUE`` for each of ``params``: every process of the design gets them."""
+        return tuple(a for name, value in self.params for a in ("--param", f"{name}={value}"))
 
     def worker_args(self, index: int) -> tuple[str, ...]:
         """Extra flags of worker process ``index`` (0-based)."""
         runs_dispatcher = self.dispatcher == "every" or (self.dispatcher == "first" and index == 0)
-        return ("--dispatch",) if runs_dispatcher else ()
+        return (("--dispatch",) if runs_dispatcher else ()) + self.param_args()
+
+    def variant(self, suffix: str, title: str, **params: str) -> Design:
+        """This design under other ``params``, named ``{name}@{suffix}``."""
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}@{suffix}",
+            title=title,
+            params=tuple(params.items()),
+            variant_of=self.name,
+        )
 
 
 REFERENCE = Design(
@@ -82,20 +108,26 @@ BATCH_DISPATCHER = Design(
     module="duetime.chaos.designs.batch_dispatcher",
     title="central dispatcher moving all due tasks each round to a list",
     source="Stack Overflow answer: ZRANGEBYSCORE, then RPUSH+ZREM per task in MULTI",
-    dispatcher="first",
+    dispatcher="process",
 )
 IDEMPOTENCY_KEYS = Design(
     name="idempotency-keys",
     module="duetime.chaos.designs.idempotency_keys",
-    title="run, then remove; repeats carry a key from the task id and score",
-    source="Schedulinator README (gumberss/Schedulinator)",
+    title="claim by negating the score (Lua, Redis TIME), remove after a successful run",
+    source="Schedulinator README and code (gumberss/Schedulinator)",
 )
 CLIENT_RETRY = Design(
     name="client-retry",
     module="duetime.chaos.designs.client_retry",
     title="client-side schedulers with push/register and retry after a timeout",
-    source="schedule-mq README",
+    source="schedule-mq README and code",
     cron=True,
+)
+PRIORITY_SCORE = Design(
+    name="priority-score",
+    module="duetime.chaos.designs.priority_score",
+    title="one sorted set scored by due time and priority; producers add, consumers pop",
+    source="Nik L., 'Mastering Dynamic Task Scheduling with Redis' (DEV Community)",
 )
 
 DESIGNS: dict[str, Design] = {
@@ -103,10 +135,26 @@ DESIGNS: dict[str, Design] = {
     for d in (
         REFERENCE,
         POLL_REMOVE_RUN,
+        # The blog's own intervals (seeds/000 lines 104-105): 500 ms after a task, 10 s idle.
+        POLL_REMOVE_RUN.variant(
+            "source",
+            "poll-remove-run at the blog's intervals (500 ms / 10 s)",
+            timeout_s="0.5",
+            timeout_when_empty_s="10",
+        ),
         WATCH_DISPATCHER,
         BATCH_DISPATCHER,
         IDEMPOTENCY_KEYS,
         CLIENT_RETRY,
+        # The README's retryTimeout: 5000 for push (seeds/004 line 116), 10000 for register
+        # (seeds/004 line 101).
+        CLIENT_RETRY.variant(
+            "source",
+            "client-retry at the README's retryTimeout (push 5 s, register 10 s)",
+            retry_timeout_s="5",
+            cron_retry_timeout_s="10",
+        ),
+        PRIORITY_SCORE,
     )
 }
 ALL = "all"
@@ -131,7 +179,8 @@ def parse_strategies(text: str) -> list[Design]:
 
 def open_client(design: Design, url: str, namespace: str) -> DesignClient:
     """A producer-side client of ``design`` on ``url``."""
-    client: DesignClient = importlib.import_module(design.module).client(url, namespace)
+    module = importlib.import_module(design.module)
+    client: DesignClient = module.client(url, namespace, **dict(design.params))
     return client
 
 

@@ -15,17 +15,24 @@ Choices where the source is silent:
 - The member is ``json.dumps(..., sort_keys=True)`` of ``data``, ``task_id``,
   ``task_type`` and ``due_at``. There is one run list for all task types; the
   worker picks the handler by the member's ``task_type``.
-- The answer reads with ZREVRANGEBYSCORE (latest due first); we read the same
-  members with ZRANGEBYSCORE, so the earliest due is pushed first.
-- Only worker process 0 runs the dispatcher (``--dispatch``; the answer's
-  dispatcher is central). The other processes only work. Nothing elects or
-  replaces it: while it is down, no task moves.
+- The answer reads with ZREVRANGEBYSCORE (seeds/001 lines 55 and 63: latest due
+  first); we read the same members with ZRANGEBYSCORE, so the earliest due is pushed
+  first. Same members, same round; only the order inside a round differs.
+- The dispatcher is a process of its own (``python -m ... dispatcher``, the
+  testbed's ``dispatcher-0``): the answer says "A central dispatcher wakes every N
+  seconds" (seeds/001 line 55) and gives it its own loop, apart from the workers'
+  (lines 61-70 and 72-77). Its clock alone decides due times, so the clock-skew
+  fault shifts it. Nothing elects or replaces it: while it is down, no task moves.
+  (``worker --dispatch`` also runs it inside a worker, for the benchmark, which
+  starts worker processes only.)
 - The result is ``{"task_id", "ok", "error"}``; a handler exception is logged,
   reported as ``ok: false`` and the task dropped. Nobody reads ``results`` (the
   answer leaves the response handling out), so it only grows; ``backlog()``
   counts ``new_tasks`` and ``to_be_executed``, not results.
-- The answer's second sketch, a "stateless atomic dispatcher" that pops the head of
-  the set into a temporary set before deciding, is not implemented.
+- The answer's second sketch, the "stateless atomic dispatcher" (seeds/001 lines
+  78-96), is not implemented: as written it reads the two *latest* members
+  (``ZREVRANGE 0 1``) but removes the two *earliest* (``ZREMRANGEBYRANK 0 1``), so it
+  cannot be run as the answer gives it; the first sketch is the design.
 - No recurring tasks, no attempts, no idempotency keys.
 
 Poll intervals: the dispatcher sleeps ``RESOLUTION_S`` = 1 s between rounds (the
@@ -136,10 +143,18 @@ def move(r: redis.Redis, namespace: str, member: str) -> None:
         pipe.execute()
 
 
-def dispatch_round(r: redis.Redis, namespace: str, now: float | None = None) -> float:
+def dispatch_round(
+    r: redis.Redis,
+    namespace: str,
+    now: float | None = None,
+    moved: Callable[[int], None] | None = None,
+) -> float:
     """One round of the central dispatcher; returns the sleep before the next."""
-    for member in due_members(r, namespace, now):
+    members = due_members(r, namespace, now)
+    for member in members:
         move(r, namespace, member)
+    if members and moved is not None:
+        moved(len(members))
     return RESOLUTION_S
 
 
@@ -170,9 +185,24 @@ def run_worker(options: process.WorkerOptions, stop: threading.Event) -> None:
     r.close()
 
 
+def run_dispatcher(options: process.DispatcherOptions, stop: threading.Event) -> None:
+    """The central dispatcher as a process of its own (the testbed's ``dispatcher-0``)."""
+    r = connect(options.url)
+    record = process.dispatch_recorder()
+
+    def step() -> float:
+        return dispatch_round(r, options.namespace, moved=record)
+
+    process.run_loops(stop, [step], REDIS_PAUSE_S, STOP_GRACE_S)
+    r.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     return process.main(
-        argv, prog="python -m duetime.chaos.designs.batch_dispatcher", run_worker=run_worker
+        argv,
+        prog="python -m duetime.chaos.designs.batch_dispatcher",
+        run_worker=run_worker,
+        run_dispatcher=run_dispatcher,
     )
 
 

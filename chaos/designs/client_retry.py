@@ -16,11 +16,16 @@ adds a recurring one. Instances cooperate only through Redis:
   says a pushed task only *shares its name* with others. The due time is
   ``now + delay`` on the **pushing** client's clock and is judged against each
   polling instance's **own** clock: skewed clocks run tasks early or late.
-- Every ``POLL_INTERVAL_S`` (the README's 1000 ms default, which it says "needn't
-  be changed"; it is the design's resolution: a run starts up to ~1 s late), an
-  instance reads the due members of each name it has bound (``ZRANGEBYSCORE``,
-  as many as it has idle handler threads: choice) and claims each with one Lua
-  script: if the member is still there and still due, remove it, or, if the run
+- Delivery: an instance reads the due members of each name it has bound
+  (``ZRANGEBYSCORE``, up to ``CLAIM_BATCH`` per read) and starts each handler on a
+  thread of its own, without waiting for it and with no cap: the library's own
+  scheduler pops ready runs in a loop (``brpop``) and calls its ``doExec`` without
+  awaiting it. After a read that claimed runs it reads again at once; after one
+  that found nothing it waits ``POLL_INTERVAL_S`` (the README's 1000 ms default,
+  seeds/004 line 48, "generally needn't be changed"; the library polls its delayed
+  runs at that interval: a delayed run starts up to ~1 s late). The testbed's
+  ``--concurrency`` is ignored (the README has no such setting). Each claim is one
+  Lua script: if the member is still there and still due, remove it, or, if the run
   has ``retry``, re-score it to ``now + retry_timeout`` (the *re-issue entry*:
   how "a task whose machine died is issued again after retryTimeout" works).
   The handler runs on a handler thread. If it returns anything but ``False``,
@@ -29,9 +34,10 @@ adds a recurring one. Instances cooperate only through Redis:
   is issued again after ``retry_timeout``. Attempts are unbounded (the README
   has no limit and no dead letters). Without ``retry`` a claimed run is gone
   whatever happens next: at-most-once.
-- Cron: every instance with registrations computes the slots after the last
-  time it looked, on its own clock; for each one it runs ``SET {ns}:cron:{key}:
-  {slot_ms} NX PX CRON_LOCK_TTL_MS`` and only the winner fires the slot (pushes
+- Cron: every instance with registrations sleeps until the next slot on its own
+  clock (as the library's ``startSchedule`` does), then for each slot passed runs
+  ``SET {ns}:cron:{key}:{slot_ms} NX PX CRON_LOCK_TTL_MS`` and only the winner fires
+  the slot (pushes
   a run due now with the registration's retry options), so one slot fires once
   across instances. No catch-up: an instance starts looking from when it
   starts, so a slot that passed while every instance was down never fires.
@@ -40,8 +46,12 @@ adds a recurring one. Instances cooperate only through Redis:
 
 The testbed adapter. ``schedule_task`` pushes ``{"task_id", "due_at", "data"}``
 under ``task_type`` with ``delay = max(0, timestamp - now)``, ``retry=True`` and
-``retry_timeout = RETRY_TIMEOUT_S`` (2 s: the producer cannot know the workers'
-lease, so it uses the testbed scenarios' 2 s lease as a constant). ``backlog``
+``retry_timeout = RETRY_TIMEOUT_S`` (2 s, our choice: the testbed scenarios' lease;
+``--param retry_timeout_s=`` changes it, and the cron registrations' with
+``cron_retry_timeout_s=``). The README's own values are 5000 ms for a push
+(seeds/004 line 116) and 10000 ms for a registration (line 101): the variant
+``client-retry@source`` runs them. A handler slower than the retry timeout runs
+twice, so this choice moves the "slow or paused handler runs twice" count. ``backlog``
 counts the members of every ``{ns}:runs:*`` set, re-issue entries included (runs
 still owed). Workers bind every handler type and register nothing; handlers get
 ``attempt=1`` (the design counts no attempts; the chaos handlers count injected
@@ -69,7 +79,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +96,8 @@ log = logging.getLogger("duetime.chaos.designs.client_retry")
 POLL_INTERVAL_S = 1.0  # the README's pollInterval default, 1000 ms
 DEFAULT_RETRY_TIMEOUT_S = 10.0  # the README's register example: retryTimeout 10000
 RETRY_TIMEOUT_S = 2.0  # what the testbed's producers push with (the scenarios' lease)
+CLAIM_BATCH = 100  # due runs read per ZRANGEBYSCORE; the loop reads again at once
+PARAMS = ("retry_timeout_s", "cron_retry_timeout_s")
 CRON_LOCK_TTL_MS = 3 * 3600 * 1000  # "some hours": how long a fired slot stays taken
 STOP_WAIT_S = 5.0
 
@@ -126,12 +138,11 @@ class ScheduleMQ:
         r: redis.Redis,
         prefix: str,
         *,
-        concurrency: int = 4,
         poll_interval: float = POLL_INTERVAL_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.r, self.prefix, self.clock = r, prefix, clock
-        self.concurrency, self.poll_interval = concurrency, poll_interval
+        self.poll_interval = poll_interval
         self.handlers: dict[str, Handler] = {}
         self.registrations: list[Registration] = []
         self.busy = 0
@@ -226,16 +237,30 @@ class ScheduleMQ:
             with self.lock:
                 self.busy -= 1
 
+    def next_slot(self) -> float | None:
+        """The earliest cron slot after each registration's last look, or None."""
+        slots = [
+            float(croniter(reg.cron_expr, reg.last, second_at_beginning=True).get_next(float))
+            for reg in self.registrations
+            if reg.last is not None
+        ]
+        return min(slots) if slots else None
+
     def step(self) -> float:
-        with self.lock:
-            idle = self.concurrency - self.busy
-        if self.handlers and idle > 0:
-            for run in self.claim_due(idle):
-                with self.lock:
-                    self.busy += 1
-                threading.Thread(target=self._work, args=(run,), daemon=True).start()
+        """Start every claimed run unawaited; fire passed cron slots; return the wait."""
+        claimed = self.claim_due(CLAIM_BATCH) if self.handlers else []
+        for run in claimed:
+            with self.lock:
+                self.busy += 1
+            threading.Thread(target=self._work, args=(run,), daemon=True).start()
         self.tick_cron()
-        return self.poll_interval
+        if claimed:
+            return 0.0
+        wait = self.poll_interval if self.handlers else float("inf")
+        slot = self.next_slot()
+        if slot is not None:
+            wait = min(wait, max(0.0, slot - self.clock()))
+        return min(wait, self.poll_interval * 60)
 
     def run(self, stop: threading.Event) -> None:
         """Poll until ``stop``; then let running handlers finish (up to STOP_WAIT_S)."""
@@ -248,9 +273,10 @@ class ScheduleMQ:
 class ClientRetryClient:
     rejected: tuple[type[BaseException], ...] = ()
 
-    def __init__(self, url: str, namespace: str) -> None:
+    def __init__(self, url: str, namespace: str, retry_timeout_s: float = RETRY_TIMEOUT_S) -> None:
         self.r = connect(url)
         self.namespace = namespace
+        self.retry_timeout_s = retry_timeout_s
         self.mq = ScheduleMQ(self.r, f"{namespace}:")
 
     def schedule_task(
@@ -258,7 +284,9 @@ class ClientRetryClient:
     ) -> str:
         payload = {"task_id": task_id, "due_at": timestamp, "data": data}
         delay = max(0.0, timestamp - time.time())
-        self.mq.push(task_type, payload, delay=delay, retry=True, retry_timeout=RETRY_TIMEOUT_S)
+        self.mq.push(
+            task_type, payload, delay=delay, retry=True, retry_timeout=self.retry_timeout_s
+        )
         return task_id
 
     def backlog(self) -> dict[str, int]:
@@ -269,8 +297,17 @@ class ClientRetryClient:
         self.r.close()
 
 
-def client(url: str, namespace: str) -> ClientRetryClient:
-    return ClientRetryClient(url, namespace)
+def check_params(params: Mapping[str, str]) -> tuple[float, float]:
+    """``(retry_timeout_s, cron_retry_timeout_s)``; raises ValueError on a bad value."""
+    return (
+        process.float_param(params, "retry_timeout_s", RETRY_TIMEOUT_S),
+        process.float_param(params, "cron_retry_timeout_s", RETRY_TIMEOUT_S),
+    )
+
+
+def client(url: str, namespace: str, **params: str) -> ClientRetryClient:
+    retry_timeout_s, _ = check_params(params)
+    return ClientRetryClient(url, namespace, retry_timeout_s)
 
 
 def delivering(task_type: str, handler: Handler) -> Handler:
@@ -284,7 +321,7 @@ def delivering(task_type: str, handler: Handler) -> Handler:
 
 
 def run_worker(options: process.WorkerOptions, stop: threading.Event) -> None:
-    mq = ScheduleMQ(connect(options.url), f"{options.namespace}:", concurrency=options.concurrency)
+    mq = ScheduleMQ(connect(options.url), f"{options.namespace}:")
     for task_type, handler in options.handlers.items():
         mq.bind(task_type, delivering(task_type, handler))
     mq.run(stop)
@@ -299,13 +336,14 @@ def cron_data(name: str, work_s: float) -> Callable[[float], Any]:
 
 
 def run_cron(options: process.CronOptions, stop: threading.Event) -> None:
+    _, cron_retry_timeout_s = check_params(options.params)
     mq = ScheduleMQ(connect(options.url), f"{options.namespace}:")
     for spec in options.schedules:
         mq.register(
             CRON_TASK_TYPE,
             spec.expr,
             retry=True,
-            retry_timeout=RETRY_TIMEOUT_S,
+            retry_timeout=cron_retry_timeout_s,
             key=spec.name,
             make_data=cron_data(spec.name, spec.work_s),
         )
@@ -319,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m duetime.chaos.designs.client_retry",
         run_worker=run_worker,
         run_cron=run_cron,
+        params=PARAMS,
+        check_params=check_params,
     )
 
 

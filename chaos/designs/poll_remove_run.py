@@ -18,19 +18,30 @@ The design
   ``ZRANGEBYSCORE set 0 <now ms>``; nothing due: wait ``TIMEOUT_WHEN_EMPTY_S``. Else it
   takes the first id and ``ZREM``s it (a 0 reply: another poller took it, wait
   ``TIMEOUT_S``), reads the hash (``HGETALL``); an empty hash is skipped silently.
-  Otherwise the handler is submitted to the process's thread pool **without being
-  awaited** (the Node code does not await it) and the poller waits ``TIMEOUT_S``.
+  Otherwise the handler starts at once on a thread of its own, **not awaited** (the
+  blog calls ``handler(taskDataObject)`` without ``await``, seeds/000 line 169: it
+  starts at once, with no cap), and the poller waits ``TIMEOUT_S``.
   When the handler ends (an error is only logged: no retry), its thread ``DEL``s
   the hash and then reschedules when ``periodicity > 0`` and there is no end date or
   it is after the schedule date, if the type's ``check_before_reschedule`` hook (see
   ``CHECK_BEFORE_RESCHEDULE``; default: always) agrees: ``ZADD`` schedule date +
   periodicity days, then ``HSET`` the old payload merged with the hook's (the source
   deep-merges; the fields here are flat strings, so a dict merge is the same).
-- Intervals: the source's example is ``timeout`` 500 ms and ``timeoutWhenEmpty`` 10 s.
-  With one task taken per ``timeout`` per process, that would leave a testbed run far
-  behind, so both are scaled down by the same factor (50): 10 ms and 200 ms.
-- Since the poller does not wait for handlers, tasks it took while the pool's
-  ``concurrency`` threads are busy wait in the pool's in-memory queue.
+- Intervals: the blog's example is ``timeout`` 500 ms and ``timeoutWhenEmpty`` 10 s
+  (seeds/000 lines 104-105). With one task taken per ``timeout`` per process, that
+  would leave a testbed run far behind, so the default here scales both by the same
+  factor (1/50): 10 ms and 200 ms (our choice). They are parameters
+  (``--param timeout_s=`` / ``timeout_when_empty_s=``), and the variant
+  ``poll-remove-run@source`` runs the blog's own 500 ms / 10 s: there the backlog waits
+  in Redis (late) instead of being taken.
+- The testbed's ``--concurrency`` is ignored: the blog starts every handler at once.
+- Redis client: the blog uses ioredis (seeds/000 line 67), which resends a command
+  whose reply was lost once it has reconnected (``autoResendUnfulfilledCommands``,
+  up to ``maxRetriesPerRequest`` 20 times, waiting ``min(50 ms * n, 2 s)``). The
+  design's connections do the same (redis-py ``Retry`` with that backoff), so a
+  lost ``HGETALL`` reply is read again rather than lost. A resent ``ZREM`` that had
+  been applied answers 0, which the blog reads as "another instance took it" (line
+  152-153): that task is lost, by the blog's own check.
 - Recurring tasks are not in Redis at all: the source uses in-process ``node-cron``
   timers, so :func:`run_cron` is a local croniter loop that calls the ``chaos_cron``
   handler itself for every slot. Every cron process fires every slot: two processes,
@@ -43,12 +54,13 @@ The design
 
 Failure windows
 ---------------
-- Worker crash after ``ZREM`` (while ``HGETALL`` is pending, the task waits in the
-  pool queue, or the handler runs): the task is gone for good; nothing brings it
+- Worker crash after ``ZREM`` (while ``HGETALL`` is pending, or the handler runs):
+  the task is gone for good; nothing brings it
   back, and its hash stays behind, orphaned (the source hints at a retry scan of
   hashes with no set entry, but does not implement one, so neither does this).
-- Lost ``ZREM`` reply: the member was removed but the poller saw an error, so nobody
-  runs the task: lost. Lost ``HGETALL`` reply: same.
+- Lost ``ZREM`` reply: ioredis resends it; the resend answers 0 and the poller
+  skips the task as taken by another (seeds/000 lines 151-157): lost. A lost
+  ``HGETALL`` reply is resent and read again: no loss.
 - Producer crash between ``ZADD`` and ``HSET``: the id is in the set with no hash; a
   poller removes it, finds the hash empty and skips it: lost. The same happens with
   no crash when a poller takes a task due now between the producer's two commands
@@ -70,21 +82,24 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import redis
 from croniter import croniter
+from redis.backoff import AbstractBackoff
+from redis.retry import Retry
 
 from duetime.chaos.client.handlers import CRON_TASK_TYPE
 
 from . import process
-from .contract import REDIS_DOWN, Delivery, connect
+from .contract import CONNECT_TIMEOUT_S, REDIS_DOWN, SOCKET_TIMEOUT_S, Delivery
 
 log = logging.getLogger("duetime.chaos.designs.poll_remove_run")
 
 TIMEOUT_S = 0.010  # source: 500 ms between a taken task and the next poll (scaled by 1/50)
 TIMEOUT_WHEN_EMPTY_S = 0.200  # source: 10 s when nothing is due (scaled by 1/50)
+PARAMS = ("timeout_s", "timeout_when_empty_s")
+IOREDIS_MAX_RETRIES_PER_REQUEST = 20
 DAY_S = 86400.0
 CRON_LATE_S = 1.0  # node-cron ticks once a second and does not fire missed seconds
 STOP_GRACE_S = 5.0
@@ -93,6 +108,33 @@ Payload = dict[str, str]
 RescheduleCheck = Callable[[Payload], tuple[Payload, bool]]
 # Per task type: may change the payload and decide whether to reschedule (default: yes).
 CHECK_BEFORE_RESCHEDULE: dict[str, RescheduleCheck] = {}
+
+
+class IoredisBackoff(AbstractBackoff):
+    """ioredis's default ``retryStrategy``: wait ``min(50 ms * attempt, 2 s)``."""
+
+    def compute(self, failures: int) -> float:
+        return float(min(0.05 * failures, 2.0))
+
+
+def connect(url: str) -> redis.Redis:
+    """A client that, like ioredis, resends a command whose reply was lost on reconnect."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        decode_responses=True,
+        retry=Retry(IoredisBackoff(), IOREDIS_MAX_RETRIES_PER_REQUEST),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
+
+
+def check_params(params: Mapping[str, str]) -> tuple[float, float]:
+    """``(timeout_s, timeout_when_empty_s)``; raises ValueError on a bad value."""
+    return (
+        process.float_param(params, "timeout_s", TIMEOUT_S),
+        process.float_param(params, "timeout_when_empty_s", TIMEOUT_WHEN_EMPTY_S),
+    )
 
 
 def always_reschedule(payload: Payload) -> tuple[Payload, bool]:
@@ -149,7 +191,9 @@ class PollRemoveRunClient:
         self.redis.close()
 
 
-def client(url: str, namespace: str) -> PollRemoveRunClient:
+def client(url: str, namespace: str, **params: str) -> PollRemoveRunClient:
+    """The producers' client; ``params`` are the pollers' (checked, not used here)."""
+    check_params(params)
     return PollRemoveRunClient(url, namespace)
 
 
@@ -163,24 +207,28 @@ class Poller:
         task_type: str,
         handler: process.Handler,
         submit: Callable[[Callable[[], None]], object],
+        *,
+        timeout_s: float = TIMEOUT_S,
+        timeout_when_empty_s: float = TIMEOUT_WHEN_EMPTY_S,
     ) -> None:
         self.redis, self.namespace, self.task_type = r, namespace, task_type
         self.handler, self.submit = handler, submit
+        self.timeout_s, self.timeout_when_empty_s = timeout_s, timeout_when_empty_s
         self.check = CHECK_BEFORE_RESCHEDULE.get(task_type, always_reschedule)
 
     def step(self) -> float:
         key = set_key(self.namespace, self.task_type)
         due = self.redis.zrangebyscore(key, 0, int(time.time() * 1000))
         if not due:
-            return TIMEOUT_WHEN_EMPTY_S
+            return self.timeout_when_empty_s
         task_id = str(due[0])
         if int(self.redis.zrem(key, task_id)) < 1:
-            return TIMEOUT_S  # another poller took it
+            return self.timeout_s  # another poller took it
         found = self.redis.hgetall(hash_key(self.namespace, self.task_type, task_id))
         payload = {str(k): str(v) for k, v in found.items()}
         if payload:
             self.submit(lambda: self.run(task_id, payload))
-        return TIMEOUT_S
+        return self.timeout_s
 
     def run(self, task_id: str, payload: Payload) -> None:
         """Handler, then ``DEL`` the hash, then the reschedule step (each error only logged)."""
@@ -221,38 +269,56 @@ class Poller:
 
 def run_worker(options: process.WorkerOptions, stop: threading.Event) -> None:
     r = connect(options.url)
-    pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="handler")
+    timeout_s, timeout_when_empty_s = check_params(options.params)
     lock = threading.Lock()
-    running: set[Future[None]] = set()
-
-    def forget(future: Future[None]) -> None:
-        with lock:
-            running.discard(future)
+    running: set[threading.Thread] = set()
 
     def submit(job: Callable[[], None]) -> object:
-        future = pool.submit(job)
-        with lock:
-            running.add(future)
-        future.add_done_callback(forget)
-        return future
+        """Start ``job`` now on a thread of its own: the blog does not await its handler."""
 
+        def run() -> None:
+            try:
+                job()
+            finally:
+                with lock:
+                    running.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, name="handler", daemon=True)
+        with lock:
+            running.add(thread)
+        thread.start()
+        return thread
+
+    pollers = [
+        Poller(
+            r,
+            options.namespace,
+            t,
+            h,
+            submit,
+            timeout_s=timeout_s,
+            timeout_when_empty_s=timeout_when_empty_s,
+        )
+        for t, h in options.handlers.items()
+    ]
     threads = [
         threading.Thread(
             target=process.keep_going,
-            args=(stop, TIMEOUT_WHEN_EMPTY_S, Poller(r, options.namespace, t, h, submit).step),
-            name=f"poller-{t}",
+            args=(stop, timeout_when_empty_s, p.step),
+            name=f"poller-{p.task_type}",
         )
-        for t, h in options.handlers.items()
+        for p in pollers
     ]
     for thread in threads:
         thread.start()
     stop.wait()
     for thread in threads:
         thread.join()
+    deadline = time.monotonic() + STOP_GRACE_S
     with lock:
         pending = list(running)
-    wait(pending, timeout=STOP_GRACE_S)
-    pool.shutdown(wait=False, cancel_futures=True)
+    for thread in pending:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def run_cron(options: process.CronOptions, stop: threading.Event) -> None:
@@ -300,6 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m duetime.chaos.designs.poll_remove_run",
         run_worker=run_worker,
         run_cron=run_cron,
+        params=PARAMS,
+        check_params=check_params,
     )
 
 

@@ -18,8 +18,10 @@ Choices where the source is silent:
   ``due_at``. The answer pushes only the data; we push the whole member, because
   the handler needs the task id and due time.
 - Every worker process runs a dispatcher thread (the registry passes
-  ``--dispatch`` to all of them: the answer says "dispatcher(s)"). Dispatchers use
-  redis-py's pipeline WATCH/MULTI API.
+  ``--dispatch`` to all of them: the answer says "dispatcher(s)", seeds/001 line 26,
+  and not where they run). Running inside the workers is what exposes the
+  dispatchers to the worker clock-skew fault: a shifted worker's dispatcher moves
+  tasks early. Dispatchers use redis-py's pipeline WATCH/MULTI API.
 - After a move, the dispatcher loops at once; it sleeps only when nothing is due.
 - A handler exception is logged and the task dropped (the answer has no retry).
 - No recurring tasks, no attempts, no idempotency keys.

@@ -81,10 +81,23 @@ def _printable(text: str) -> str:
     )
 
 
+def _shell_lines(command: str, indent: str) -> str:
+    """``command`` in lines that fit under ``indent``, continued with backslashes (in the
+    docstring's source a backslash takes two characters, a continued line two more)."""
+    width = LINE_LENGTH - len(indent) - 2 - 3
+    lines: list[str] = []
+    for word in map(shlex.quote, shlex.split(command)):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return indent + f" \\\n{indent}  ".join(lines)
+
+
 def _docstring(paragraphs: Sequence[str], command: str) -> str:
     width = LINE_LENGTH - 4
     body = [textwrap.fill(p, width) for p in paragraphs]
-    body += [f"Rerun it:\n\n    {command}"]
+    body += [f"Rerun it:\n\n{_shell_lines(command, '    ')}"]
     text = "\n\n".join(body).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     return f'"""{_printable(text)}\n"""'
 

@@ -27,6 +27,8 @@ FAULT_END = "fault-end"
 PROCESS_START = "process-start"
 PROCESS_END = "process-end"
 CRON_READY = "cron-ready"
+# A dispatcher process moved due tasks, with its wall clock's skew (it decides due times).
+DISPATCH = "dispatch"
 CRON_SCHEDULE = "cron-schedule"
 PHASE = "phase"
 # A worker's lease state change (claim, renew, ack, fail, release): ok if Redis accepted it.

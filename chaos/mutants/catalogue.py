@@ -139,6 +139,20 @@ CATALOGUE: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        name="fence_ignores_token",
+        bug="The fence checks that the task runs but not whose token it is: a worker whose "
+        "lease was taken over still renews, acks or fails the task another worker runs.",
+        scenario="stale_holder",
+        catchers=("fenced",),
+        patches=(
+            Patch(
+                "scheduler/lua/includes/fence.lua",
+                "return r.st == 'R' and r.tok > 0 and r.tok == token",
+                "return r.st == 'R'",
+            ),
+        ),
+    ),
+    Mutant(
         name="handler_errors_swallowed",
         bug="The worker's handler thread swallows exceptions and reports success: a failed "
         "task is acknowledged as done instead of retried.",

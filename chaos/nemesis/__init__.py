@@ -5,8 +5,10 @@ from __future__ import annotations
 from .base import Fault, FaultSchedule, Nemesis, NemesisContext, NemesisUnavailable
 from .clock import ClockSkew
 from .cron import KillCronSchedulers
+from .memory import FillMemory
 from .network_toxic import NetworkToxic
 from .partition import Partition
+from .poison import PoisonRecords
 from .power_loss import PowerLoss
 from .redis_process import KillRedis
 from .slow_disk import SlowDisk
@@ -16,6 +18,7 @@ __all__ = [
     "ClockSkew",
     "Fault",
     "FaultSchedule",
+    "FillMemory",
     "KillCronSchedulers",
     "KillRedis",
     "KillWorker",
@@ -25,6 +28,7 @@ __all__ = [
     "NetworkToxic",
     "Partition",
     "PauseWorker",
+    "PoisonRecords",
     "PowerLoss",
     "SlowDisk",
 ]

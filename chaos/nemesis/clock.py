@@ -1,4 +1,6 @@
-"""Clock skew of one worker: restart it with its wall clock shifted, then back.
+"""Clock skew of one process that decides due times: restart it with its wall clock
+shifted, then back. That is a worker, or a design's dispatcher process when it has one
+(``Cluster.due_time_deciders``).
 
 The shift comes from a tiny ``LD_PRELOAD`` shim (``clock_shift.c``, compiled on
 first use) that moves only ``CLOCK_REALTIME``: the testbed clock (monotonic) is
@@ -15,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from duetime.chaos.system.cluster import WORKER_ROLE, Cluster
+from duetime.chaos.system.cluster import Cluster
 
 from .base import Fault, Nemesis, NemesisContext, NemesisUnavailable
 
@@ -52,7 +54,7 @@ def shift_env(shim: Path, shift_s: float) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class ClockSkew(Nemesis):
-    """Restart one worker with its wall clock shifted by one of ``shifts_s``."""
+    """Restart one due-time-deciding process with its wall clock shifted by one of ``shifts_s``."""
 
     shifts_s: tuple[float, ...] = (30.0, -30.0)
 
@@ -64,7 +66,7 @@ class ClockSkew(Nemesis):
         build_shim()
 
     def inject(self, ctx: NemesisContext) -> Fault | None:
-        alive = [n for n in ctx.cluster.names(WORKER_ROLE) if ctx.cluster.alive(n)]
+        alive = [n for n in ctx.cluster.due_time_deciders() if ctx.cluster.alive(n)]
         if not alive:
             return None
         worker = ctx.rng.choice(alive)

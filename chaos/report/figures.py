@@ -81,3 +81,17 @@ def fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+def injected_text(injected: dict[str, int] | None) -> str:
+    """``kill_redis x3, pause_worker x1``, or ``none``: never a Python dict."""
+    if not injected:
+        return "none"
+    return ", ".join(f"{name} x{count}" for name, count in injected.items())
+
+
+def dup_text(duplicated_tasks: int | None, max_per_task: int | None) -> str:
+    """Duplicated tasks, with the most runs of one task only when some task ran twice."""
+    if not duplicated_tasks:
+        return fmt(duplicated_tasks)
+    return f"{duplicated_tasks} (max {fmt(max_per_task)})"

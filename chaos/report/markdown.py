@@ -12,8 +12,11 @@ from duetime.chaos.checker.redis_docs import DISAGREES_WITH_DOCS
 from duetime.chaos.history.ops import Op
 from duetime.chaos.history.store import REPORT_FILE
 
-from .figures import figures, fmt
-from .plots import plot_timeline
+from .figures import figures, fmt, injected_text
+from .plots import plot_timeline, timeline_title
+
+# Ids listed per checker in report.md; results.json keeps them all.
+SHOWN_IDS = 50
 
 # Fault details shown in the fault table (the rest is in history.jsonl).
 SHOWN_DETAIL = (
@@ -74,6 +77,18 @@ def _expectation_lines(results: dict[str, Any]) -> list[str]:
     return [*lines, "", *notes]
 
 
+def shown_details(details: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Details with each long list cut to ``SHOWN_IDS`` items, and a note per cut list."""
+    shown, notes = {}, []
+    for key, value in sorted(details.items()):
+        if isinstance(value, list) and len(value) > SHOWN_IDS:
+            shown[key] = value[:SHOWN_IDS]
+            notes.append(f"`{key}`: {SHOWN_IDS} of {len(value)} shown (all in results.json).")
+        else:
+            shown[key] = value
+    return shown, notes
+
+
 def render(results: dict[str, Any], plot: Path | None, fault_table: Sequence[str] = ()) -> str:
     f = figures(results)
     verdict = f.verdict.upper()
@@ -84,14 +99,17 @@ def render(results: dict[str, Any], plot: Path | None, fault_table: Sequence[str
         "",
         f"Reproduce: `{results['command']}`",
         "",
+    ]
+    if results.get("status") == "skipped":
+        # Nothing ran: no figure, table or plot would say anything.
+        return "\n".join([*out, f"**Skipped**: {results.get('skip_reason') or 'no reason'}", ""])
+    out += [
         f"Status: {results['status']}; {results['duration_s']} s; redis-server "
         f"{results['redis']['version']} ({results['redis']['binary']}).",
         "",
     ]
     if results.get("error"):
         out += ["```", results["error"], "```", ""]
-    if results.get("status") == "skipped":
-        out += [f"**Skipped**: {results.get('skip_reason', '')}", ""]
     if results.get("verdict_reasons"):
         out += [f"Why {f.verdict}:", "", *(f"- {r}" for r in results["verdict_reasons"]), ""]
     out += ["## Expectations", "", *_expectation_lines(results), ""]
@@ -112,25 +130,33 @@ def render(results: dict[str, Any], plot: Path | None, fault_table: Sequence[str
     out += _loss_lines(results)
     out += ["## Checkers", ""]
     for name, r in results.get("checkers", {}).items():
+        details, cut = shown_details(r["details"])
         out += [
             f"### {name}: {r['verdict']}",
             "",
             r["summary"],
             "",
             "```json",
-            json.dumps(r["details"], indent=1, sort_keys=True),
+            json.dumps(details, indent=1, sort_keys=True),
             "```",
             "",
+            *(line for note in cut for line in (note, "")),
         ]
     nem = results["nemeses"]
-    out += ["## Faults", "", f"Injected: {nem['injected'] or 'none'}", ""]
+    out += ["## Faults", "", f"Injected: {injected_text(nem['injected'])}", ""]
     if fault_table:
         out += ["Fault windows, in seconds since the load started:", "", *fault_table]
     for warning in results.get("warnings", []):
         out.append(f"- **warning**: {warning}")
     for err in [*nem["errors"], *nem["heal_failures"], *results.get("producer_crashes", [])]:
         out += ["```", err.strip(), "```"]
-    out += ["", f"Scheduler stats after the drain: `{results.get('stats_at_end')}`", ""]
+    stats = results.get("stats_at_end")
+    if stats is not None:
+        shown = ", ".join(f"{k} {v}" for k, v in stats.items()) or "nothing"
+        out += ["", f"Left in the scheduler after the drain: {shown}."]
+    else:
+        out += ["", "Left in the scheduler after the drain: not known (Redis did not answer)."]
+    out.append("")
     return "\n".join(out)
 
 
@@ -189,7 +215,9 @@ def _fault_lines(history: Sequence[Op], origin: float) -> list[str]:
 def write_report(run_dir: Path, results: dict[str, Any], history: Sequence[Op]) -> Path:
     """Write the plots and ``report.md``; returns the report's path."""
     origin = results.get("phases", {}).get("load", results["started_at"])
-    plot = plot_timeline(run_dir, history, origin)
+    skipped = results.get("status") == "skipped"
+    title = timeline_title(results)
+    plot = None if skipped else plot_timeline(run_dir, history, origin, title)
     path = run_dir / REPORT_FILE
     path.write_text(render(results, plot, _fault_lines(history, origin)))
     return path

@@ -8,14 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from duetime.chaos.checker.verdict import RUN_VERDICTS
 from duetime.chaos.designs import REFERENCE
 
 from .comparison import write_comparison
-from .figures import Figures, figures, fmt, verdict_of
+from .figures import Figures, dup_text, figures, fmt, verdict_of
 from .matrix_summary import loss_cell, summary_section
 
 MATRIX_MD = "matrix.md"
@@ -29,7 +26,7 @@ HEADERS = (
     "executed",
     "lost",
     "lost by strike: lost/at risk, oldest ack",
-    "dup tasks (max/task)",
+    "duplicated tasks",
     "early",
     "indeterminate (recovered)",
     "indeterminate replies",
@@ -73,7 +70,7 @@ def row(f: Figures, results: dict[str, Any]) -> list[str]:
         fmt(f.executed),
         fmt(f.lost),
         loss_cell(results),
-        f"{fmt(f.duplicated_tasks)} ({fmt(f.max_per_task)})",
+        dup_text(f.duplicated_tasks, f.max_per_task),
         fmt(f.early),
         f"{fmt(f.indeterminate)} ({fmt(f.recovered)})",
         fmt(_lost_detail(results, "indeterminate_replies")),
@@ -150,13 +147,3 @@ def write_matrix(out_dir: Path, all_results: Sequence[dict[str, Any]], command: 
 
 def _reference_runs(all_results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in all_results if r.get("strategy", REFERENCE.name) == REFERENCE.name]
-
-
-def print_matrix(console: Console, all_results: Sequence[dict[str, Any]]) -> None:
-    table = Table(title="chaos matrix")
-    for h in HEADERS:
-        table.add_column(h, overflow="fold")
-    for results in all_results:
-        f = figures(results)
-        table.add_row(*row(f, results), style=None if f.passed else "red")
-    console.print(table)

@@ -15,6 +15,8 @@ from typing import Any
 
 from duetime.chaos.checker.redis_docs import DOCUMENTED, DOCUMENTED_WINDOW_S
 
+from .figures import dup_text
+
 # Process kills: the OS survives, so only what never reached write(2) can go.
 KILLS = ("kill_redis", "slow_disk_kill")
 STRIKE_WORDS = {
@@ -169,14 +171,14 @@ def summary_section(all_results: Sequence[dict[str, Any]]) -> list[str]:
         "how long before the strike the oldest lost task had been acknowledged.",
         "",
         "| config | runs | acknowledged | lost | lost, not by a strike | strikes on Redis "
-        "| dup tasks (max runs/task) | worst lateness p99 / max s |",
+        "| duplicated tasks | worst lateness p99 / max s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for config, t in tallies.items():
         strikes = "; ".join(s.words(f) for f, s in sorted(t.strikes.items())) or "none"
         lines.append(
             f"| {config} | {t.runs} | {t.acknowledged} | {t.lost} | {t.unexplained} | "
-            f"{strikes} | {t.duplicated_tasks} ({t.max_runs_per_task}) | "
+            f"{strikes} | {dup_text(t.duplicated_tasks, t.max_runs_per_task)} | "
             f"{t.lateness_p99_s:.3f} / {t.lateness_max_s:.3f} |"
         )
     lines.append("")

@@ -1,4 +1,5 @@
-"""Plots of a run: throughput and lateness over time, fault windows shaded.
+"""Plots of a run: throughput and lateness over time, fault windows shaded (one kind),
+or as a strip per kind atop each panel (several kinds, whose shades would mix).
 
 A fault is shaded from when it began (its ``began_at`` detail, else its start: a
 disk slowed before it was struck) to its heal; the moment it struck Redis
@@ -11,24 +12,44 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from duetime.chaos.checker.facts import FaultWindow, executions, fault_windows, schedule_outcomes
 from duetime.chaos.checker.lateness import latenesses
 from duetime.chaos.checker.loss_windows import ack_times, lost_tasks
 from duetime.chaos.history.ops import SCHEDULE, Op
 
+from .figures import verdict_of
+
 TIMELINE_FILE = "timeline.png"
 BIN_S = 1.0
 # Tasks that finished this much later than they started are drawn twice (a re-run).
 RERUN_GAP_S = 1.0
+# Height of each kind's strip atop the lower panels, as a fraction of the panel.
+LANE_STRIP = 0.025
 FAULT_COLORS = ("tab:red", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
 
 
-def plot_timeline(run_dir: Path, history: Sequence[Op], origin: float) -> Path | None:
+def timeline_title(results: dict[str, Any]) -> str:
+    """``kill_redis under aof=everysec, seed 1: PASSED`` (and the strategy if not the
+    reference)."""
+    strategy = results.get("strategy", "reference")
+    design = "" if strategy == "reference" else f" ({strategy})"
+    return (
+        f"{results['scenario']}{design} under {results['config']}, seed {results['seed']}: "
+        f"{verdict_of(results).upper()}"
+    )
+
+
+def plot_timeline(
+    run_dir: Path, history: Sequence[Op], origin: float, title: str = ""
+) -> Path | None:
     """Write ``timeline.png``: runs finished and schedules acknowledged per second, and
-    each task's lateness at its first start; returns None for an empty history."""
+    each task's lateness at its first start, under ``title``; one lane and one colour per
+    kind of fault, named in a legend. Returns None for an empty history."""
     if not history:
         return None
     end = max(op.time for op in history) - origin
@@ -104,12 +125,37 @@ def plot_timeline(run_dir: Path, history: Sequence[Op], origin: float) -> Path |
         lanes.broken_barh([(left, right - left)], (lane - 0.4, 0.8), color=color)
         struck = w.detail.get("struck_at")
         for ax in (top, bottom):
-            ax.axvspan(left, right, color=color, alpha=0.12, lw=0)
+            if len(kinds) == 1:
+                ax.axvspan(left, right, color=color, alpha=0.12, lw=0)
+            else:
+                # Overlapping shades of several kinds mix into one band: a strip per kind.
+                high = 1.0 - lane * LANE_STRIP
+                ax.axvspan(left, right, high - LANE_STRIP, high, color=color, alpha=0.6, lw=0)
             if struck is not None:
                 ax.axvline(float(struck) - origin, color=color, ls="--", lw=1)
     lanes.set_yticks(range(len(kinds)), kinds, fontsize=8)
-    lanes.set_ylim(-0.6, max(len(kinds), 1) - 0.4)
-    lanes.set_title("faults (shaded below)", fontsize=9, loc="left")
+    lanes.set_ylim(max(len(kinds), 1) - 0.4, -0.6)  # first kind on top, as in the legend
+    where = "shaded below" if len(kinds) == 1 else "a strip each atop the panels below"
+    lanes.set_title(
+        f"faults: one lane and colour each ({where}; dashed: the moment it struck Redis)"
+        if kinds
+        else "no fault injected",
+        fontsize=9,
+        loc="left",
+    )
+    if kinds:
+        lanes.legend(
+            handles=[
+                Patch(color=FAULT_COLORS[i % len(FAULT_COLORS)], label=kind)
+                for i, kind in enumerate(kinds)
+            ],
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            fontsize=8,
+            frameon=False,
+        )
+    if title:
+        fig.suptitle(title, fontsize=11, fontweight="bold")
     top.legend(loc="upper right", fontsize=8)
     bottom.legend(loc="upper right", fontsize=8)
     fig.tight_layout()

@@ -5,23 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .figures import figures, fmt
+from .figures import dup_text, figures, fmt, injected_text
 from .live import Progress
+from .matrix_progress import MatrixProgress
+from .matrix_screen import SCREEN_WIDTH, wrapped
 
 VERDICT_STYLE = {"valid": "green", "invalid": "red", "unknown": "yellow"}
 
 
 class RichObserver:
-    """A one-line live status: phase, elapsed, counts, active faults."""
+    """A live status: phase, elapsed, counts, active faults, and under a matrix its
+    overall progress. Rich shows it on a terminal only: a pipe gets no live display."""
 
-    def __init__(self, console: Console, label: str) -> None:
+    def __init__(self, console: Console, label: str, overall: MatrixProgress | None = None) -> None:
         self.console = console
         self.label = label
+        self.overall = overall
         self.phase_name = "start"
         self.expected_s: float | None = None
         self._live = Live(Text(""), console=console, refresh_per_second=4, transient=True)
@@ -46,15 +50,59 @@ class RichObserver:
             f"pending {progress.acked_pending}  runs {progress.executions}  ",
             (f"faults: {', '.join(faults)}" if faults else "", "red"),
         )
-        self._live.update(line)
+        if self.overall is None:
+            self._live.update(line)
+        else:
+            self._live.update(Group(Text(self.overall.line(), style="dim"), line))
 
 
 VERDICT_WORDS = {"passed": "bold green", "measured": "bold green", "failed": "bold red"}
 
 
+def print_line(console: Console, text: str | Text) -> None:
+    """A line rich never wraps: a path or a command is copied whole from a pipe too."""
+    console.print(text, soft_wrap=True, highlight=False)
+
+
 def print_summary(console: Console, results: dict[str, Any], run_dir: str) -> None:
-    """One screen: expectations, checker verdicts, figures, where the report is."""
+    """One screen, at most ``SCREEN_WIDTH`` wide: expectations, checker verdicts, figures,
+    where the report is. A skipped run says why, and nothing else."""
     f = figures(results)
+    style = VERDICT_WORDS.get(f.verdict, "bold yellow")
+    if f.verdict != "skipped":
+        _print_checkers(console, results)
+        print_line(
+            console,
+            f"acknowledged {fmt(f.acknowledged)}  executed {fmt(f.executed)}  "
+            f"lost {fmt(f.lost)}  indeterminate {fmt(f.indeterminate)} "
+            f"(recovered {fmt(f.recovered)})",
+        )
+        print_line(
+            console,
+            f"duplicated {dup_text(f.duplicated_tasks, f.max_per_task)}  early {fmt(f.early)}  "
+            f"lateness p50/p99/max {fmt(f.lateness_p50)}/{fmt(f.lateness_p99)}/"
+            f"{fmt(f.lateness_max)} s",
+        )
+        print_line(console, f"faults injected: {injected_text(results['nemeses']['injected'])}")
+        reasons = set(results.get("verdict_reasons", []))
+        for warning in [w for w in results.get("warnings", []) if w not in reasons]:
+            _print_prose(console, f"warning: {warning}", "", "yellow")
+        if results["status"] != "completed":
+            print_line(console, Text(f"run {results['status']}", style="bold red"))
+    print_line(console, Text.assemble((f.verdict.upper(), style), f"  report: {run_dir}/report.md"))
+    if f.verdict == "skipped":
+        _print_prose(console, results.get("skip_reason") or "skipped", "  ")
+    for reason in results.get("verdict_reasons", []):
+        _print_prose(console, reason, "  ")
+    print_line(console, f"reproduce: {results['command']}")
+
+
+def _print_prose(console: Console, text: str, indent: str, style: str = "") -> None:
+    for line in wrapped(text, indent, style):
+        print_line(console, Text(line.text, style=line.style))
+
+
+def _print_checkers(console: Console, results: dict[str, Any]) -> None:
     title = f"{results['scenario']} · {results['config']} · seed {results['seed']}"
     table = Table(title=title, show_lines=False)
     for col in ("checker", "verdict", "expected", "summary"):
@@ -69,22 +117,4 @@ def print_summary(console: Console, results: dict[str, Any], run_dir: str) -> No
             Text(exp, style="green" if e is None or e["held"] else "bold red"),
             r["summary"],
         )
-    console.print(table)
-    console.print(
-        f"acknowledged {fmt(f.acknowledged)}  executed {fmt(f.executed)}  lost {fmt(f.lost)}  "
-        f"indeterminate {fmt(f.indeterminate)} (recovered {fmt(f.recovered)})  "
-        f"duplicated {fmt(f.duplicated_tasks)} (max {fmt(f.max_per_task)}/task)  "
-        f"early {fmt(f.early)}  lateness p50/p99/max {fmt(f.lateness_p50)}/"
-        f"{fmt(f.lateness_p99)}/{fmt(f.lateness_max)} s"
-    )
-    nem = results["nemeses"]
-    console.print(f"faults injected: {nem['injected'] or 'none'}")
-    for warning in results.get("warnings", []):
-        console.print(f"[yellow]warning: {warning}[/yellow]")
-    if results["status"] != "completed":
-        console.print(f"[bold red]run {results['status']}[/bold red]")
-    style = VERDICT_WORDS.get(f.verdict, "bold yellow")
-    console.print(f"[{style}]{f.verdict.upper()}[/]  report: {run_dir}/report.md")
-    for reason in results.get("verdict_reasons", []):
-        console.print(f"  {reason}")
-    console.print(f"reproduce: {results['command']}")
+    console.print(table, width=min(console.width, SCREEN_WIDTH))

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from duetime.chaos.client.user_handlers import SPEC as USER_HANDLERS_SPEC
+from duetime.chaos.client.user_handlers import USER_HANDLERS_ENV
 from duetime.chaos.client.workload import CronSpec
 from duetime.chaos.designs import REFERENCE, Design
 from duetime.chaos.history.clock import TestbedClock
@@ -37,6 +39,8 @@ from .redis_server import Persistence, RedisStartError, read_settings
 
 WORKER_ROLE = "worker"
 CRON_ROLE = "cron"
+# A design's central dispatcher, when its source makes it a process of its own.
+DISPATCHER_ROLE = "dispatcher"
 REDIS_ROLE = "redis"
 # Producers are threads of the runner, not processes; they are clients with a route.
 PRODUCER_ROLE = "producer"
@@ -67,6 +71,10 @@ class ClusterSettings:
     handlers: str = "duetime.chaos.client.handlers:HANDLERS"
     # Records the reference workers' lease changes, so fencing is checked from outside.
     observer: str = "duetime.chaos.client.handlers:LEASE_OBSERVER"
+    # An application's own registry (MODULE:ATTR), run recorded in place of ``handlers``
+    # (``duetime.chaos.client.user_handlers``); ``python_path``: where workers import it from.
+    user_handlers: str = ""
+    python_path: tuple[str, ...] = ()
 
 
 class Cluster:
@@ -169,8 +177,19 @@ class Cluster:
         return [
             *((f"worker-{i}", WORKER_ROLE) for i in range(self.settings.workers)),
             *((f"cron-{i}", CRON_ROLE) for i in range(self.cron_processes)),
+            *((f"dispatcher-{i}", DISPATCHER_ROLE) for i in range(self.dispatcher_processes)),
             *((f"producer-{i}", PRODUCER_ROLE) for i in range(self.producers)),
         ]
+
+    @property
+    def dispatcher_processes(self) -> int:
+        return 1 if self.design.dispatcher == "process" else 0
+
+    def due_time_deciders(self) -> list[str]:
+        """The processes whose own clock decides when a task is due: the design's
+        dispatcher process if it has one, else the workers (the clock-skew fault's targets)."""
+        role = DISPATCHER_ROLE if self.dispatcher_processes else WORKER_ROLE
+        return [name for name, r in self.planned_clients() if r == role]
 
     def url_for(self, client: str) -> str:
         """The Redis URL ``client`` uses: its proxy's if clients are routed, else Redis's."""
@@ -182,6 +201,8 @@ class Cluster:
             self._add(self._worker_spec(i))
         for i in range(self.cron_processes):
             self._add(self._cron_spec(f"cron-{i}"))
+        for i in range(self.dispatcher_processes):
+            self._add(self._dispatcher_spec(f"dispatcher-{i}"))
         for name in list(self._procs):
             self.start_process(name)
 
@@ -191,7 +212,7 @@ class Cluster:
             if self._stopped:
                 return
             self._stopped = True
-        for role in (CRON_ROLE, WORKER_ROLE):
+        for role in (CRON_ROLE, DISPATCHER_ROLE, WORKER_ROLE):
             self.stop_role(role)
         with self._redis_lock:
             if self.redis.running:
@@ -316,11 +337,18 @@ class Cluster:
     # -- internals ---------------------------------------------------------
 
     def _env(self, name: str) -> dict[str, str]:
-        return {
+        env = {
             **EventSink.env(self.sink_dir, name),
             **self.clock.env(),
             "PYTHONUNBUFFERED": "1",
         }
+        s = self.settings
+        if s.user_handlers:
+            env[USER_HANDLERS_ENV] = s.user_handlers
+        if s.python_path:
+            inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+            env["PYTHONPATH"] = os.pathsep.join([*s.python_path, *inherited])
+        return env
 
     def _worker_spec(self, index: int) -> ProcessSpec:
         s = self.settings
@@ -333,12 +361,13 @@ class Cluster:
             "--namespace",
             s.namespace,
             "--handlers",
-            s.handlers,
+            USER_HANDLERS_SPEC if s.user_handlers else s.handlers,
             "--concurrency",
             str(s.concurrency),
             "--lease",
             str(s.lease_s),
             *(() if self.design.own_processes else ("--observer", s.observer)),
+            *self._eviction_args(),
             *s.worker_args,
             *self.design.worker_args(index),
         ]
@@ -357,8 +386,29 @@ class Cluster:
             self.settings.namespace,
             "--schedules",
             schedules,
+            *(self.design.param_args() if self.design.own_processes else ()),
+            *self._eviction_args(),
         ]
         return ProcessSpec.python_module(name, CRON_ROLE, module, args, self._env(name))
+
+    def _eviction_args(self) -> tuple[str, ...]:
+        """The reference refuses an evicting Redis unless told; the testbed tells it, to
+        measure what eviction costs (README, "The maxmemory axis")."""
+        evicting = self.persistence.evicts and not self.design.own_processes
+        return ("--allow-eviction",) if evicting else ()
+
+    def _dispatcher_spec(self, name: str) -> ProcessSpec:
+        args = [
+            "dispatcher",
+            "--url",
+            self.url_for(name),
+            "--namespace",
+            self.settings.namespace,
+            *self.design.param_args(),
+        ]
+        return ProcessSpec.python_module(
+            name, DISPATCHER_ROLE, self.design.module, args, self._env(name)
+        )
 
     def _add(self, spec: ProcessSpec) -> None:
         self._procs[spec.name] = ManagedProcess(spec, self.run_dir / "logs" / f"{spec.name}.log")

@@ -27,6 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--schedules", required=True, help="JSON list of CronSpec fields")
+    parser.add_argument(
+        "--allow-eviction", action="store_true", help="accept an evicting maxmemory-policy"
+    )
     args = parser.parse_args(argv)
 
     from duetime import Scheduler, SchedulerError
@@ -35,7 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     specs = [CronSpec(**raw) for raw in json.loads(args.schedules)]
-    sched = Scheduler.from_url(args.url, namespace=args.namespace)
+    sched = Scheduler.from_url(
+        args.url, namespace=args.namespace, allow_eviction=args.allow_eviction
+    )
     sink = EventSink.from_env()
     while not stop.is_set():
         try:

@@ -23,6 +23,11 @@ from pathlib import Path
 import redis
 
 AOF_MODES = ("off", "no", "everysec", "always")
+# The maxmemory-policy axis: the policy duetime needs, and one that evicts task records.
+MAXMEMORY_POLICIES = ("noeviction", "allkeys-lru")
+# The maxmemory a run with a policy starts with: far above what a run stores, so only a
+# nemesis that lowers it (fill_memory) makes Redis full.
+MAXMEMORY_BYTES = 256 * 1024 * 1024
 
 
 class RedisNotFound(RuntimeError):
@@ -39,26 +44,36 @@ class Persistence:
 
     ``aof``: ``off`` (no AOF), or the ``appendfsync`` policy ``no`` / ``everysec`` /
     ``always`` with ``appendonly yes``. ``rdb``: a ``save`` line such as ``"60 1"``,
-    or ``""`` for no snapshots.
+    or ``""`` for no snapshots. ``maxmemory``: a ``maxmemory-policy`` from
+    ``MAXMEMORY_POLICIES``, started with ``maxmemory`` ``MAXMEMORY_BYTES``, or ``""``
+    for neither (Redis's defaults: no limit, ``noeviction``).
     """
 
     aof: str = "everysec"
     rdb: str = ""
+    maxmemory: str = ""
 
     def __post_init__(self) -> None:
         if self.aof not in AOF_MODES:
             raise ValueError(f"aof must be one of {', '.join(AOF_MODES)}, not {self.aof!r}")
+        if self.maxmemory and self.maxmemory not in MAXMEMORY_POLICIES:
+            raise ValueError(
+                f"maxmemory must be one of {', '.join(MAXMEMORY_POLICIES)}, not {self.maxmemory!r}"
+            )
         if self.rdb and not re.fullmatch(r"(\d+ \d+)( \d+ \d+)*", self.rdb):
             raise ValueError(f"rdb must look like '60 1' (seconds changes), not {self.rdb!r}")
 
     # The settings read back after every start: a run must test the config it names.
-    READ_BACK = ("appendonly", "appendfsync", "save", "maxmemory-policy")
+    READ_BACK = ("appendonly", "appendfsync", "save", "maxmemory-policy", "maxmemory")
 
     def mismatches(self, actual: Mapping[str, str]) -> list[str]:
         """Where the settings a running Redis reports differ from this configuration."""
         wanted = {"appendonly": "no" if self.aof == "off" else "yes", "save": self.rdb}
         if self.aof != "off":
             wanted["appendfsync"] = self.aof
+        if self.maxmemory:
+            wanted["maxmemory-policy"] = self.maxmemory
+            wanted["maxmemory"] = str(MAXMEMORY_BYTES)
         return [
             f"{name} is {actual.get(name)!r}, not {value!r}"
             for name, value in wanted.items()
@@ -71,11 +86,19 @@ class Persistence:
             lines.append("appendonly no")
         else:
             lines += ["appendonly yes", f"appendfsync {self.aof}"]
+        if self.maxmemory:
+            lines += [f"maxmemory {MAXMEMORY_BYTES}", f"maxmemory-policy {self.maxmemory}"]
         return lines
 
     @property
     def label(self) -> str:
-        return f"aof={self.aof}" + (f",rdb={self.rdb.replace(' ', '/')}" if self.rdb else "")
+        label = f"aof={self.aof}" + (f",rdb={self.rdb.replace(' ', '/')}" if self.rdb else "")
+        return label + (f",maxmemory={self.maxmemory}" if self.maxmemory else "")
+
+    @property
+    def evicts(self) -> bool:
+        """Whether Redis may delete keys (task records) when it fills up."""
+        return self.maxmemory.startswith("allkeys-")
 
 
 def _version(binary: str) -> tuple[int, ...]:

@@ -28,10 +28,13 @@ class HistoryBuilder:
         self.ops: list[Op] = []
         self._ids = itertools.count()
 
-    def redis_config(self, aof: str, at: float = 0.0) -> HistoryBuilder:
-        """The persistence settings read back from Redis at its start, for ``aof=<aof>``."""
+    def redis_config(self, aof: str, at: float = 0.0, policy: str = "") -> HistoryBuilder:
+        """The persistence settings read back from Redis at its start, for ``aof=<aof>``
+        (and ``maxmemory=<policy>``, if given)."""
         settings = {"asked": f"aof={aof}", "appendonly": "no" if aof == "off" else "yes"}
         settings["appendfsync"] = "everysec" if aof == "off" else aof
+        if policy:
+            settings["maxmemory-policy"] = policy
         self.ops.append(Op("info", "cluster", at, REDIS_CONFIG, settings))
         return self
 
@@ -43,8 +46,10 @@ class HistoryBuilder:
         outcomes: Sequence[OpType] = ("ok",),
         max_attempts: int = 3,
         fail_attempts: int = 0,
+        error: str = "",
     ) -> HistoryBuilder:
-        """One schedule call per outcome (retries), each an invoke then its completion."""
+        """One schedule call per outcome (retries), each an invoke then its completion;
+        ``error`` is the producer's ``repr`` of what a ``fail`` or ``info`` call raised."""
         value = {
             "task_id": task_id,
             "due_at": due,
@@ -52,8 +57,9 @@ class HistoryBuilder:
             "fail_attempts": fail_attempts,
         }
         for i, outcome in enumerate(outcomes):
+            done = {**value, "error": error} if error and outcome != "ok" else value
             self.ops.append(Op("invoke", "producer-0", at + i * 0.1, SCHEDULE, value))
-            self.ops.append(Op(outcome, "producer-0", at + i * 0.1 + 0.01, SCHEDULE, value))
+            self.ops.append(Op(outcome, "producer-0", at + i * 0.1 + 0.01, SCHEDULE, done))
         return self
 
     def run(
@@ -95,9 +101,19 @@ class HistoryBuilder:
         answered: float,
         accepted: bool = True,
         process: str = "worker-0",
+        reason: str = "",
     ) -> HistoryBuilder:
-        """A worker's lease change as its observer records it."""
-        value = {"action": action, "task_id": task_id, "token": token, "attempt": 0, "sent": sent}
+        """A worker's lease change as its observer records it (``reason``: a task it set
+        aside unread)."""
+        value: dict[str, object] = {
+            "action": action,
+            "task_id": task_id,
+            "token": token,
+            "attempt": 0,
+            "sent": sent,
+        }
+        if reason:
+            value["reason"] = reason
         self.ops.append(Op("ok" if accepted else "fail", process, answered, LEASE, value))
         return self
 
@@ -138,6 +154,18 @@ class HistoryBuilder:
                     {"role": "cron", "name": f"cron-{pid}", "pid": pid},
                 )
             )
+        return self
+
+    def records_lost(self, count: int, at: float, process: str = "worker-0") -> HistoryBuilder:
+        """A worker's claim found ``count`` indexed task records gone, as its observer says."""
+        value = {"action": "lost", "task_id": "", "token": 0, "attempt": 0, "sent": at}
+        self.ops.append(Op("ok", process, at, LEASE, {**value, "count": count}))
+        return self
+
+    def process_exit(self, name: str, role: str, at: float, how: str = "exited") -> HistoryBuilder:
+        """A worker or cron process ending: ``exited`` on its own (crashed), ``killed`` ..."""
+        value = {"role": role, "name": name, "pid": 1, "how": how, "returncode": 1}
+        self.ops.append(Op("info", "cluster", at, PROCESS_END, value))
         return self
 
     def cron_fire(

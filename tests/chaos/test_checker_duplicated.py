@@ -32,6 +32,28 @@ def test_duplicate_without_a_fault_is_reported_unexplained(hb: HistoryBuilder) -
     assert result.details["unexplained_ids"] == ["a"]
 
 
+def test_a_holder_that_wakes_from_a_pause_and_runs_a_taken_over_task_is_explained(
+    hb: HistoryBuilder,
+) -> None:
+    # worker-0 claimed before its pause; worker-1 ran the task once the lease lapsed.
+    hb.fault("pause_worker", 1.0, 5.0, targets=["worker-0"])
+    hb.run("a", 3.0, 3.2, process="worker-1")
+    hb.run("a", 5.002, 5.1, process="worker-0")
+    result = duplicated.check(hb.build())
+    assert (result.verdict, result.details["unexplained"]) == ("valid", 0)
+    assert result.details["explained_by_fault"] == {"pause_worker": 1}
+
+
+def test_a_run_long_after_its_worker_woke_is_not_explained_by_the_pause(
+    hb: HistoryBuilder,
+) -> None:
+    hb.fault("pause_worker", 1.0, 5.0, targets=["worker-0"])
+    hb.run("a", 3.0, 3.2, process="worker-1")
+    hb.run("a", 7.0, 7.1, process="worker-0")
+    result = duplicated.check(hb.build())
+    assert (result.verdict, result.details["unexplained"]) == ("invalid", 1)
+
+
 def test_more_runs_than_max_attempts_is_invalid(hb: HistoryBuilder) -> None:
     hb.schedule("a", due=0, max_attempts=2)
     for i in range(3):

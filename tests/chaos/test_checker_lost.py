@@ -22,6 +22,14 @@ def test_acknowledged_but_never_executed_is_lost(hb: HistoryBuilder) -> None:
     assert result.details["lost_ids"] == ["b"]
 
 
+def test_every_lost_id_is_kept_not_only_the_first_fifty(hb: HistoryBuilder) -> None:
+    for i in range(82):
+        hb.schedule(f"t-{i:03d}", due=1)
+    result = lost.check(hb.build())
+    assert result.details["lost"] == 82
+    assert result.details["lost_ids"] == [f"t-{i:03d}" for i in range(82)]
+
+
 def test_started_but_never_finished_is_lost(hb: HistoryBuilder) -> None:
     hb.schedule("a", due=1).run("a", 1, None)
     result = lost.check(hb.build())
@@ -175,3 +183,29 @@ def test_each_excused_loss_names_its_strike(hb: HistoryBuilder) -> None:
     details = lost.check_unexplained(hb.build()).details
     assert details["explained"] == 2
     assert sorted(details["explained_by_strike"].values()) == [1, 1]
+
+
+def evicting_run(hb: HistoryBuilder, policy: str = "allkeys-lru") -> HistoryBuilder:
+    """Two tasks acknowledged, one ran; no strike on Redis."""
+    hb.redis_config("everysec", policy=policy)
+    return hb.schedule("gone", due=1.0).schedule("ran", due=1.0).run("ran", 1.1, 1.2)
+
+
+def test_an_eviction_loss_the_workers_detected_is_explained(hb: HistoryBuilder) -> None:
+    result = lost.check_unexplained(evicting_run(hb).records_lost(1, at=1.5).build())
+    assert (result.verdict, result.details["explained_by_detected_eviction"]) == ("valid", 1)
+
+
+def test_an_eviction_loss_no_worker_detected_is_unexplained(hb: HistoryBuilder) -> None:
+    result = lost.check_unexplained(evicting_run(hb).build())
+    assert (result.verdict, result.details["unexplained_ids"]) == ("invalid", ["gone"])
+
+
+def test_more_losses_than_the_workers_detected_are_unexplained(hb: HistoryBuilder) -> None:
+    hb = evicting_run(hb).schedule("gone-too", due=1.0).records_lost(1, at=1.5)
+    assert lost.check_unexplained(hb.build()).verdict == "invalid"
+
+
+def test_a_detected_loss_excuses_nothing_without_an_evicting_policy(hb: HistoryBuilder) -> None:
+    hb = evicting_run(hb, policy="noeviction").records_lost(1, at=1.5)
+    assert lost.check_unexplained(hb.build()).verdict == "invalid"

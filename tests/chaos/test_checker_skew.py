@@ -5,7 +5,7 @@ from __future__ import annotations
 from history_builder import HistoryBuilder
 
 from duetime.chaos.checker import skew
-from duetime.chaos.history.ops import EXECUTE, Op
+from duetime.chaos.history.ops import DISPATCH, EXECUTE, Op
 
 
 def skewed_run(hb: HistoryBuilder, at: float, wall_skew_s: float, process: str) -> None:
@@ -31,3 +31,16 @@ def test_a_skew_dropped_by_a_restart_tested_nothing(hb: HistoryBuilder) -> None:
 def test_runs_without_skew_faults_pass(hb: HistoryBuilder) -> None:
     skewed_run(hb, 2.0, 0.0, "worker-1")
     assert skew.check(hb.build()).verdict == "valid"
+
+
+def test_a_skewed_dispatcher_process_counts_by_its_dispatch_rounds(hb: HistoryBuilder) -> None:
+    # A dispatcher process runs no handler: its rounds that moved tasks are the evidence.
+    hb.fault("clock_skew", 1.0, 9.0, targets=["dispatcher-0"], shift_s=30.0)
+    hb.ops.append(Op("info", "dispatcher-0", 2.0, DISPATCH, {"moved": 3, "wall_skew_s": 30.0}))
+    assert skew.check(hb.build()).verdict == "valid"
+
+
+def test_a_dispatcher_round_with_its_clock_right_is_no_evidence(hb: HistoryBuilder) -> None:
+    hb.fault("clock_skew", 1.0, 9.0, targets=["dispatcher-0"], shift_s=30.0)
+    hb.ops.append(Op("info", "dispatcher-0", 2.0, DISPATCH, {"moved": 3, "wall_skew_s": 0.0}))
+    assert skew.check(hb.build()).verdict == "unknown"

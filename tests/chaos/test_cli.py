@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from duetime.chaos.cli import exit_status, main
+from duetime.chaos.report.matrix_screen import SCREEN_WIDTH
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+# A run whose only fault is due after the load ends: it tests nothing, so it is unknown.
+NEVER_STRIKES = """
+from duetime.chaos.client.workload import Workload
+from duetime.chaos.nemesis import FaultSchedule, KillWorker
+from duetime.chaos.scenario import Scenario
+
+SCENARIO = Scenario(
+    name="never",
+    description="A worker kill due after the load ends: it never strikes.",
+    workload=Workload(tasks=4, duration=1.0, lead=(0.2, 0.5), work=(0.01, 0.02)),
+    nemeses=(KillWorker(schedule=FaultSchedule(first_s=50.0)),),
+)
+"""
 
 
 @pytest.mark.parametrize(
@@ -60,3 +77,38 @@ def test_the_exit_status_accepts_only_passes_and_allowed_skips(
 def test_results_written_before_verdicts_existed_are_judged_the_old_way() -> None:
     old = [{"status": "skipped", "passed": True}]
     assert exit_status(old, allow_skips=False) == 1
+
+
+def test_a_piped_matrix_ends_on_a_100_column_screen_with_whole_paths(tmp_path: Path) -> None:
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "never.py").write_text(NEVER_STRIKES)
+    out = tmp_path / ("a-folder-name-long-enough-to-wrap-" * 3) / "matrix"
+    env = {**os.environ, "COLUMNS": "80"}
+    argv = ["matrix", str(tmp_path / "scenarios"), "--config", "aof=everysec", "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "duetime.chaos", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr  # an unknown run is no pass
+    assert proc.stderr == ""
+    assert "\x1b" not in proc.stdout, "a pipe gets no colour and no live display"
+    screen = proc.stdout.split("matrix done in")[1].splitlines()[1:]
+    assert screen[0] == "Chaos matrix: 1 run: 0 passed, 0 failed, 1 unknown, 0 skipped"
+    assert screen[2:4] == [
+        "Per setting:",
+        "aof=everysec  1 run: 0 passed, 0 failed, 1 unknown, 0 skipped",
+    ]
+    kept_whole = [
+        line
+        for line in screen
+        if line.lstrip().startswith(("report: ", "reproduce: ", "full table: "))
+    ]
+    whole = {line.split(": ", 1)[0].strip(): line.split(": ", 1)[1] for line in kept_whole}
+    assert Path(whole["report"]).is_file() and Path(whole["full table"]).is_file()
+    assert whole["reproduce"].endswith("never.py --config aof=everysec --seed 1")
+    for line in screen:
+        assert len(line) <= SCREEN_WIDTH or line in kept_whole, line

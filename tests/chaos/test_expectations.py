@@ -27,3 +27,13 @@ def test_an_expected_failure_holds_and_an_unexpected_pass_does_not() -> None:
 def test_a_checker_that_did_not_run_does_not_hold() -> None:
     (outcome,) = evaluate({"lost": Expect("lost", "valid", "docs")}, {})
     assert not outcome.held
+
+
+def test_each_setting_of_a_combined_config_applies_its_expectations() -> None:
+    table = {
+        **TABLE,
+        "maxmemory=allkeys-lru": (Expect("early", "invalid", "eviction"),),
+    }
+    both = expectations_for(table, "aof=off,maxmemory=allkeys-lru")
+    assert (both["lost"].verdict, both["early"].verdict) == ("invalid", "invalid")
+    assert expectations_for(table, "aof=always,maxmemory=noeviction")["lost"].verdict == "valid"

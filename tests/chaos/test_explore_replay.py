@@ -91,6 +91,25 @@ def test_the_replay_file_is_lint_and_format_clean(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_a_long_command_is_continued_on_lines_that_fit(tmp_path: Path) -> None:
+    long_path = Path("reports/explore/aof-everysec/replay.py")
+    command = run_command(long_path, "aof=everysec", 1)
+    assert len(command) + 4 > LINE_LENGTH  # the docstring indents it by 4
+    path = write_replay(tmp_path / "replay.py", finding_scenario(), ["Found."], command)
+    text = path.read_text()
+    assert max(len(line) for line in text.splitlines()) <= LINE_LENGTH
+    doc = load_docstring(path)
+    assert " ".join(doc.split("Rerun it:")[1].replace("\\\n", " ").split()) == command
+
+
+def load_docstring(path: Path) -> str:
+    namespace: dict[str, object] = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    doc = namespace["__doc__"]
+    assert isinstance(doc, str)
+    return doc
+
+
 def test_the_command_reruns_the_file_under_its_config_and_seed() -> None:
     assert run_command(PATH, "aof=everysec", 7) == (
         "python -m duetime.chaos run reports/explore/aof-off/replay.py"

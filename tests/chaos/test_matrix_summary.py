@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from duetime.chaos.report.matrix import render_markdown
+from duetime.chaos.report.matrix import HEADERS, render_markdown
 from duetime.chaos.report.matrix_summary import loss_cell, summary_section
 
 
@@ -108,3 +108,16 @@ def test_the_matrix_cell_and_document_carry_the_windows() -> None:
     markdown = render_markdown([run], "(test)")
     assert "| power_loss 4/30 ≤0.90s; unexplained 1 |" in markdown
     assert "## What each setting guaranteed here" in markdown
+
+
+def test_duplicates_read_0_when_there_are_none_and_name_the_max_when_there_are() -> None:
+    clean = results("aof=always")
+    clean["checkers"]["duplicated"]["details"] = {
+        "duplicated_tasks": 0,
+        "max_executions_per_task": 1,
+    }
+    markdown = render_markdown([clean, results("aof=no")], "(test)")
+    assert "(1)" not in markdown
+    rows = [line.split(" | ") for line in markdown.splitlines() if line.startswith("| s |")]
+    column = HEADERS.index("duplicated tasks")
+    assert [r[column] for r in rows] == ["0", "2 (max 2)"]

@@ -177,5 +177,7 @@ def test_a_run_whose_only_faults_need_fuse_is_skipped_without_fuse(
     results = outcome.results
     assert results["status"] == "skipped"
     assert "power_loss" in results["skip_reason"] and "no /dev/fuse here" in results["skip_reason"]
+    assert "power_loss: power_loss" not in results["skip_reason"]
+    assert results["warnings"] == []  # the reason is said once, in skip_reason
     assert results["checkers"] == {} and results["history_ops"] < 5
     assert "**Skipped**" in (outcome.run_dir / "report.md").read_text()

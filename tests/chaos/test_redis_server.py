@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from duetime.chaos.system.redis_server import Persistence, RedisServer, read_settings
+from duetime.chaos.system.redis_server import (
+    MAXMEMORY_POLICIES,
+    Persistence,
+    RedisServer,
+    read_settings,
+)
 
 
 @pytest.mark.parametrize("aof", ["off", "no", "everysec", "always"])
@@ -27,3 +32,19 @@ def test_every_persistence_difference_is_named() -> None:
         "appendonly is 'yes', not 'no'",
         "save is '3600 1', not ''",
     ]
+
+
+@pytest.mark.parametrize("policy", MAXMEMORY_POLICIES)
+def test_a_server_runs_the_maxmemory_policy_it_was_asked_for(policy: str) -> None:
+    asked = Persistence("everysec", maxmemory=policy)
+    with RedisServer(asked) as server:
+        settings = read_settings(server.url)
+    assert settings["maxmemory-policy"] == policy
+    assert asked.mismatches(settings) == []
+
+
+def test_a_server_that_runs_another_maxmemory_policy_is_caught() -> None:
+    asked = Persistence("everysec", maxmemory="noeviction")
+    with RedisServer(asked, extra=["maxmemory-policy allkeys-lru"]) as server:
+        settings = read_settings(server.url)
+    assert asked.mismatches(settings) == ["maxmemory-policy is 'allkeys-lru', not 'noeviction'"]

@@ -139,6 +139,9 @@ def test_ctrl_c_during_power_loss_leaves_no_mount_or_process(tmp_path: Path) -> 
         pytest.param("power_loss", "aof=everysec", marks=needs_fuse),
         pytest.param("power_loss", "aof=no", marks=needs_fuse),
         pytest.param("slow_disk", "aof=everysec", marks=needs_fuse),
+        ("poison_records", "aof=everysec"),
+        ("full_memory", "aof=everysec"),
+        ("full_memory", "aof=everysec,maxmemory=noeviction"),
     ],
 )
 def test_quick_runs_of_the_fault_scenarios_meet_their_expectations(

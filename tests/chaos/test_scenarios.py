@@ -4,13 +4,22 @@ quick versions leave each of its nemeses time to strike at least once."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from run_helpers import REPO_ROOT
 
 from duetime.chaos.client.workload import Workload
 from duetime.chaos.nemesis import FaultSchedule, KillWorker
-from duetime.chaos.scenario import QuickVersion, Scenario, discover, load_scenario
+from duetime.chaos.scenario import (
+    QuickVersion,
+    Scenario,
+    ScenarioError,
+    builtin_names,
+    discover,
+    find_scenario,
+    load_scenario,
+)
 
 SCENARIOS = discover(REPO_ROOT / "scenarios")
 
@@ -49,3 +58,24 @@ def test_a_quick_version_replaces_what_it_gives_and_keeps_the_rest() -> None:
     assert quick.expectations == {} and quick.checkers == full.checkers
     assert quick.quick_version is None
     assert Scenario(name="s", description="d").quick().workload.tasks == 100
+
+
+def test_built_in_scenarios_are_found_by_name_and_a_wrong_name_lists_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert builtin_names() == [p.stem for p in SCENARIOS]
+    assert (
+        find_scenario("kill_workers").read_text()
+        == (REPO_ROOT / "scenarios/kill_workers.py").read_text()
+    )
+    own = tmp_path / "mine.py"
+    own.write_text("")
+    assert find_scenario(own) == own
+    monkeypatch.chdir(tmp_path)
+    assert find_scenario("mine.py") == Path("mine.py")
+    with pytest.raises(ScenarioError, match=r"no scenario named 'kill_worker': .* kill_workers"):
+        find_scenario("kill_worker")
+    with pytest.raises(ScenarioError, match=r"no such scenario file: nope\.py"):
+        find_scenario("nope.py")
+    with pytest.raises(ScenarioError, match="no such scenario file: sub/kill_workers"):
+        find_scenario("sub/kill_workers")

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
-from duetime.chaos.client.workload import CronSpec, Workload
+from duetime.chaos.client.workload import CronSpec, TaskKind, Workload
 
 
 def test_same_seed_same_plan_other_seed_other_plan() -> None:
@@ -53,3 +54,37 @@ def test_long_tasks_outlive_a_pause_and_doomed_ones_fail_every_attempt() -> None
     for task in w.plan(random.Random(1)):
         assert 6.0 <= task.work_s <= 7.0
         assert task.max_attempts == task.fail_attempts == 2
+
+
+def test_task_kinds_give_each_task_a_type_and_payload_of_the_application() -> None:
+    kinds = (
+        TaskKind("send_email", ({"user": 1}, {"user": 2})),
+        TaskKind("resize", ({"ms": 5},), weight=3.0),
+    )
+    w = Workload(tasks=400, duration=10.0, kinds=kinds, doomed_fraction=0.05)
+    plan = w.plan(random.Random(4))
+    assert plan == w.plan(random.Random(4))
+    by_type = {t: [p for p in plan if p.task_type == t] for t in ("send_email", "resize")}
+    assert sum(map(len, by_type.values())) == 400
+    # weight 3 against 1: about three quarters are resize
+    assert 0.65 < len(by_type["resize"]) / 400 < 0.85
+    assert {str(p.payload) for p in by_type["send_email"]} == {"{'user': 1}", "{'user': 2}"}
+    assert any(p.fail_attempts for p in plan)  # injected failures still apply
+    # Without kinds, the testbed's own tasks, and the same plan as before kinds existed.
+    plain = Workload(tasks=50, duration=10.0)
+    assert all(p.task_type is None and p.payload is None for p in plain.plan(random.Random(4)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        (lambda: TaskKind(""), "needs a task_type"),
+        (lambda: TaskKind("a", ()), "at least one payload"),
+        (lambda: TaskKind("a", weight=0), "weight must be > 0"),
+        (lambda: TaskKind("a", ({"when": object()},)), "payloads must be JSON"),
+        (lambda: Workload(kinds=(TaskKind("a"), TaskKind("a"))), "each task kind once"),
+    ],
+)
+def test_bad_task_kinds_are_refused(kind: Callable[[], object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        kind()

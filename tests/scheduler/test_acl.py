@@ -32,6 +32,7 @@ WORKER_SCRIPTS = (
     "fire_cron",
     "register_cron",
     "quarantine_cron",
+    "heartbeat",
 )
 # "info": the maxmemory-policy check on the first call (HELLO needs no permission).
 PRODUCER_CALLS = {"ping", "info", "evalsha", "script|load", "script|exists"}

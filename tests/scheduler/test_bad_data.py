@@ -15,6 +15,8 @@ import pytest
 
 from duetime import Scheduler, Status, Worker, worker_protocol
 from duetime.errors import InvalidState
+from duetime.lease_events import LeaseChange
+from duetime.worker import QUARANTINE_REASON
 from tests.conftest import ROOT, Clock, Executions, WorkerProcesses
 
 
@@ -100,7 +102,9 @@ def test_records_redis_lost_are_counted_and_logged(
     ids = [sched.schedule_task(0, {}, task_type="t") for _ in range(5)]
     sched.redis.hdel(sched.keys.tasks, *ids[:3])  # as an eviction would
     ran: list[str] = []
-    worker = Worker(sched, {"t": lambda task: ran.append(task.task_id)}, cron=False)
+    seen: list[LeaseChange] = []
+    handlers = {"t": lambda task: ran.append(task.task_id)}
+    worker = Worker(sched, handlers, cron=False, observer=seen.append)
     thread = threading.Thread(target=worker.run)
     with caplog.at_level(logging.ERROR, logger="duetime.worker"):
         thread.start()
@@ -112,6 +116,7 @@ def test_records_redis_lost_are_counted_and_logged(
         thread.join(timeout=10)
     assert sorted(ran) == sorted(ids[3:])
     assert sched.stats().lost == 3 and sched.stats().due == 0
+    assert sum(c.count for c in seen if c.action == "lost") == 3  # the observer is told too
     lines = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
     assert lines == [
         "Redis lost 3 task records this scheduler indexed: eviction or data loss? (check "
@@ -140,3 +145,30 @@ def test_a_corrupt_recurring_spec_is_set_aside_and_the_others_fire(
     s.schedule_recurring("bad-cron", "* * * * * *", task_type="t")  # replaces it
     assert s.unschedule_recurring("bad-json")
     assert s.unreadable_recurring() == {} and set(s.recurring()) == {"good", "bad-cron"}
+
+
+def test_the_observer_is_told_of_each_task_set_aside_unread_with_its_reason(
+    sched: Scheduler,
+) -> None:
+    plant(sched, "bad-json", "P|0|5|0|t\n{not json")
+    plant(sched, "bad-header", "no header at all")
+    plant(sched, "bad-status", "Z|0|5|0|t\n{}")
+    seen: list[LeaseChange] = []
+    worker = Worker(sched, {"t": lambda task: None}, concurrency=4, lease_s=1, observer=seen.append)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while sched.stats().dead < 3:
+            assert time.monotonic() < deadline, sched.stats()
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+    set_aside = {c.task_id: c for c in seen if c.reason}
+    assert set(set_aside) == {"bad-json", "bad-header", "bad-status"}
+    assert set_aside["bad-json"].action == "fail" and "JSON" in set_aside["bad-json"].reason
+    for tid in ("bad-header", "bad-status"):
+        change = set_aside[tid]
+        assert (change.action, change.token, change.accepted) == ("quarantine", 0, True)
+        assert change.reason == QUARANTINE_REASON

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from duetime import Scheduler, Status, worker_protocol
+from duetime import NewTask, Scheduler, Status, worker_protocol
 from duetime.chaos.system.redis_server import RedisServer
 from duetime.cli import build_parser
 from tests.conftest import ROOT
@@ -396,3 +396,20 @@ def test_every_flag_has_help() -> None:
     for name, sub in commands.choices.items():
         for action in sub._actions:
             assert action.help, (name, action.dest)
+
+
+def test_dead_purge_of_many_counts_on_stderr_while_it_runs(sched: Scheduler) -> None:
+    sched.schedule_many([NewTask(0, None, "t", f"d-{i}", 1) for i in range(1200)])
+    claimed = worker_protocol.claim(sched, 60_000, 1200).tasks
+    for task in claimed:
+        worker_protocol.fail(sched, task.task_id, task.token, "boom", None)
+    assert len(claimed) == 1200
+    # --progress-after 0: from the first batch (by default, once it has run 2 s).
+    out = cli("dead", "purge", *base_flags(sched), "--progress-after", "0")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "purged 1200 dead letters\n"
+    # In a pipe: a plain line, not one rewritten in place; then at most one every 5 s.
+    assert re.fullmatch(r"dead purge: 1,000 dead letters deleted \(\d+ s\)\n", out.stderr)
+    assert sched.stats().dead == 0
+    bad = cli("dead", "purge", *base_flags(sched), "--progress-after", "-1")
+    assert bad.returncode == 2 and "--progress-after must be from 0 to 86400" in bad.stderr

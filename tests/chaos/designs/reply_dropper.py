@@ -1,5 +1,5 @@
-"""A tiny TCP proxy that loses the reply to one EXEC: the transaction is applied, the
-client only sees its connection drop (for the lost-reply tests of the designs)."""
+"""A tiny TCP proxy that loses the reply to one command (EXEC by default): the command is
+applied, the client only sees its connection drop (for the lost-reply tests of the designs)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ class ExecReplyDropper:
     reaches it; the proxy still reads Redis's replies up to the EXEC reply, so the
     transaction is certainly applied. Later connections are relayed untouched."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(
+        self, host: str, port: int, command: bytes = b"EXEC", reply: bytes = b"*2\r\n"
+    ) -> None:
+        """``command``: what the dropped packet holds; ``reply``: what marks its reply."""
         self.target = (host, port)
+        self.command, self.reply = command, reply
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.armed = threading.Event()
@@ -40,7 +44,7 @@ class ExecReplyDropper:
     def _to_redis(self, down: socket.socket, up: socket.socket, dropping: threading.Event) -> None:
         try:
             while chunk := down.recv(65536):
-                if self.armed.is_set() and b"EXEC" in chunk:
+                if self.armed.is_set() and self.command in chunk:
                     self.armed.clear()
                     dropping.set()  # before Redis can answer: no reply may get through
                 up.sendall(chunk)
@@ -55,10 +59,11 @@ class ExecReplyDropper:
                     down.sendall(chunk)
                     continue
                 if not self.dropped.is_set():
-                    down.shutdown(socket.SHUT_RDWR)
+                    # Set first: the client may see its socket close before the next line.
                     self.dropped.set()
+                    down.shutdown(socket.SHUT_RDWR)
                 seen += chunk
-                if b"*2\r\n" in seen:  # EXEC's reply: [RPUSH's count, ZREM's count]
+                if self.reply in seen:  # the command's reply has passed: it was applied
                     break
         except OSError:
             pass

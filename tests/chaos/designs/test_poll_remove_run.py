@@ -185,3 +185,59 @@ def test_periodic_task_is_rescheduled_by_periodicity_days() -> None:
     assert weekly["note"] == "second" and weekly["periodicity"] == "7"
     for gone in ("ended", "once", "refused"):
         assert not fake.exists(prr.hash_key(ns, "mail", gone))
+
+
+# -- ioredis's resend of a command whose reply was lost -------------------------------
+
+
+def poller_via(
+    url: str, namespace: str, ran: list[str], connect_to: Any = prr.connect
+) -> prr.Poller:
+    def handler(task: Delivery) -> None:
+        ran.append(task.task_id)
+
+    return prr.Poller(connect_to(url), namespace, "mail", handler, lambda job: job())
+
+
+@pytest.mark.parametrize("resending", [True, False], ids=["ioredis-like", "no-resend"])
+def test_a_lost_hgetall_reply_is_resent_as_ioredis_does(
+    redis_server: RedisServer, r: redis.Redis, namespace: str, resending: bool
+) -> None:
+    from tests.chaos.designs.reply_dropper import ExecReplyDropper
+
+    prr.add_to_set(r, namespace, "mail", "t1", time.time() - 1)
+    prr.store_payload(r, namespace, "mail", "t1", {"data": "1", "scheduleDate": time.time() - 1})
+    dropper = ExecReplyDropper(redis_server.host, redis_server.port, b"HGETALL", b"*4\r\n")
+    ran: list[str] = []
+    try:
+        poller = poller_via(dropper.url(), namespace, ran, prr.connect if resending else connect)
+        dropper.arm()
+        if resending:
+            poller.step()
+            assert ran == ["t1"]  # read again on a new connection: not lost
+        else:
+            with pytest.raises(redis.ConnectionError):
+                poller.step()
+            assert ran == []  # without the resend the task would be lost
+        assert dropper.dropped.is_set()
+    finally:
+        dropper.close()
+
+
+def test_a_lost_zrem_reply_is_resent_answers_0_and_the_task_is_lost(
+    redis_server: RedisServer, r: redis.Redis, namespace: str
+) -> None:
+    from tests.chaos.designs.reply_dropper import ExecReplyDropper
+
+    prr.add_to_set(r, namespace, "mail", "t2", time.time() - 1)
+    prr.store_payload(r, namespace, "mail", "t2", {"data": "1", "scheduleDate": time.time() - 1})
+    dropper = ExecReplyDropper(redis_server.host, redis_server.port, b"ZREM", b":1\r\n")
+    ran: list[str] = []
+    try:
+        poller = poller_via(dropper.url(), namespace, ran)
+        dropper.arm()
+        assert poller.step() == prr.TIMEOUT_S  # "taken by another instance" (seeds/000 l.152)
+        assert dropper.dropped.is_set()
+    finally:
+        dropper.close()
+    assert ran == [] and r.zcard(prr.set_key(namespace, "mail")) == 0  # lost

@@ -1,0 +1,1 @@
+"""A small shop whose tasks duetime runs: the sample application of ``examples/ci``."""

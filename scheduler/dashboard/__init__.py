@@ -1,0 +1,1 @@
+"""``python -m duetime dashboard``: a web page of a Redis's namespaces (extra ``dashboard``)."""
