@@ -245,8 +245,24 @@ def load_observer(spec: str | None) -> LeaseObserver | None:
     return cast(LeaseObserver, observer)
 
 
+def handler_timeout(text: str) -> tuple[str | None, float]:
+    """``--handler-timeout``: ``SECONDS`` (every task type) or ``TYPE=SECONDS``."""
+    task_type, _, seconds = text.rpartition("=")
+    try:
+        value = float(seconds)
+    except ValueError:
+        raise UsageError(f"expected SECONDS or TYPE=SECONDS, not {text!r}") from None
+    try:
+        if task_type:
+            return validation.task_type(task_type), validation.handler_timeout_s(task_type, value)
+        return None, validation.handler_timeout_s("the handler timeout", value)
+    except InvalidInput as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     handlers = load_handlers(args.handlers)
+    timeouts = dict(args.handler_timeout or [])
     observer = load_observer(args.observer)
     metrics = None if args.metrics_port is None else WorkerMetrics(args.namespace)
     sched = _scheduler(
@@ -263,6 +279,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         shutdown_grace_s=args.shutdown_grace,
         cron=not args.no_cron,
         observer=observer,
+        handler_timeout_s=timeouts.pop(None, None),
+        handler_timeouts=timeouts,
     )
     stop_serving = (
         None
@@ -491,6 +509,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SHUTDOWN_GRACE_S,
         metavar="SECONDS",
         help="on SIGTERM, how long running handlers may take before they are handed back",
+    )
+    w.add_argument(
+        "--handler-timeout",
+        type=_flag(handler_timeout, lambda _: None),
+        action="append",
+        default=None,
+        metavar="[TYPE=]SECONDS",
+        help="fail a run whose handler takes longer (it is retried with backoff); "
+        "TYPE=SECONDS for one task type, repeatable (default: no timeout)",
     )
     w.add_argument("--no-cron", action="store_true", help="do not fire recurring schedules")
     w.add_argument(

@@ -38,7 +38,7 @@ from .record import Record, Status
 from .redact import mask_url
 from .results import Result
 from .server import ServerInfo
-from .settings import DURABILITY_POLL_S, Durability, Limits, Retention, RetryPolicy
+from .settings import DURABILITY_POLL_S, TRIM_PER_CALL, Durability, Limits, Retention, RetryPolicy
 from .task import Stats, TaskInfo
 from .topology import Client
 
@@ -530,8 +530,8 @@ class Scheduler:
         with redis_errors("cancel"):
             code = self.scripts.run(
                 "cancel",
-                [keys.tasks, keys.due, keys.leases, keys.retrying, keys.done],
-                [self.now_arg(), task_id],
+                [keys.tasks, keys.due, keys.leases, keys.retrying, keys.done, keys.errors],
+                [self.now_arg(), task_id, int(self.retention.done_s * 1000), TRIM_PER_CALL],
             )
         self._found(task_id, code)
         return bool(code == Result.OK)

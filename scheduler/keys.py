@@ -75,6 +75,18 @@ class Keys:
         return self._k("lost")
 
     @property
+    def claims(self) -> str:
+        """ZSET claim id -> when its memo expires (ms): the claims that leased tasks lately."""
+        return self._k("claims")
+
+    @property
+    def claim_memos(self) -> str:
+        """HASH claim id -> the ids and tokens that claim leased, kept for one lease time
+        so that the same claim sent again (its reply was lost) returns them instead of
+        leasing more."""
+        return self._k("claim:memos")
+
+    @property
     def cron(self) -> str:
         """HASH schedule name -> JSON spec of a recurring schedule."""
         return self._k("cron")

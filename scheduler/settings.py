@@ -23,6 +23,10 @@ DEFAULT_DONE_RETENTION_S = 24 * 3600.0
 DEFAULT_DEAD_RETENTION_S = 7 * 24 * 3600.0
 # A worker that dies is noticed after this long; long tasks renew it while they run.
 DEFAULT_LEASE_S = 30.0
+# Records past their retention are trimmed by every ack, burial and cancel, at most this
+# many (or twice the batch) per call, so finished records expire without a scan or a
+# long-running script.
+TRIM_PER_CALL = 100
 
 
 # Each setting is checked when constructed (InvalidInput), never at first use: a bad

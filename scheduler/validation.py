@@ -29,6 +29,9 @@ MAX_PAYLOAD_LIMIT = 512 << 20
 # tasks wait that long for another worker.
 MIN_LEASE_S = 0.1
 MAX_LEASE_S = 24 * 3600.0
+# A handler timeout runs from 10 ms to a day, like a lease; a run longer than that
+# needs none.
+MIN_HANDLER_TIMEOUT_S = 0.01
 # Retention, backoff and grace periods: any finite number of seconds up to ten years.
 MAX_DURATION_S = 10 * 365 * 24 * 3600.0
 # Each slot is a thread; past this, a process should be split, not widened.
@@ -195,6 +198,22 @@ def lease_s(value: object) -> float:
 
 def shutdown_grace_s(value: object) -> float:
     return seconds("shutdown_grace_s", value, 0.0, MAX_LEASE_S)
+
+
+def handler_timeout_s(name: str, value: object) -> float:
+    return seconds(name, value, MIN_HANDLER_TIMEOUT_S, MAX_LEASE_S)
+
+
+def handler_timeouts(value: object) -> dict[str, float]:
+    """A mapping of task type -> handler timeout in seconds."""
+    if not isinstance(value, Mapping):
+        raise InvalidInput(
+            f"handler_timeouts must be a dict of task type -> seconds, not {type(value).__name__}"
+        )
+    return {
+        task_type(key): handler_timeout_s(f"handler_timeouts[{key!r}]", s)
+        for key, s in value.items()
+    }
 
 
 def duration_s(name: str, value: object) -> float:

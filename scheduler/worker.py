@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import logging
@@ -46,6 +47,10 @@ DEFAULT_SHUTDOWN_GRACE_S = 30.0
 MAX_IDLE_S = 1.0
 # Claims take at most this many tasks per round trip.
 MAX_CLAIM_BATCH = 200
+# One blocking call in an async handler stalls every async handler of the worker (they
+# share one event loop): a loop that falls this far behind is logged.
+LOOP_LAG_WARNING_S = 1.0
+_LOOP_TICK_S = 0.25
 # Redis refusing us (ACL, credentials) lasts until someone changes the ACL: retry
 # slowly, from a second up to this, so a misconfigured worker neither floods its log
 # nor Redis.
@@ -82,8 +87,16 @@ class Worker:
     the tasks it runs under a lease of ``lease_s`` seconds that it renews while they
     run; if the worker dies, another one runs them again once the lease expires.
 
-    ``concurrency`` is 1 to 1024 threads, ``lease_s`` 0.1 s to a day and
-    ``shutdown_grace_s`` 0 to a day; other values raise :class:`InvalidInput`.
+    ``handler_timeout_s`` (every type) and ``handler_timeouts`` (task type -> seconds,
+    overriding it) bound how long a handler may run: past it the worker stops renewing
+    the task's lease, frees its slot and records the run as failed ("handler timed out
+    after N s"), so it is retried with backoff and counts against ``max_attempts``. An
+    async handler is cancelled. A sync handler's thread cannot be stopped in Python: it
+    keeps running, a new thread takes its place, and whatever it returns is discarded.
+
+    ``concurrency`` is 1 to 1024 threads, ``lease_s`` 0.1 s to a day,
+    ``shutdown_grace_s`` 0 to a day and timeouts 0.01 s to a day; other values raise
+    :class:`InvalidInput`.
     ``observer``, if given, is called with a :class:`~duetime.lease_events.LeaseChange`
     for every lease the worker got or presented and Redis's answer. While it runs, the
     worker sends a heartbeat every few seconds (:mod:`duetime.presence`), so that
@@ -101,6 +114,8 @@ class Worker:
         cron: bool = True,
         name: str | None = None,
         observer: LeaseObserver | None = None,
+        handler_timeout_s: float | None = None,
+        handler_timeouts: Mapping[str, float] | None = None,
     ) -> None:
         if not isinstance(scheduler, Scheduler):
             raise InvalidInput(f"scheduler must be a Scheduler, not {type(scheduler).__name__}")
@@ -120,17 +135,35 @@ class Worker:
         if observer is not None and not callable(observer):
             raise InvalidInput(f"observer must be callable, not {type(observer).__name__}")
         self._observer = observer
+        self.handler_timeout_s = (
+            None
+            if handler_timeout_s is None
+            else validation.handler_timeout_s("handler_timeout_s", handler_timeout_s)
+        )
+        self.handler_timeouts = validation.handler_timeouts(handler_timeouts or {})
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self._jobs: queue.SimpleQueue[tuple[Handler, Task] | None] = queue.SimpleQueue()
         # By lease, not task id: after its lease expired, a worker may claim a task whose
         # first run it still runs, and the first run's refused ack must not drop the second.
         self._held: dict[Lease, Task] = {}
         self._held_lock = threading.Lock()
+        # Under _held_lock: leases Redis said this worker lost (no longer renewed), leases
+        # whose ack or release is on its way (a renewal that races it is no loss), runs
+        # that returned (their result is queued), runs past their timeout.
+        self._lost: set[Lease] = set()
+        self._settling: set[Lease] = set()
+        self._returned: set[Lease] = set()
+        self._abandoned: set[Lease] = set()
+        # Main thread only: when each run with a timeout is due to end, and async runs.
+        self._deadlines: dict[Lease, tuple[float, float]] = {}
+        self._futures: dict[Lease, concurrent.futures.Future[Any]] = {}
+        self._threads = 0
         self._stopping = threading.Event()
         self._halt = threading.Event()
         self._abort = threading.Event()
         self._rng = random.Random()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
         self._services: list[threading.Thread] = []
 
     # -- public ------------------------------------------------------------
@@ -144,7 +177,7 @@ class Worker:
         """Run until :meth:`stop` (or SIGTERM / SIGINT when called from the main thread)."""
         restore = self._install_signals()
         keeper = LeaseKeeper(
-            self.scheduler, self.lease_ms, self._held_pairs, self._on_lost, self._renewed
+            self.scheduler, self.lease_ms, self._renewable, self._on_lost, self._renewed
         )
         cron_stop = threading.Event()
         try:
@@ -165,8 +198,7 @@ class Worker:
             self._halt.set()
             for _ in range(self.concurrency):
                 self._jobs.put(None)
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self._loop.stop)
+            self._close_async_loop()
             restore()
             # The listener and the ticker let go of their connections before the caller
             # may close the client.
@@ -178,11 +210,20 @@ class Worker:
 
     def _main_loop(self) -> None:
         to_ack: list[Lease] = []
+        try:
+            self._loop_until_stopped(to_ack)
+        finally:
+            # Also after a bug or a record the loop could not handle: what this worker
+            # holds goes back now, instead of staying leased while its leases expire.
+            self._finish(to_ack)
+
+    def _loop_until_stopped(self, to_ack: list[Lease]) -> None:
         more_due = True
         wake_at = 0.0
         stop_deadline: float | None = None
         backoff = 0.0
         refusals = RefusalLog(log, "worker", MAX_REFUSED_BACKOFF_S)
+        previous_claim = ""
         while True:
             room = self.concurrency - len(self._held)
             if self._stopping.is_set():
@@ -198,9 +239,13 @@ class Worker:
                 timeout = max(0.0, min(wake_at - time.monotonic(), MAX_IDLE_S))
             else:
                 timeout = MAX_IDLE_S
+            if self._deadlines:
+                first = min(deadline for deadline, _ in self._deadlines.values())
+                timeout = max(0.0, min(timeout, first - time.monotonic()))
 
             woken = self._collect(to_ack, timeout)
             more_due = more_due or woken
+            self._time_out(to_ack)
             if backoff and time.monotonic() < wake_at:
                 continue
             called = bool(to_ack)
@@ -216,7 +261,10 @@ class Worker:
                     limit = min(room, MAX_CLAIM_BATCH)
                     called = True
                     sent = time.monotonic()
-                    got = worker_protocol.claim(self.scheduler, self.lease_ms, limit)
+                    got = worker_protocol.claim(
+                        self.scheduler, self.lease_ms, limit, previous_claim
+                    )
+                    previous_claim = got.claim_id
                     for task in got.tasks:
                         self._observe(
                             "claim",
@@ -258,7 +306,6 @@ class Worker:
                     log.warning("Redis call failed, retrying in %.2fs: %s", backoff, exc)
                 more_due = True
                 wake_at = time.monotonic() + backoff
-        self._finish(to_ack)
 
     def _collect(self, to_ack: list[Lease], timeout: float) -> bool:
         """Wait up to ``timeout`` for events, then take all that are queued."""
@@ -277,13 +324,45 @@ class Worker:
             except queue.Empty:
                 return woken
 
+    def _time_out(self, to_ack: list[Lease]) -> None:
+        """Fail the runs that outlived their handler timeout."""
+        now = time.monotonic()
+        for lease, (deadline, limit_s) in list(self._deadlines.items()):
+            if now < deadline:
+                continue
+            del self._deadlines[lease]
+            with self._held_lock:
+                task = self._held.get(lease)
+                if task is None or lease in self._returned:
+                    continue  # it returned meanwhile: its result is queued
+                self._abandoned.add(lease)
+            future = self._futures.pop(lease, None)
+            if future is not None:
+                future.cancel()
+                how = "cancelled"
+            else:
+                self._start_handler_thread()
+                how = "its thread keeps running (Python cannot stop it), its result is discarded"
+            log.warning("task %s: handler timed out after %gs; %s", task.task_id, limit_s, how)
+            self._settle(_Done(task, _TimedOut(f"handler timed out after {limit_s:g} s")), to_ack)
+
     def _settle(self, done: _Done, to_ack: list[Lease]) -> None:
         task = done.task
+        lease = lease_of(task)
+        self._deadlines.pop(lease, None)
+        self._futures.pop(lease, None)
+        with self._held_lock:
+            self._returned.discard(lease)
+            if lease in self._abandoned and not isinstance(done.error, _TimedOut):
+                # An async run cancelled at its timeout ending now: its run was failed.
+                self._abandoned.discard(lease)
+                return
         if done.error is None:
-            to_ack.append(lease_of(task))
+            to_ack.append(lease)
             return
         with self._held_lock:
-            self._held.pop(lease_of(task), None)
+            self._held.pop(lease, None)
+            self._lost.discard(lease)
         err = done.error
         delay: int | None = None
         if isinstance(err, _NoHandler):
@@ -291,7 +370,11 @@ class Worker:
             text = str(err)
             log.error("%s; task %s goes to the dead-letter set", text, task.task_id)
         else:
-            text = "".join(traceback.format_exception_only(type(err), err)).strip()
+            text = (
+                str(err)
+                if isinstance(err, _WorkerVerdict)
+                else "".join(traceback.format_exception_only(type(err), err)).strip()
+            )
             delay = int(self.scheduler.retry.delay_s(task.attempt, self._rng) * 1000)
         sent = time.monotonic()
         try:
@@ -370,12 +453,16 @@ class Worker:
             )
 
     def _ack(self, to_ack: list[Lease]) -> None:
+        with self._held_lock:
+            self._settling.update(to_ack)
         sent = time.monotonic()
         results = worker_protocol.ack(self.scheduler, to_ack)
         with self._held_lock:
             for (tid, token), ok in zip(to_ack, results, strict=False):
                 self._observe("ack", (tid, token), ok, sent)
                 self._held.pop((tid, token), None)
+                self._settling.discard((tid, token))
+                self._lost.discard((tid, token))
                 if not ok:
                     log.warning(
                         "ack of %s refused: its lease was taken over or it was cancelled", tid
@@ -389,6 +476,8 @@ class Worker:
                 self._ack(to_ack)
             leftover = self._held_pairs()
             if leftover:
+                with self._held_lock:
+                    self._settling.update(leftover)
                 sent = time.monotonic()
                 handed = worker_protocol.release(self.scheduler, leftover)
                 for lease, ok in zip(leftover, handed, strict=False):
@@ -400,9 +489,13 @@ class Worker:
     # -- running handlers --------------------------------------------------
 
     def _dispatch(self, task: Task) -> None:
+        lease = lease_of(task)
         with self._held_lock:
-            self._held[lease_of(task)] = task
+            self._held[lease] = task
         handler = self.handlers.get(task.task_type)
+        limit_s = self.handler_timeouts.get(task.task_type, self.handler_timeout_s)
+        if handler is not None and limit_s is not None:
+            self._deadlines[lease] = (time.monotonic() + limit_s, limit_s)
         if handler is None:
             known = ", ".join(sorted(self.handlers)) or "none"
             self._events.put(
@@ -416,9 +509,22 @@ class Worker:
             )
         elif inspect.iscoroutinefunction(handler):
             fut = asyncio.run_coroutine_threadsafe(handler(task), self._async_loop())
+            self._futures[lease] = fut
 
-            def settled(f: Any, t: Task = task) -> None:
-                self._events.put(_Done(t, f.exception()))
+            def settled(f: concurrent.futures.Future[Any], t: Task = task) -> None:
+                # Always post a result: a run that raised CancelledError (or was cancelled)
+                # makes f.exception() raise, and a run nobody settles is renewed forever.
+                error: BaseException | None
+                try:
+                    if f.cancelled():
+                        error = _Cancelled("the handler was cancelled")
+                    else:
+                        error = f.exception()
+                except BaseException as exc:
+                    error = exc
+                with self._held_lock:
+                    self._returned.add(lease_of(t))
+                self._events.put(_Done(t, error))
 
             fut.add_done_callback(settled)
         else:
@@ -427,13 +533,30 @@ class Worker:
     def _pool_thread(self) -> None:
         while (job := self._jobs.get()) is not None:
             handler, task = job
+            error: BaseException | None = None
             try:
                 result = handler(task)
                 if inspect.isawaitable(result):
                     asyncio.run_coroutine_threadsafe(_await(result), self._async_loop()).result()
-                self._events.put(_Done(task, None))
             except BaseException as exc:
-                self._events.put(_Done(task, exc))
+                error = exc
+            lease = lease_of(task)
+            with self._held_lock:
+                if lease in self._abandoned:
+                    # Timed out: the run was failed, and another thread took this one's place.
+                    self._abandoned.discard(lease)
+                    log.info(
+                        "task %s: a timed-out handler returned; its result is discarded",
+                        task.task_id,
+                    )
+                    return
+                self._returned.add(lease)
+            self._events.put(_Done(task, error))
+
+    def _start_handler_thread(self) -> None:
+        self._threads += 1
+        t = threading.Thread(target=self._pool_thread, name=f"handler-{self._threads}", daemon=True)
+        t.start()
 
     def _async_loop(self) -> asyncio.AbstractEventLoop:
         with self._held_lock:
@@ -441,15 +564,29 @@ class Worker:
                 loop = asyncio.new_event_loop()
                 t = threading.Thread(target=loop.run_forever, name="async-handlers", daemon=True)
                 t.start()
-                self._loop = loop
+                asyncio.run_coroutine_threadsafe(_watch_lag(), loop)
+                self._loop, self._loop_thread = loop, t
             return self._loop
+
+    def _close_async_loop(self) -> None:
+        """Cancel what still runs on the async handlers' loop (handed back already), then
+        stop and close it."""
+        with self._held_lock:
+            loop, thread = self._loop, self._loop_thread
+        if loop is None or thread is None:
+            return
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            asyncio.run_coroutine_threadsafe(_cancel_others(), loop).result(timeout=MAX_IDLE_S + 1)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=MAX_IDLE_S)
+        if not thread.is_alive():  # a handler that blocks the loop keeps it (daemon thread)
+            loop.close()
 
     # -- plumbing ----------------------------------------------------------
 
     def _start_threads(self, cron_stop: threading.Event) -> None:
-        for i in range(self.concurrency):
-            t = threading.Thread(target=self._pool_thread, name=f"handler-{i}", daemon=True)
-            t.start()
+        for _ in range(self.concurrency):
+            self._start_handler_thread()
         self._services = [threading.Thread(target=self._listen, name="wake-listener", daemon=True)]
         if self.cron:
             self._services.append(
@@ -504,6 +641,10 @@ class Worker:
         with self._held_lock:
             return list(self._held)
 
+    def _renewable(self) -> list[Lease]:
+        with self._held_lock:
+            return [lease for lease in self._held if lease not in self._lost]
+
     def _renewed(self, held: list[Lease], lost: set[Lease], sent: float) -> None:
         for lease in held:
             self._observe("renew", lease, lease not in lost, sent)
@@ -545,6 +686,13 @@ class Worker:
             log.exception("the lease observer raised; the worker carries on")
 
     def _on_lost(self, lost: set[Lease]) -> None:
+        with self._held_lock:
+            # A renewal that crossed this worker's own ack, fail or release lost nothing:
+            # only a lease still held and not being settled was taken over or expired.
+            lost = {lease for lease in lost if lease in self._held and lease not in self._settling}
+            self._lost |= lost
+        if not lost:
+            return
         log.warning(
             "lost the lease of %s (%s): another worker may run them",
             counted(len(lost), "running task"),
@@ -575,5 +723,41 @@ class _NoHandler(Exception):
     pass
 
 
+class _WorkerVerdict(Exception):
+    """A failure the worker decided, its text a sentence for the dead letters."""
+
+
+class _TimedOut(_WorkerVerdict):
+    pass
+
+
+class _Cancelled(_WorkerVerdict):
+    pass
+
+
 async def _await(awaitable: Any) -> Any:
     return await awaitable
+
+
+async def _cancel_others() -> None:
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in others:
+        task.cancel()
+    if others:
+        await asyncio.wait(others, timeout=MAX_IDLE_S)
+
+
+async def _watch_lag() -> None:
+    """Log when the async handlers' event loop falls behind: a handler blocked it."""
+    loop = asyncio.get_running_loop()
+    while True:
+        start = loop.time()
+        await asyncio.sleep(_LOOP_TICK_S)
+        lag = loop.time() - start - _LOOP_TICK_S
+        if lag > LOOP_LAG_WARNING_S:
+            log.warning(
+                "the async handlers' event loop was blocked for %.1fs: an async handler made "
+                "a blocking call, and every async handler of this worker waited for it "
+                "(run blocking code in a sync handler or with asyncio.to_thread)",
+                lag,
+            )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -25,15 +26,13 @@ from .errors import CorruptRecord, RefusalLog, is_refusal
 from .plural import counted
 from .record import Record
 from .results import Result
+from .settings import TRIM_PER_CALL
 from .task import Task, idempotency_key
 
 if TYPE_CHECKING:
     from .client import Scheduler
 
 log = logging.getLogger("duetime.worker_protocol")
-
-# Records past their retention are trimmed by acks, a bounded number per call.
-_TRIM_PER_ACK = 100
 
 
 Lease = tuple[str, int]
@@ -69,6 +68,7 @@ class Claimed:
     ``lost``: ids of ``due`` or ``leases`` whose record was gone (eviction, data loss).
     ``quarantined``: ids whose record did not parse; Redis already moved them to the dead
     letters. ``unreadable``: tasks claimed whose id, type or payload Python cannot read.
+    ``claim_id``: pass it as the next claim's ``previous``.
     """
 
     now_ms: int
@@ -78,6 +78,7 @@ class Claimed:
     lost: int = 0
     quarantined: list[str] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
+    claim_id: str = ""
 
 
 def read_task(namespace: str, raw_id: bytes, raw_record: bytes) -> Task:
@@ -99,13 +100,31 @@ def read_task(namespace: str, raw_id: bytes, raw_record: bytes) -> Task:
     )
 
 
-def claim(s: Scheduler, lease_ms: int, limit: int) -> Claimed:
-    """Lease up to ``limit`` due tasks (expired leases first)."""
+def claim(s: Scheduler, lease_ms: int, limit: int, previous: str = "") -> Claimed:
+    """Lease up to ``limit`` due tasks (expired leases first).
+
+    Each call gets a fresh claim id, so a claim the client re-sends after losing its reply
+    (redis-py's ``Retry``) returns the leases the first send took rather than leasing a
+    second batch that nobody would hold (each of its tasks would lose an attempt).
+    ``previous``: the ``claim_id`` of the caller's last claim, whose memo Redis may drop.
+    """
     k = s.keys
+    claim_id = uuid.uuid4().hex
     reply = s.scripts.run(
         "claim",
-        [k.tasks, k.due, k.leases, k.retrying, k.dead, k.errors, k.fence, k.lost],
-        [s.now_arg(), lease_ms, limit],
+        [
+            k.tasks,
+            k.due,
+            k.leases,
+            k.retrying,
+            k.dead,
+            k.errors,
+            k.fence,
+            k.lost,
+            k.claims,
+            k.claim_memos,
+        ],
+        [s.now_arg(), lease_ms, limit, claim_id, previous],
     )
     now, wake, buried, lost = int(reply[0]), int(reply[1]), int(reply[2]), int(reply[3])
     quarantined = [i.decode(errors="backslashreplace") for i in reply[4]]
@@ -115,7 +134,9 @@ def claim(s: Scheduler, lease_ms: int, limit: int) -> Claimed:
             tasks.append(read_task(s.namespace, reply[i], reply[i + 1]))
         except CorruptRecord as exc:
             unreadable.append(Unreadable(reply[i], _token_of(reply[i + 1]), str(exc)))
-    return Claimed(now, None if wake < 0 else wake, buried, tasks, lost, quarantined, unreadable)
+    return Claimed(
+        now, None if wake < 0 else wake, buried, tasks, lost, quarantined, unreadable, claim_id
+    )
 
 
 def _token_of(raw_record: bytes) -> int:
@@ -133,7 +154,7 @@ def ack(s: Scheduler, held: Sequence[Lease]) -> list[bool]:
         s.now_arg(),
         int(s.retention.done_s * 1000),
         int(s.retention.dead_s * 1000),
-        max(_TRIM_PER_ACK, 2 * len(held)),
+        max(TRIM_PER_CALL, 2 * len(held)),
     ]
     for tid, token in held:
         args += [tid, token]
@@ -160,6 +181,8 @@ def fail(
             token,
             error,
             -1 if retry_delay_ms is None else retry_delay_ms,
+            int(s.retention.dead_s * 1000),
+            TRIM_PER_CALL,
         ],
     )
     return Result(int(code))
@@ -177,7 +200,8 @@ def renew(s: Scheduler, held: Sequence[Lease], lease_ms: int) -> set[Lease]:
 
 
 def release(s: Scheduler, held: Sequence[Lease]) -> list[bool]:
-    """Hand tasks back to run again now. False for a lease the caller no longer held."""
+    """Hand tasks back to run again now, giving back the attempt each claim counted: a
+    release is not a failure. False for a lease the caller no longer held."""
     if not held:
         return []
     args: list[object] = [s.now_arg(), s.keys.wake]

@@ -161,10 +161,8 @@ CATALOGUE: tuple[Mutant, ...] = (
         patches=(
             Patch(
                 "scheduler/worker.py",
-                "            except BaseException as exc:\n"
-                "                self._events.put(_Done(task, exc))\n",
-                "            except BaseException:\n"
-                "                self._events.put(_Done(task, None))\n",
+                "            except BaseException as exc:\n                error = exc\n",
+                "            except BaseException:\n                error = None\n",
             ),
         ),
     ),

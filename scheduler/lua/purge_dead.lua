@@ -6,6 +6,7 @@
 -- Runs when Redis is full (allow-oom, write_first): purging frees memory.
 -- @flags allow-oom
 -- @include "record"
+-- @include "chunks"
 local tasks, dead, errors = KEYS[1], KEYS[2], KEYS[3]
 write_first(dead)
 local ids
@@ -16,7 +17,9 @@ else
   ids = redis.call('ZRANGE', dead, 0, tonumber(ARGV[2]) - 1)
 end
 if #ids == 0 then return 0 end
-redis.call('HDEL', tasks, unpack(ids))
-redis.call('HDEL', errors, unpack(ids))
-redis.call('ZREM', dead, unpack(ids))
+for _, part in ipairs(chunks(ids)) do
+  redis.call('HDEL', tasks, unpack(part))
+  redis.call('HDEL', errors, unpack(part))
+  redis.call('ZREM', dead, unpack(part))
+end
 return #ids

@@ -2,7 +2,9 @@
 -- KEYS[1] tasks  KEYS[2] due  KEYS[3] leases
 -- ARGV[1] now ms ('' = Redis TIME)  ARGV[2] wake channel  ARGV[3..] pairs of task id, token
 -- Returns: one code per pair: RESULT.OK = handed back, RESULT.REFUSED = the caller no
---   longer holds it. The attempt they started still counts.
+--   longer holds it. A release is not a failure: the attempt the claim counted is given
+--   back, so a task running on its last attempt when its worker shuts down runs again
+--   instead of going to the dead letters.
 -- Atomic: the fence check and the move from lease to due of each task.
 -- Runs when Redis is full (allow-oom, write_first): a full Redis must still drain.
 -- @flags allow-oom
@@ -19,6 +21,7 @@ for i = 3, #ARGV, 2 do
   local r = v and parse(v)
   if holds(r, tok) then
     r.st = 'P'
+    r.att = math.max(0, r.att - 1)
     redis.call('HSET', tasks, id, encode(r))
     redis.call('ZREM', leases, id)
     redis.call('ZADD', due, now, id)

@@ -213,12 +213,16 @@ def test_dead_letters_can_be_retried_and_purged(clocked: Scheduler, clock: Clock
     assert clocked.dead_letters() == [] and clocked.get(ids[2]) is None
 
 
-def test_release_hands_back_for_another_worker(clocked: Scheduler, clock: Clock) -> None:
-    tid = clocked.schedule_task(clock.ms / 1000, None)
+def test_release_hands_back_for_another_worker_and_gives_the_attempt_back(
+    clocked: Scheduler, clock: Clock
+) -> None:
+    tid = clocked.schedule_task(clock.ms / 1000, None, max_attempts=1)
     (task,) = worker_protocol.claim(clocked, 60_000, 1).tasks
     assert worker_protocol.release(clocked, [(tid, task.token)]) == [True]
+    # A release is not a failure: the last attempt is not used up by a shutdown.
     (again,) = worker_protocol.claim(clocked, 60_000, 1).tasks
-    assert again.attempt == 2
+    assert (again.attempt, again.token > task.token) == (1, True)
+    assert worker_protocol.release(clocked, [(tid, task.token)]) == [False]
 
 
 def test_finished_records_expire(redis_server: object, namespace: str, clock: Clock) -> None:

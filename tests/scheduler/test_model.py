@@ -289,6 +289,7 @@ def make_machine(
                 if held_it:
                     t = self.model.tasks[tid]
                     t.status, t.run_at, t.lease_until = "P", self.model.now, None
+                    t.attempt = max(0, t.attempt - 1)  # a release is not a failure
 
         @precondition(lambda self: self._holding())
         @rule(worker=st.integers(0, 2))

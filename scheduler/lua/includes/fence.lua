@@ -9,3 +9,12 @@ local function holds(r, token)
   if not r then return false end
   return r.st == 'R' and r.tok > 0 and r.tok == token
 end
+
+-- settled: the holder of `token` already ended its lease as `status`: its call landed, the
+-- reply was lost, and its client sent the call again. Only an ack ('D') or a fail that
+-- retries ('Y') can leave a record so, and tokens are never issued twice, so no other
+-- caller can match.
+local function settled(r, token, status)
+  if not r then return false end
+  return r.st == status and r.tok > 0 and r.tok == token
+end
