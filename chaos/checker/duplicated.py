@@ -4,7 +4,8 @@ At-least-once delivery allows a task to run again, but only for a reason and onl
 often. The verdict fails when:
 
 - a task *started* more runs than the ``max_attempts`` its producer asked for (the
-  number the producer recorded, never what the scheduler told its handler);
+  number the producer recorded, never what the scheduler told its handler; a run its
+  worker handed back, as at a graceful stop, gives its attempt back and is not counted);
 - a repeat (a finished run after the first) is explained by no fault: a fault must have
   touched the worker of an earlier run of the task while that run was going, or within
   the time after it in which its acknowledgement could still be undone (half a second
@@ -35,6 +36,7 @@ from duetime.chaos.history.ops import Op
 from .facts import (
     Execution,
     FaultWindow,
+    attempts_by_task,
     executions,
     executions_by_task,
     fault_windows,
@@ -126,12 +128,13 @@ def check(history: Sequence[Op]) -> Result:
     unexplained: list[str] = []
     same_key = 0
     overlapping = 0
+    attempts = attempts_by_task(history)
     for task_id, runs in executions_by_task(history).items():
         finished = [e for e in runs if e.executed]
         max_runs = max(max_runs, len(finished))
         # A cron firing has no producer: its bound is the one its schedule carries.
         bound = max(e.max_attempts for e in runs) if is_cron(task_id) else asked.get(task_id)
-        if bound is not None and len(runs) > bound:
+        if bound is not None and len(attempts.get(task_id, [])) > bound:
             over_bound.append(task_id)
         if len(finished) <= 1:
             continue

@@ -12,6 +12,7 @@ from duetime.chaos.history.ops import (
     EXECUTE,
     FAULT_END,
     FAULT_START,
+    LEASE,
     REDIS_CONFIG,
     SCHEDULE,
     Op,
@@ -149,6 +150,21 @@ def executions_by_task(history: Sequence[Op]) -> dict[str, list[Execution]]:
     for e in executions(history):
         grouped[e.task_id].append(e)
     return dict(grouped)
+
+
+def attempts_by_task(history: Sequence[Op]) -> dict[str, list[Execution]]:
+    """The runs that used up an attempt: every run but those whose worker handed the task
+    back (an accepted ``release``, as at a graceful stop), which gives the attempt back."""
+    handed_back = {
+        (str(op.value["task_id"]), int(op.value["token"]))
+        for op in history
+        if op.f == LEASE and op.type == "ok" and op.value.get("action") == "release"
+    }
+    return {
+        task_id: kept
+        for task_id, runs in executions_by_task(history).items()
+        if (kept := [e for e in runs if e.token == 0 or (task_id, e.token) not in handed_back])
+    }
 
 
 def fault_windows(history: Sequence[Op]) -> list[FaultWindow]:

@@ -24,6 +24,17 @@ def test_a_doomed_task_given_up_early_fails(hb: HistoryBuilder) -> None:
     assert (result.verdict, result.details["short_unexplained_ids"]) == ("invalid", ["d"])
 
 
+def test_a_run_handed_back_does_not_count_as_an_attempt(hb: HistoryBuilder) -> None:
+    hb.schedule("d", due=1, max_attempts=2, fail_attempts=2)
+    hb.run("d", 1.0, None, attempt=1, max_attempts=2, token=1)
+    hb.lease("release", "d", 1, sent=1.5, answered=1.51)
+    hb.run("d", 2.0, 2.1, outcome="fail", attempt=1, max_attempts=2, token=2)
+    result = dead_letters.check(hb.build())
+    assert (result.verdict, result.details["short_unexplained_ids"]) == ("invalid", ["d"])
+    hb.run("d", 3.0, 3.1, outcome="fail", attempt=2, max_attempts=2, token=3)
+    assert dead_letters.check(hb.build()).verdict == "valid"
+
+
 def test_a_doomed_task_that_never_ran_and_no_strike_explains_fails(hb: HistoryBuilder) -> None:
     assert dead_letters.check(doomed(hb, runs=0).build()).verdict == "invalid"
 

@@ -63,6 +63,22 @@ def test_more_runs_than_max_attempts_is_invalid(hb: HistoryBuilder) -> None:
     assert result.details["over_max_attempts_ids"] == ["a"]
 
 
+def test_a_run_handed_back_at_a_graceful_stop_gives_its_attempt_back(hb: HistoryBuilder) -> None:
+    hb.schedule("a", due=0, max_attempts=2)
+    hb.run("a", 0, None, max_attempts=2, token=1)
+    hb.lease("release", "a", 1, sent=0.5, answered=0.51)
+    hb.run("a", 1, None, max_attempts=2, token=2).run("a", 2, 2.1, max_attempts=2, token=3)
+    assert duplicated.check(hb.build()).details["over_max_attempts_ids"] == []
+
+
+def test_a_refused_hand_back_still_counts_its_run(hb: HistoryBuilder) -> None:
+    hb.schedule("a", due=0, max_attempts=2)
+    hb.run("a", 0, None, max_attempts=2, token=1)
+    hb.lease("release", "a", 1, sent=0.5, answered=0.51, accepted=False)
+    hb.run("a", 1, None, max_attempts=2, token=2).run("a", 2, 2.1, max_attempts=2, token=3)
+    assert duplicated.check(hb.build()).details["over_max_attempts_ids"] == ["a"]
+
+
 def test_every_started_run_counts_against_the_bound(hb: HistoryBuilder) -> None:
     hb.schedule("a", due=0, max_attempts=2)
     hb.run("a", 0, None, max_attempts=2).run("a", 1, None, max_attempts=2)
