@@ -7,7 +7,8 @@ failed or handed back, with Redis's answer; and each task it set aside unread
 letters; a task whose id, type or payload Python cannot read is a ``fail`` with a
 ``reason``); and how many task records a claim found gone (``lost``: ids left in
 ``due`` or ``leases`` whose record Redis no longer has, after an eviction or a restart
-that lost data; ``count`` says how many). Observers see the protocol from
+that lost data; ``count`` says how many); and keys Redis evicted under a policy the
+user allowed (``evicted``). Observers see the protocol from
 outside, e.g. a test harness checking that no stale holder was ever let through,
 or a metrics exporter counting refused (fenced) state changes.
 """
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from .task import Task
 
-LeaseAction = Literal["claim", "renew", "ack", "fail", "release", "quarantine", "lost"]
+LeaseAction = Literal["claim", "renew", "ack", "fail", "release", "quarantine", "lost", "evicted"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ class LeaseChange:
     set for claims (the run the claim started), 0 otherwise. ``reason`` is set when the
     worker sent the task to the dead letters without running a handler: why it could
     not be read (a ``quarantine`` holds no lease: its token is 0). ``count`` is set for
-    ``lost``: how many records the claim found gone (``task_id`` is empty, token 0).
+    ``lost``: how many records the claim found gone, and for ``evicted``: how many keys
+    Redis evicted since the worker last looked, under a policy the user allowed (both
+    with an empty ``task_id`` and token 0).
 
     For claims, ``task`` is the task claimed (None for one whose record cannot be read)
     and ``claimed_at`` the moment Redis leased it, by Redis's clock, in epoch seconds: a

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 from . import validation, worker_protocol
 from .client import Scheduler
 from .errors import InvalidInput, RefusalLog, is_refusal
+from .eviction_watch import EvictionWatch
 from .lease_events import LeaseAction, LeaseChange, LeaseObserver
 from .plural import counted
 from .presence import Presence
@@ -599,8 +601,18 @@ class Worker:
         self._services.append(
             threading.Thread(target=presence.run, args=(self._halt,), name="heartbeat", daemon=True)
         )
+        if self.scheduler.allow_eviction and not isinstance(self.scheduler.redis, RedisCluster):
+            watch = EvictionWatch(self.scheduler.redis, self.scheduler.namespace, self._evicted)
+            self._services.append(
+                threading.Thread(
+                    target=watch.run, args=(self._halt,), name="eviction-watch", daemon=True
+                )
+            )
         for t in self._services:
             t.start()
+
+    def _evicted(self, keys: int) -> None:
+        self._observe("evicted", ("", 0), True, time.monotonic(), count=keys)
 
     def _listen(self) -> None:
         """Turn Pub/Sub wake messages into wake events; resubscribe after errors."""

@@ -93,9 +93,9 @@ def check_unexplained(history: Sequence[Op]) -> Result:
     Valid when each acknowledged task that never ran was acknowledged inside the loss
     window of a strike (see :func:`.loss_windows.explain_losses`), and nothing ran that
     was never scheduled or was rejected. Under an evicting ``maxmemory-policy`` (read back
-    from Redis), which the testbed runs only with eviction allowed, the losses no strike
-    explains are explained by eviction when the workers detected at least as many
-    records gone (:func:`detected_losses`): eviction may take tasks, silently never.
+    from Redis), which the testbed runs only with eviction allowed, a loss no strike
+    explains is explained by eviction only when a worker reported one after the task was
+    scheduled (:func:`eviction_reports`): eviction may take tasks, silently never.
     This is the loss rule every run of the reference scheduler is held to, under every
     configuration.
     """
@@ -108,8 +108,11 @@ def check_unexplained(history: Sequence[Op]) -> Result:
     settings = redis_settings(history)
     detected = detected_losses(history)
     evicted: set[str] = set()
-    if settings.get("maxmemory-policy", "").startswith(EVICTING) and len(unexplained) <= detected:
-        evicted, unexplained = unexplained, set()
+    if settings.get("maxmemory-policy", "").startswith(EVICTING):
+        reported = eviction_reports(history)
+        outcomes = schedule_outcomes(history)
+        evicted = {t for t in unexplained if any(at >= outcomes[t].first_invoke for at in reported)}
+        unexplained -= evicted
     details = {
         "lost": len(lost),
         "explained": len(explained) + len(evicted),
@@ -135,8 +138,8 @@ def check_unexplained(history: Sequence[Op]) -> Result:
     if evicted:
         summary = (
             f"{len(lost)} lost tasks: {len(explained)} within the documented loss window of "
-            f"a strike, {len(evicted)} evicted and detected (the workers counted {detected} "
-            "records gone)"
+            f"a strike, {len(evicted)} after the workers reported Redis evicting keys or "
+            f"records gone ({detected} counted)"
         )
     elif lost:
         summary = (
@@ -148,13 +151,25 @@ def check_unexplained(history: Sequence[Op]) -> Result:
     return Result("valid", summary, details)
 
 
-def detected_losses(history: Sequence[Op]) -> int:
-    """How many task records the workers' claims found gone (their observers' ``lost``)."""
-    return sum(
-        int(op.value.get("count", 0))
+def _eviction_ops(history: Sequence[Op]) -> list[Op]:
+    return [
+        op
         for op in history
-        if op.f == LEASE and op.value.get("action") == "lost"
-    )
+        if op.f == LEASE
+        and op.value.get("action") in ("lost", "evicted")
+        and int(op.value.get("count", 0)) > 0
+    ]
+
+
+def detected_losses(history: Sequence[Op]) -> int:
+    """What the workers reported gone: records their claims found missing (``lost``) and
+    keys Redis evicted while they watched (``evicted``)."""
+    return sum(int(op.value["count"]) for op in _eviction_ops(history))
+
+
+def eviction_reports(history: Sequence[Op]) -> list[float]:
+    """When workers reported records gone or keys evicted."""
+    return [op.time for op in _eviction_ops(history)]
 
 
 def _strikes_of(fault: str, history: Sequence[Op]) -> tuple[list[LossWindow], dict[str, Any]]:

@@ -115,7 +115,7 @@ class LeaseRecorder:
         }
         if change.reason:  # set aside unread: moved to the dead letters, no handler ran
             value["reason"] = change.reason
-        if change.action == "lost":  # records a claim found gone (eviction, data loss)
+        if change.action in ("lost", "evicted"):  # records gone, keys Redis evicted
             value["count"] = change.count
         sink.record("ok" if change.accepted else "fail", LEASE, value)
 

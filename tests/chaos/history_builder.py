@@ -162,6 +162,12 @@ class HistoryBuilder:
         self.ops.append(Op("ok", process, at, LEASE, {**value, "count": count}))
         return self
 
+    def keys_evicted(self, count: int, at: float, process: str = "worker-0") -> HistoryBuilder:
+        """A worker saw Redis's ``evicted_keys`` rise by ``count``, as its observer says."""
+        value = {"action": "evicted", "task_id": "", "token": 0, "attempt": 0, "sent": at}
+        self.ops.append(Op("ok", process, at, LEASE, {**value, "count": count}))
+        return self
+
     def process_exit(self, name: str, role: str, at: float, how: str = "exited") -> HistoryBuilder:
         """A worker or cron process ending: ``exited`` on its own (crashed), ``killed`` ..."""
         value = {"role": role, "name": name, "pid": 1, "how": how, "returncode": 1}

@@ -201,9 +201,21 @@ def test_an_eviction_loss_no_worker_detected_is_unexplained(hb: HistoryBuilder) 
     assert (result.verdict, result.details["unexplained_ids"]) == ("invalid", ["gone"])
 
 
-def test_more_losses_than_the_workers_detected_are_unexplained(hb: HistoryBuilder) -> None:
-    hb = evicting_run(hb).schedule("gone-too", due=1.0).records_lost(1, at=1.5)
-    assert lost.check_unexplained(hb.build()).verdict == "invalid"
+def test_a_loss_after_keys_evicted_is_explained_however_many_tasks_went(
+    hb: HistoryBuilder,
+) -> None:
+    # Redis counts keys, not tasks: one evicted hash can hold every record.
+    hb = evicting_run(hb).schedule("gone-too", due=1.0).keys_evicted(1, at=1.5)
+    result = lost.check_unexplained(hb.build())
+    assert (result.verdict, result.details["explained_by_detected_eviction"]) == ("valid", 2)
+
+
+def test_a_task_scheduled_after_the_last_eviction_report_is_unexplained(
+    hb: HistoryBuilder,
+) -> None:
+    hb = evicting_run(hb).keys_evicted(3, at=1.5).schedule("later", due=3.0, at=2.0)
+    result = lost.check_unexplained(hb.build())
+    assert (result.verdict, result.details["unexplained_ids"]) == ("invalid", ["later"])
 
 
 def test_a_detected_loss_excuses_nothing_without_an_evicting_policy(hb: HistoryBuilder) -> None:

@@ -14,6 +14,8 @@ import pytest
 from duetime import NewTask, Scheduler, Worker
 from duetime.chaos.system.redis_server import Persistence, RedisServer, find_redis_server
 from duetime.errors import RedisFull, RedisMisconfigured
+from duetime.eviction_watch import EvictionWatch
+from duetime.lease_events import LeaseChange
 
 PAYLOAD = {"pad": "x" * 400}
 
@@ -132,3 +134,45 @@ def test_an_evicting_policy_is_refused_unless_allowed(
     warned = [r for r in caplog.records if "allkeys-lru" in r.getMessage()]
     assert len(warned) == 1 and warned[0].levelno == logging.WARNING
     allowed.close()
+
+
+def test_a_worker_says_so_when_redis_evicts_keys_it_was_allowed_to(
+    evicting_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    sched = Scheduler.from_url(evicting_redis.url, namespace="ev", allow_eviction=True)
+    sched.schedule_many([NewTask(time.time() + 3600, PAYLOAD, "t") for _ in range(50)])
+    seen: list[LeaseChange] = []
+    worker = Worker(sched, {"t": lambda task: None}, observer=seen.append, cron=False)
+    runner = threading.Thread(target=worker.run)
+    with caplog.at_level(logging.ERROR, logger="duetime.eviction"):
+        runner.start()
+        try:
+            time.sleep(0.5)  # the watch's first look, before any eviction
+            # Another application's keys push Redis past maxmemory: it evicts, by LRU,
+            # our long-untouched index and records among them.
+            client = evicting_redis.client()
+            client.config_set("maxmemory", int(client.info("memory")["used_memory"]) + 200_000)
+            for i in range(100):
+                client.set(f"other:{i}", "x" * 20_000)
+            client.close()
+            deadline = time.monotonic() + 5
+            while not any(c.action == "evicted" for c in seen):
+                assert time.monotonic() < deadline, "no eviction reported"
+                time.sleep(0.05)
+        finally:
+            worker.stop()
+            runner.join(10)
+    reported = [c for c in seen if c.action == "evicted"]
+    assert all(c.count > 0 and c.accepted for c in reported)
+    assert any("evicted" in r.getMessage() and "'ev'" in r.getMessage() for r in caplog.records)
+    sched.close()
+
+
+def test_without_evictions_a_worker_reports_none(evicting_redis: RedisServer) -> None:
+    sched = Scheduler.from_url(evicting_redis.url, namespace="ev", allow_eviction=True)
+    seen: list[LeaseChange] = []
+    watch = EvictionWatch(sched.redis, "ev", lambda n: seen.append(n))  # type: ignore[arg-type]
+    assert watch.look() == 0
+    sched.schedule_many([NewTask(0, PAYLOAD, "t") for _ in range(50)])
+    assert watch.look() == 0 and seen == []
+    sched.close()
