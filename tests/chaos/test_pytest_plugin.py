@@ -21,6 +21,15 @@ import duetime.chaos.runner  # noqa: F401
 
 pytest_plugins = ["pytester"]
 
+
+@pytest.fixture(autouse=True)
+def _inner_session_is_not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under `pytest -n`, the inner sessions pytester starts would otherwise believe they
+    # are xdist workers too (the variable is inherited), which some plugins act on.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_TESTRUNUID", raising=False)
+
+
 APP = """
 import asyncio
 import time
