@@ -187,8 +187,10 @@ class Executions:
     def read(self) -> list[dict[str, object]]:
         if not self.path.exists():
             return []
-        lines = self.path.read_text().splitlines()
-        return [json.loads(x) for x in lines if x.strip()]
+        # A worker may be halfway through its write: read whole lines only.
+        text = self.path.read_text()
+        complete = text[: text.rfind("\n") + 1]
+        return [json.loads(x) for x in complete.splitlines() if x.strip()]
 
     def events(self, kind: str) -> list[dict[str, object]]:
         return [e for e in self.read() if e["event"] == kind]
