@@ -602,7 +602,12 @@ class Worker:
             threading.Thread(target=presence.run, args=(self._halt,), name="heartbeat", daemon=True)
         )
         if self.scheduler.allow_eviction and not isinstance(self.scheduler.redis, RedisCluster):
-            watch = EvictionWatch(self.scheduler.redis, self.scheduler.namespace, self._evicted)
+            watch = EvictionWatch(
+                self.scheduler.redis,
+                self.scheduler.namespace,
+                lambda: self.scheduler.scripts.server().evicts,
+                self._evicted,
+            )
             self._services.append(
                 threading.Thread(
                     target=watch.run, args=(self._halt,), name="eviction-watch", daemon=True
