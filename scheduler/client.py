@@ -422,11 +422,17 @@ class Scheduler:
             # next ack comes a second later).
             try:
                 reply, confirmed = self._write_one(keys, args)
-            except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.MovedError):
+            except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.MovedError) as exc:
                 # This path talks to one node past the Cluster client, which then never
                 # hears of a failover: map the slots again for the retry.
                 if isinstance(self.redis, RedisCluster):
                     self.rediscover()
+                if isinstance(exc, redis.exceptions.MovedError):
+                    # A failover moved the slot: an outage to retry, not a misconfiguration.
+                    raise redis.ConnectionError(
+                        f"the namespace's slot moved to another node ({exc}); "
+                        "the Cluster was mapped again"
+                    ) from exc
                 raise
             except redis.ResponseError as exc:
                 self._raise_for_chunks(ids, [*replies, exc])

@@ -16,43 +16,43 @@ from typing import Any
 
 import redis
 
-from .server import EVICTING_POLICIES
+from .errors import is_refusal
 
 log = logging.getLogger("duetime.eviction")
 
 WATCH_S = 1.0
 
 
-def _evicting_and_count(client: Any) -> tuple[bool, int]:
-    memory = client.info("memory")
-    stats = client.info("stats")
-    return str(memory.get("maxmemory_policy")) in EVICTING_POLICIES, int(stats["evicted_keys"])
-
-
 class EvictionWatch:
     """Reports each rise of Redis's ``evicted_keys`` while the policy evicts.
 
-    ``on_evicted(n)`` is called with how many keys Redis evicted since the last look.
+    ``evicts()`` says whether the server's policy evicts (the scheduler's own reading of
+    it, made once); ``on_evicted(n)`` is called with how many keys Redis evicted since
+    the last look.
     """
 
     def __init__(
         self,
         client: Any,
         namespace: str,
+        evicts: Callable[[], bool],
         on_evicted: Callable[[int], None],
         period_s: float = WATCH_S,
     ) -> None:
         self.client = client
         self.namespace = namespace
+        self.evicts = evicts
         self.on_evicted = on_evicted
         self.period_s = period_s
         self._last: int | None = None
 
     def look(self) -> int:
         """Read the counter once; returns the keys evicted since the last look (0 at first)."""
-        evicting, count = _evicting_and_count(self.client)
+        if not self.evicts():
+            return 0
+        count = int(self.client.info("stats")["evicted_keys"])
         before, self._last = self._last, count
-        if before is None or not evicting or count <= before:
+        if before is None or count <= before:
             return 0
         rise = count - before
         log.error(
@@ -70,9 +70,11 @@ class EvictionWatch:
         while not stop.is_set():
             try:
                 self.look()
-            except redis.ResponseError as exc:
-                log.debug("cannot watch for evictions (INFO refused): %s", exc)
-                return
-            except (redis.RedisError, KeyError, ValueError) as exc:
+            except redis.RedisError as exc:
+                if is_refusal(exc):
+                    log.debug("cannot watch for evictions (INFO refused): %s", exc)
+                    return
+                log.debug("eviction watch: %r", exc)  # an outage: the main loop reports it
+            except (KeyError, ValueError) as exc:
                 log.debug("eviction watch: %r", exc)
             stop.wait(self.period_s)

@@ -92,6 +92,19 @@ class WorkerMetrics:
             "duetime_early_starts",
             "Runs claimed before their due time by Redis's clock. Must stay 0.",
         )
+        self.records_lost_total = Counter(
+            "duetime_records_lost",
+            "Task records a claim found gone from Redis though indexed (eviction, data loss).",
+            ("namespace",),
+            registry=self.registry,
+        )
+        self.keys_evicted_total = Counter(
+            "duetime_redis_keys_evicted",
+            "Keys Redis evicted while this worker watched, under an evicting maxmemory-policy "
+            "it was allowed to run with: tasks may be lost.",
+            ("namespace",),
+            registry=self.registry,
+        )
         self.lateness_seconds = Histogram(
             "duetime_task_lateness_seconds",
             "Start (claim, by Redis's clock) minus due time, of each task's first run.",
@@ -117,6 +130,15 @@ class WorkerMetrics:
     def observe(self, change: LeaseChange) -> None:
         """Count one lease change: pass as ``Worker(observer=...)``."""
         lease = (change.task_id, change.token)
+        if change.action == "quarantine":  # set aside unread: to the dead letters, no run
+            self.dead_lettered_total.labels(self.namespace, UNREADABLE_TYPE).inc()
+            return
+        if change.action == "lost":
+            self.records_lost_total.labels(self.namespace).inc(change.count)
+            return
+        if change.action == "evicted":
+            self.keys_evicted_total.labels(self.namespace).inc(change.count)
+            return
         if change.action == "claim":
             task_type = UNREADABLE_TYPE if change.task is None else change.task.task_type
             with self._lock:

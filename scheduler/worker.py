@@ -459,16 +459,20 @@ class Worker:
             self._settling.update(to_ack)
         sent = time.monotonic()
         results = worker_protocol.ack(self.scheduler, to_ack)
+        settled = list(zip(to_ack, results, strict=False))
         with self._held_lock:
-            for (tid, token), ok in zip(to_ack, results, strict=False):
-                self._observe("ack", (tid, token), ok, sent)
-                self._held.pop((tid, token), None)
-                self._settling.discard((tid, token))
-                self._lost.discard((tid, token))
-                if not ok:
-                    log.warning(
-                        "ack of %s refused: its lease was taken over or it was cancelled", tid
-                    )
+            for lease, _ in settled:
+                self._held.pop(lease, None)
+                self._settling.discard(lease)
+                self._lost.discard(lease)
+        # Outside the lock: handler threads and the lease keeper wait on it, and an
+        # observer may write to files or count under locks of its own.
+        for lease, ok in settled:
+            self._observe("ack", lease, ok, sent)
+            if not ok:
+                log.warning(
+                    "ack of %s refused: its lease was taken over or it was cancelled", lease[0]
+                )
         to_ack.clear()
 
     def _finish(self, to_ack: list[Lease]) -> None:
@@ -602,7 +606,12 @@ class Worker:
             threading.Thread(target=presence.run, args=(self._halt,), name="heartbeat", daemon=True)
         )
         if self.scheduler.allow_eviction and not isinstance(self.scheduler.redis, RedisCluster):
-            watch = EvictionWatch(self.scheduler.redis, self.scheduler.namespace, self._evicted)
+            watch = EvictionWatch(
+                self.scheduler.redis,
+                self.scheduler.namespace,
+                lambda: self.scheduler.scripts.server().evicts,
+                self._evicted,
+            )
             self._services.append(
                 threading.Thread(
                     target=watch.run, args=(self._halt,), name="eviction-watch", daemon=True

@@ -23,6 +23,9 @@ from duetime.chaos.history.ops import LEASE, Op
 from .facts import executions
 from .result import Result, listed
 
+# What a holder does with its lease; a superseded holder must have each of them refused.
+STATE_CHANGES = frozenset({"renew", "ack", "fail", "release"})
+
 
 def check(history: Sequence[Op]) -> Result:
     changes = [op for op in history if op.f == LEASE]
@@ -34,8 +37,8 @@ def check(history: Sequence[Op]) -> Result:
     refused_stale = 0
     refused = 0
     for op in changes:
-        if op.value.get("action") == "claim":
-            continue
+        if op.value.get("action") not in STATE_CHANGES:
+            continue  # claims; quarantines, lost records and evictions hold no lease
         task_id, token = str(op.value["task_id"]), int(op.value["token"])
         sent = float(op.value.get("sent", op.time))
         superseded = any(t > token and answered < sent for answered, t in claims[task_id])

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from duetime.chaos.history.ops import EXECUTE, SCHEDULE, Op
+from duetime.server import EVICTING_POLICIES
 
 from .facts import fault_windows
 from .result import Result, listed
@@ -26,8 +27,6 @@ FULL_ERROR = "RedisFull("
 # A refusal for memory as a design's plain client records it: Redis's words, or the
 # class redis-py names it by (redis-py 8 gives no text in its repr).
 OOM_TEXTS = ("OOM command not allowed", "OutOfMemoryError")
-# maxmemory-policy values under which a full Redis evicts instead of refusing.
-EVICTING = "allkeys-"
 
 
 def _for_memory(op: Op) -> bool:
@@ -42,7 +41,7 @@ def check(history: Sequence[Op]) -> Result:
         for w in fills
         if w.detail.get("full")
     ]
-    evicting = [w for w in fills if str(w.detail.get("policy", "")).startswith(EVICTING)]
+    evicting = [w for w in fills if str(w.detail.get("policy", "")) in EVICTING_POLICIES]
     details: dict[str, object] = {"fills": len(fills), "full": len(full), "evicting": len(evicting)}
     if not full and not evicting:
         return Result("unknown", "Redis was never full in this run", details)

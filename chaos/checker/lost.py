@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from duetime.chaos.history.ops import LEASE, SCHEDULE, Op
+from duetime.server import EVICTING_POLICIES
 
 from .facts import doomed_tasks, executions, is_cron, redis_settings, schedule_outcomes
 from .loss_windows import (
@@ -30,9 +31,6 @@ from .loss_windows import (
     window_details,
 )
 from .result import MAX_LISTED, Result, listed
-
-# maxmemory-policy values under which Redis deletes any key, task records included.
-EVICTING = "allkeys-"
 
 
 def check(history: Sequence[Op]) -> Result:
@@ -108,7 +106,7 @@ def check_unexplained(history: Sequence[Op]) -> Result:
     settings = redis_settings(history)
     detected = detected_losses(history)
     evicted: set[str] = set()
-    if settings.get("maxmemory-policy", "").startswith(EVICTING):
+    if settings.get("maxmemory-policy", "") in EVICTING_POLICIES:
         reported = eviction_reports(history)
         outcomes = schedule_outcomes(history)
         evicted = {t for t in unexplained if any(at >= outcomes[t].first_invoke for at in reported)}

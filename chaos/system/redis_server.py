@@ -27,6 +27,8 @@ from pathlib import Path
 
 import redis
 
+from duetime.server import EVICTING_POLICIES
+
 AOF_MODES = ("off", "no", "everysec", "always")
 # The maxmemory-policy axis: the policy duetime needs, and one that evicts task records.
 MAXMEMORY_POLICIES = ("noeviction", "allkeys-lru")
@@ -103,7 +105,7 @@ class Persistence:
     @property
     def evicts(self) -> bool:
         """Whether Redis may delete keys (task records) when it fills up."""
-        return self.maxmemory.startswith("allkeys-")
+        return self.maxmemory in EVICTING_POLICIES
 
 
 def _version(binary: str) -> tuple[int, ...]:

@@ -5,6 +5,8 @@
 -- ARGV[4] '1': the worker is leaving (removed now), '' otherwise
 -- Returns: how many workers sent a heartbeat within the last ARGV[3] ms.
 -- Atomic: the heartbeat and the forgetting.
+-- Runs when Redis is full (allow-oom, on Redis 7): a worker draining a full Redis is alive.
+-- @flags allow-oom
 -- @include "record"
 local workers = KEYS[1]
 local now = now_ms(ARGV[1])

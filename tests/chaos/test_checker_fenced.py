@@ -40,6 +40,16 @@ def test_a_change_that_crossed_the_newer_claim_in_flight_is_not_blamed(
     assert fenced.check(hb.build()).verdict == "valid"
 
 
+def test_a_record_set_aside_after_its_claim_is_no_stale_change(hb: HistoryBuilder) -> None:
+    # A later claim found t's record unreadable and set it aside: token 0, no lease held.
+    hb.lease("claim", "t", 1, sent=1.0, answered=1.01)
+    hb.lease("ack", "t", 1, sent=2.0, answered=2.01)
+    hb.lease("quarantine", "t", 0, sent=6.0, answered=6.01, reason="unreadable")
+    hb.records_lost(2, at=7.0).keys_evicted(3, at=7.5)
+    result = fenced.check(hb.build())
+    assert (result.verdict, result.details["stale_accepted"]) == ("valid", 0)
+
+
 def test_the_current_holders_changes_pass(hb: HistoryBuilder) -> None:
     hb.lease("claim", "t", 1, sent=1.0, answered=1.01)
     hb.lease("renew", "t", 1, sent=2.0, answered=2.01).lease("ack", "t", 1, sent=3, answered=3.1)

@@ -170,8 +170,8 @@ def test_a_worker_says_so_when_redis_evicts_keys_it_was_allowed_to(
 
 def test_without_evictions_a_worker_reports_none(evicting_redis: RedisServer) -> None:
     sched = Scheduler.from_url(evicting_redis.url, namespace="ev", allow_eviction=True)
-    seen: list[LeaseChange] = []
-    watch = EvictionWatch(sched.redis, "ev", lambda n: seen.append(n))  # type: ignore[arg-type]
+    seen: list[int] = []
+    watch = EvictionWatch(sched.redis, "ev", lambda: True, seen.append)
     assert watch.look() == 0
     sched.schedule_many([NewTask(0, PAYLOAD, "t") for _ in range(50)])
     assert watch.look() == 0 and seen == []

@@ -172,6 +172,21 @@ def test_early_starts_and_refusals_are_counted_from_the_changes_a_worker_reports
     assert r.get_sample_value("duetime_early_starts_total", labels) == 1
 
 
+def test_records_set_aside_lost_or_evicted_are_counted() -> None:
+    metrics = WorkerMetrics("n")
+    metrics.observe(LeaseChange("quarantine", "bad", 0, True, 0.0, reason="unreadable"))
+    metrics.observe(LeaseChange("lost", "", 0, True, 0.0, count=3))
+    metrics.observe(LeaseChange("evicted", "", 0, True, 0.0, count=40))
+    r = metrics.registry
+    unreadable = {"namespace": "n", "task_type": "unreadable"}
+    assert r.get_sample_value("duetime_tasks_dead_lettered_total", unreadable) == 1
+    assert r.get_sample_value("duetime_records_lost_total", {"namespace": "n"}) == 3
+    assert r.get_sample_value("duetime_redis_keys_evicted_total", {"namespace": "n"}) == 40
+    assert (
+        r.get_sample_value("duetime_fenced_changes_total", {**unreadable, "kind": "lost"}) is None
+    )
+
+
 def test_released_and_scheduled_are_counted(sched: Scheduler, redis_server: Any) -> None:
     metrics = WorkerMetrics(sched.namespace)
     producer = Scheduler.from_url(
