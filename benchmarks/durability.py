@@ -21,14 +21,17 @@ SETTINGS = {
 }
 
 
-def _in_sync(replica: RedisServer) -> None:
+def _in_sync(replica: RedisServer, timeout_s: float = 60.0) -> None:
     """Until the replica has synced and rewritten its AOF (it confirms fsyncs only then)."""
+    deadline = time.monotonic() + timeout_s
     with replica.client(decode_responses=True) as c:
         while True:
             aof = c.info("persistence")
             busy = aof["aof_rewrite_in_progress"] or aof["aof_rewrite_scheduled"]
             if c.info("replication").get("master_link_status") == "up" and not busy:
                 return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the replica did not sync within {timeout_s:g} s")
             time.sleep(0.05)
 
 
