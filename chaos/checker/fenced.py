@@ -10,7 +10,10 @@ stale change; one it accepted let a superseded worker finish, fail, keep or hand
 task that another worker runs.
 
 Only claims answered before the change was *sent* count, so a change and a claim that
-crossed in flight are never blamed.
+crossed in flight are never blamed. Nor is a claim a strike on Redis undid: one answered
+within the loss window Redis documents for the run's settings before a strike that came
+before the change (the restarted Redis never heard of it, and its token counter may
+hand the same numbers out again).
 """
 
 from __future__ import annotations
@@ -20,15 +23,31 @@ from collections.abc import Sequence
 
 from duetime.chaos.history.ops import LEASE, Op
 
-from .facts import executions
+from .facts import FaultWindow, executions, fault_windows, redis_settings
+from .loss_bounds import documented_window_s
 from .result import Result, listed
 
 # What a holder does with its lease; a superseded holder must have each of them refused.
 STATE_CHANGES = frozenset({"renew", "ack", "fail", "release"})
 
 
+def _undone(
+    answered: float, sent: float, strikes: Sequence[FaultWindow], settings: dict[str, str]
+) -> bool:
+    """A strike on Redis after the claim was answered, before the change was sent, and
+    within the window Redis documents may have taken the claim."""
+    for w in strikes:
+        struck = float(w.detail.get("struck_at") or w.start)
+        reach = documented_window_s(settings, w.fault, w.detail)
+        if answered <= struck < sent and struck - answered <= reach:
+            return True
+    return False
+
+
 def check(history: Sequence[Op]) -> Result:
     changes = [op for op in history if op.f == LEASE]
+    strikes = [w for w in fault_windows(history) if not w.targets]
+    settings = redis_settings(history)
     claims: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for op in changes:
         if op.value.get("action") == "claim" and op.type == "ok":
@@ -41,7 +60,10 @@ def check(history: Sequence[Op]) -> Result:
             continue  # claims; quarantines, lost records and evictions hold no lease
         task_id, token = str(op.value["task_id"]), int(op.value["token"])
         sent = float(op.value.get("sent", op.time))
-        superseded = any(t > token and answered < sent for answered, t in claims[task_id])
+        superseded = any(
+            t > token and answered < sent and not _undone(answered, sent, strikes, settings)
+            for answered, t in claims[task_id]
+        )
         if op.type == "fail":
             refused += 1
         if superseded and op.type == "ok":

@@ -50,6 +50,30 @@ def test_a_record_set_aside_after_its_claim_is_no_stale_change(hb: HistoryBuilde
     assert (result.verdict, result.details["stale_accepted"]) == ("valid", 0)
 
 
+def rolled_back(hb: HistoryBuilder, aof: str, claim_at: float) -> HistoryBuilder:
+    """As seen in power_loss under everysec: the claim of token 128 is lost with the last
+    writes, the token counter rolls back, and the task is claimed again as token 126."""
+    hb.redis_config(aof)
+    hb.lease("claim", "t", 128, sent=claim_at - 0.01, answered=claim_at)
+    hb.fault("power_loss", 2.0, 2.6, struck_at=2.0)
+    hb.lease("claim", "t", 126, sent=3.0, answered=3.01, process="worker-1")
+    hb.lease("ack", "t", 126, sent=3.2, answered=3.21, process="worker-1")
+    return hb
+
+
+def test_a_newer_claim_a_documented_strike_undid_fences_nothing(hb: HistoryBuilder) -> None:
+    result = fenced.check(rolled_back(hb, "everysec", claim_at=1.94).build())
+    assert (result.verdict, result.details["stale_accepted"]) == ("valid", 0)
+
+
+def test_under_always_a_strike_undoes_no_claim(hb: HistoryBuilder) -> None:
+    assert fenced.check(rolled_back(hb, "always", claim_at=1.94).build()).verdict == "invalid"
+
+
+def test_a_claim_older_than_the_documented_window_still_fences(hb: HistoryBuilder) -> None:
+    assert fenced.check(rolled_back(hb, "everysec", claim_at=-5.0).build()).verdict == "invalid"
+
+
 def test_the_current_holders_changes_pass(hb: HistoryBuilder) -> None:
     hb.lease("claim", "t", 1, sent=1.0, answered=1.01)
     hb.lease("renew", "t", 1, sent=2.0, answered=2.01).lease("ack", "t", 1, sent=3, answered=3.1)
