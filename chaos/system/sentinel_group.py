@@ -18,10 +18,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
+from .node_disks import NodeDisks
+from .promotion import (
+    Clock,
+    Pause,
+    Promotion,
+    Strike,
+    pause,
+    replica_in_sync,
+    strike_and_wait,
+    wait_for,
+)
 from .redis_server import (
     Persistence,
     RedisServer,
@@ -30,10 +41,17 @@ from .redis_server import (
     free_port,
 )
 
+if TYPE_CHECKING:
+    from .backends.power_disk import PowerDisk
+
 SERVICE = "duetime"
 # Short, so a SIGKILLed primary is replaced within a few seconds in tests.
 DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 5000
+# Sentinel's own periods (Redis 7.0+ ``SENTINEL DEBUG``): a restarted old primary is made a
+# replica once it has looked like a primary for 4 publish periods, found by an INFO every
+# info period; by default 8 s and 10 s, which would make every heal take ~11 s.
+SENTINEL_PERIODS_MS = {"info-period": 1000, "publish-period": 250}
 
 
 @dataclass
@@ -77,6 +95,17 @@ class Sentinel:
         )
         return self
 
+    def shorten_periods(self) -> None:
+        """Apply ``SENTINEL_PERIODS_MS``; a Sentinel without ``SENTINEL DEBUG`` (6.2) keeps
+        its defaults, so rejoining a restarted node just takes longer there."""
+        args = [x for item in SENTINEL_PERIODS_MS.items() for x in item]
+        with contextlib.suppress(redis.ResponseError):
+            self.call("SENTINEL", "DEBUG", *args)
+
+    def fields(self, *command: object) -> dict[str, Any]:
+        """A ``SENTINEL MASTER``-like reply as a dict, however redis-py parsed it."""
+        return _fields(self.call(*command))
+
     def call(self, *command: object) -> Any:
         with redis.Redis(
             host=self.host, port=self.port, socket_timeout=2, decode_responses=True
@@ -104,6 +133,8 @@ class SentinelGroup:
     persistence: Persistence = field(default_factory=lambda: Persistence(aof="everysec"))
     servers: list[RedisServer] = field(default_factory=list, init=False)
     watchers: list[Sentinel] = field(default_factory=list, init=False)
+    # Servers (by index: 0 the first primary) whose files sit on a power-loss disk.
+    disks: NodeDisks = field(default_factory=NodeDisks, init=False)
 
     def __post_init__(self) -> None:
         self.binary = self.binary or find_redis_server()
@@ -127,13 +158,19 @@ class SentinelGroup:
     def start(self, timeout: float = 30.0) -> SentinelGroup:
         deadline = time.monotonic() + timeout
         try:
-            primary = RedisServer(self.persistence, binary=self.binary, extra=_REPLICATION)
+            primary = RedisServer(
+                self.persistence,
+                binary=self.binary,
+                extra=_REPLICATION,
+                data_dir=self.disks.data_dir(0),
+            )
             self.servers.append(primary)
             primary.start()
-            for _ in range(self.replicas):
+            for index in range(1, self.replicas + 1):
                 replica = RedisServer(
                     self.persistence,
                     binary=self.binary,
+                    data_dir=self.disks.data_dir(index),
                     extra=[*_REPLICATION, f"replicaof {primary.host} {primary.port}"],
                 )
                 self.servers.append(replica)
@@ -144,6 +181,8 @@ class SentinelGroup:
                 self.watchers.append(watcher)
                 watcher.start()
             self._wait(deadline, "replicas in sync and Sentinels that know each other", self._ready)
+            for watcher in self.watchers:
+                watcher.shorten_periods()
         except BaseException:
             self.stop()
             raise
@@ -164,22 +203,82 @@ class SentinelGroup:
     def failover_by_kill(self, timeout: float = 30.0) -> RedisServer:
         """SIGKILL the primary; return the replica the Sentinels promoted, once it says
         it is a primary."""
-        old = self.primary()
-        old.kill()
+        return self.kill_primary(timeout=timeout).promoted
 
-        def promoted() -> bool:
+    def primaries(self) -> list[RedisServer]:
+        """The primary, as a list (a Cluster has several)."""
+        return [self.primary()]
+
+    def replicas_of(self, primary: RedisServer) -> list[RedisServer]:
+        """The running servers other than ``primary`` (all replicate it once in sync)."""
+        return [s for s in self.servers if s is not primary and s.running]
+
+    def kill_primary(
+        self,
+        primary: RedisServer | None = None,
+        *,
+        clock: Clock = time.time,
+        strike: Strike = RedisServer.kill,
+        timeout: float = 30.0,
+    ) -> Promotion:
+        """Strike the primary (SIGKILL unless ``strike`` says otherwise) and wait until
+        every Sentinel names a promoted replica, not as down, and it says ``role:master``.
+        ``primary``, if given, must be the current one."""
+        old = self.primary()
+        if primary is not None and primary is not old:
+            raise ValueError(f"{primary.host_port} is not the primary ({old.host_port} is)")
+
+        def promoted() -> RedisServer | None:
             new = self.primary()
             if new is old or _role(new) != "master":
-                return False
+                return None
             # Clients ask any Sentinel: each must name the new primary, not as down.
             for watcher in self.watchers:
-                fields = watcher.call("SENTINEL", "MASTER", self.service)
+                fields = watcher.fields("SENTINEL", "MASTER", self.service)
                 if int(fields["port"]) != new.port or "down" in str(fields["flags"]):
+                    return None
+            return new
+
+        return strike_and_wait(old, strike, clock, promoted, timeout)
+
+    def rejoin(
+        self, server: RedisServer, *, clock: Clock = time.time, timeout: float = 60.0
+    ) -> float:
+        """Start a killed ``server`` again on its port and wait until the Sentinels made it
+        a replica of the primary, it caught up, and every Sentinel lists it as a replica
+        that is up (so the next failover may pick it). Returns when (``clock``)."""
+        server.start(timeout=min(timeout, 60.0))
+
+        def rejoined() -> bool:
+            primary = self.primary()
+            if primary is server or not replica_in_sync(server, primary):
+                return False
+            for watcher in self.watchers:
+                replicas = watcher.call("SENTINEL", "REPLICAS", self.service)
+                entry = [f for f in map(_fields, replicas) if int(f["port"]) == server.port]
+                if not entry or "down" in str(entry[0]["flags"]):
+                    return False
+                if "disconnected" in str(entry[0]["flags"]):
                     return False
             return True
 
-        self._wait(time.monotonic() + timeout, "a promoted replica", promoted)
-        return self.primary()
+        wait_for(f"{server.host_port} to rejoin as a replica in sync", rejoined, timeout)
+        return clock()
+
+    def put_on_power_disks(self) -> None:
+        """Before ``start()``: every server keeps its files on a power-loss disk of its own
+        (each may become the primary). Raises ``PowerDiskUnavailable`` without FUSE."""
+        if self.servers:
+            raise RuntimeError("put the servers on power-loss disks before the group starts")
+        self.disks.attach(range(1 + self.replicas))
+
+    def disk_of(self, server: RedisServer) -> PowerDisk | None:
+        """The power-loss disk under ``server``'s files, if any."""
+        return self.disks.disk(self.servers.index(server))
+
+    def pause_replicas(self, primary: RedisServer, *, clock: Clock = time.time) -> Pause:
+        """SIGSTOP every replica of ``primary``; ``Pause.resume()`` sends SIGCONT."""
+        return pause(self.replicas_of(primary), clock)
 
     def _ready(self) -> bool:
         primary = self.servers[0]
@@ -190,12 +289,7 @@ class SentinelGroup:
             if _info(replica, "replication").get("master_link_status") != "up":
                 return False
         for watcher in self.watchers:
-            state = watcher.call("SENTINEL", "MASTER", self.service)
-            fields = (
-                state
-                if isinstance(state, dict)
-                else dict(zip(state[::2], state[1::2], strict=True))
-            )
+            fields = watcher.fields("SENTINEL", "MASTER", self.service)
             if int(fields.get("num-slaves", 0)) < self.replicas:
                 return False
             if int(fields.get("num-other-sentinels", 0)) < self.sentinels - 1:
@@ -215,6 +309,7 @@ class SentinelGroup:
             watcher.stop()
         for server in self.servers:
             server.stop()
+        self.disks.unmount()
 
     def __enter__(self) -> SentinelGroup:
         return self.start()
@@ -230,6 +325,12 @@ _REPLICATION = ["repl-diskless-sync-delay 0"]
 def _info(server: RedisServer, section: str) -> dict[str, Any]:
     with server.client(socket_timeout=2, decode_responses=True) as c:
         return {str(k): v for k, v in c.info(section).items()}
+
+
+def _fields(reply: Any) -> dict[str, Any]:
+    if isinstance(reply, dict):
+        return {str(k): v for k, v in reply.items()}
+    return dict(zip(reply[::2], reply[1::2], strict=True))
 
 
 def _role(server: RedisServer) -> str:

@@ -1,0 +1,224 @@
+"""Replication faults: the primary killed, replicas lagging behind it, a power cut under it.
+
+Each needs a replicated topology: ``ctx.cluster.replication`` is a
+:class:`~duetime.chaos.system.sentinel_group.SentinelGroup` (Sentinel promotes a
+replica) or a :class:`~duetime.chaos.system.redis_cluster.LocalCluster` (the master's
+replica takes over its slots); on a single Redis ``setup()`` raises
+:class:`NemesisUnavailable`. Every strike waits for the promotion, so the fault-start
+record says which node took over and when clients could see it (``promoted_at``:
+every Sentinel, or a majority of the Cluster's nodes, name it and it says
+``role:master``). The heal starts the old primary again on its port and waits until it
+is a replica that caught up, so nothing is left down for the drain.
+
+Detail keys (the contract the checkers read; times on the testbed clock):
+``struck_at``, ``behind_since`` (from when the promoted node may lack acknowledged
+writes), ``old_primary``, ``promoted``, ``promoted_at``, ``promotion_s``; and, as
+evidence, ``old_offset`` (the old primary's replication offset just before the strike),
+``promoted_offset`` (how much of that stream the promoted node had) and
+``missing_bytes`` (their difference, when both are known).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from duetime.chaos.system.backends import PowerDiskUnavailable
+from duetime.chaos.system.cluster import Cluster
+from duetime.chaos.system.powerfs import DropReport
+from duetime.chaos.system.promotion import Clock, Promotion
+from duetime.chaos.system.redis_cluster import LocalCluster
+from duetime.chaos.system.redis_server import RedisServer
+from duetime.chaos.system.sentinel_group import SentinelGroup
+
+from .base import Fault, Nemesis, NemesisContext, NemesisUnavailable
+from .disk import drop_detail
+
+Replication = SentinelGroup | LocalCluster
+# Long enough for a Cluster or Sentinel election that had to wait for a fresh INFO.
+PROMOTION_TIMEOUT_S = 30.0
+
+
+def replication_of(cluster: Cluster, nemesis: str) -> Replication:
+    """The run's replicated topology, or :class:`NemesisUnavailable` saying why not."""
+    replication = getattr(cluster, "replication", None)
+    if isinstance(replication, SentinelGroup | LocalCluster):
+        return replication
+    topology = getattr(cluster, "topology", "single")
+    raise NemesisUnavailable(
+        f"{nemesis} needs topology=replicated or topology=cluster, not {topology}"
+    )
+
+
+def promotion_detail(promotion: Promotion, behind_since: float) -> dict[str, Any]:
+    old, new = promotion.old_offset, promotion.promoted_offset
+    return {
+        "struck_at": promotion.struck_at,
+        "behind_since": behind_since,
+        "old_primary": promotion.old.host_port,
+        "promoted": promotion.promoted.host_port,
+        "promoted_at": promotion.promoted_at,
+        "promotion_s": promotion.promotion_s,
+        "old_offset": old,
+        "promoted_offset": new,
+        "missing_bytes": old - new if old is not None and new is not None else None,
+    }
+
+
+def rejoiner(replication: Replication, server: RedisServer, clock: Clock) -> Callable[[], None]:
+    def heal() -> None:
+        replication.rejoin(server, clock=clock)
+
+    return heal
+
+
+@dataclass(frozen=True)
+class KillPrimary(Nemesis):
+    """SIGKILL a primary (in a Cluster, a master drawn at random), wait for a replica to
+    be promoted; heal: the old primary rejoins as a replica and catches up."""
+
+    @property
+    def name(self) -> str:
+        return "kill_primary"
+
+    def setup(self, cluster: Cluster) -> None:
+        replication_of(cluster, self.name)
+
+    def inject(self, ctx: NemesisContext) -> Fault | None:
+        replication = replication_of(ctx.cluster, self.name)
+        primaries = replication.primaries()
+        if not primaries:
+            return None
+        clock = ctx.cluster.clock.now
+        promotion = replication.kill_primary(
+            ctx.rng.choice(primaries), clock=clock, timeout=PROMOTION_TIMEOUT_S
+        )
+        return Fault(
+            targets=(),
+            detail=promotion_detail(promotion, behind_since=promotion.struck_at),
+            healer=rejoiner(replication, promotion.old, clock),
+        )
+
+
+@dataclass(frozen=True)
+class LagReplica(Nemesis):
+    """SIGSTOP a primary's replicas for ``lag_s`` while the load goes on, SIGKILL the
+    primary, and SIGCONT the replicas at once, so one of them, behind, is promoted."""
+
+    lag_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.lag_s <= 0:
+            raise ValueError(f"lag_s must be > 0, not {self.lag_s}")
+
+    @property
+    def name(self) -> str:
+        return "lag_replica"
+
+    def setup(self, cluster: Cluster) -> None:
+        replication_of(cluster, self.name)
+
+    def inject(self, ctx: NemesisContext) -> Fault | None:
+        replication = replication_of(ctx.cluster, self.name)
+        primaries = replication.primaries()
+        if not primaries:
+            return None
+        primary = ctx.rng.choice(primaries)
+        clock = ctx.cluster.clock.now
+        paused = replication.pause_replicas(primary, clock=clock)
+        if not paused.servers:
+            return None
+        try:
+            if ctx.stop.wait(self.lag_s):  # the run is ending: no strike
+                paused.resume()
+                return None
+
+            # The replicas resume only after the kill: what the primary had not sent
+            # them by then is gone, as a lagging replica's would be.
+            def strike(server: RedisServer) -> None:
+                server.kill()
+                paused.resume()
+
+            promotion = replication.kill_primary(
+                primary, clock=clock, strike=strike, timeout=PROMOTION_TIMEOUT_S
+            )
+        finally:
+            paused.resume()
+        behind = min(paused.offsets.values(), default=None)
+        old = promotion.old_offset
+        return Fault(
+            targets=(),
+            detail={
+                **promotion_detail(promotion, behind_since=paused.paused_at),
+                "paused": [s.host_port for s in paused.servers],
+                "paused_offsets": paused.offsets,
+                "lag_bytes": old - behind if old is not None and behind is not None else None,
+            },
+            healer=rejoiner(replication, promotion.old, clock),
+        )
+
+
+@dataclass(frozen=True)
+class FailoverPowerLoss(Nemesis):
+    """Cut the power under a primary (SIGKILL, then its disk drops every unsynced write),
+    wait for a replica to be promoted; heal: the old primary starts again on what its
+    disk kept and rejoins as a replica.
+
+    Every server that may be struck keeps its files on a power-loss disk of its own
+    (``before_start``): each server of a Sentinel group, the first shard of a Cluster.
+    Needs FUSE; without it the nemesis is unavailable, saying why.
+    """
+
+    @property
+    def name(self) -> str:
+        return "failover_power_loss"
+
+    def before_start(self, cluster: Cluster) -> None:
+        replication = replication_of(cluster, self.name)
+        try:
+            replication.put_on_power_disks()
+        except PowerDiskUnavailable as exc:
+            raise NemesisUnavailable(
+                f"{self.name} needs the FUSE power-loss filesystem: {exc}"
+            ) from exc
+
+    def setup(self, cluster: Cluster) -> None:
+        replication_of(cluster, self.name)
+
+    def inject(self, ctx: NemesisContext) -> Fault | None:
+        replication = replication_of(ctx.cluster, self.name)
+        on_disk = [p for p in replication.primaries() if replication.disk_of(p) is not None]
+        if not on_disk:
+            return None
+        primary = ctx.rng.choice(on_disk)
+        disk = replication.disk_of(primary)
+        assert disk is not None
+        dropped: list[DropReport] = []
+
+        # The drop comes before the reap, as in Cluster.power_loss: a thread stuck in
+        # fsync must not get to finish it and make its data durable.
+        def strike(server: RedisServer) -> None:
+            if server.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(server.pid, signal.SIGKILL)
+            try:
+                dropped.append(disk.fs.drop_unsynced())
+            finally:
+                server.kill()
+
+        clock = ctx.cluster.clock.now
+        promotion = replication.kill_primary(
+            primary, clock=clock, strike=strike, timeout=PROMOTION_TIMEOUT_S
+        )
+        return Fault(
+            targets=(),
+            detail={
+                **promotion_detail(promotion, behind_since=promotion.struck_at),
+                **drop_detail(dropped[0]),
+            },
+            healer=rejoiner(replication, promotion.old, clock),
+        )

@@ -1,0 +1,290 @@
+"""Replication nemeses against real Sentinel groups and Clusters: each strike is checked
+from outside (the old primary's process is gone, every Sentinel or most Cluster nodes
+name the promoted replica, it says ``role:master``, an acknowledged write survives) and
+so is each heal (the old primary is back on its port as a replica in sync).
+
+The nemeses get a double of the run's ``Cluster`` (``RunView``): a run wires
+``Cluster.replication`` elsewhere, and these tests need only a real topology and a clock.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+import pytest
+import redis
+from redis.crc import key_slot
+
+from duetime.chaos.history.clock import TestbedClock
+from duetime.chaos.nemesis import (
+    FailoverPowerLoss,
+    Fault,
+    KillPrimary,
+    LagReplica,
+    NemesisContext,
+    NemesisUnavailable,
+)
+from duetime.chaos.report.live import LiveView
+from duetime.chaos.system.cluster import Cluster
+from duetime.chaos.system.powerfs import available
+from duetime.chaos.system.promotion import replication_info
+from duetime.chaos.system.redis_cluster import SLOTS, LocalCluster
+from duetime.chaos.system.redis_server import (
+    Persistence,
+    RedisNotFound,
+    RedisServer,
+)
+from duetime.chaos.system.sentinel_group import SentinelGroup
+
+FUSE, WHY_NOT = available()
+CONTRACT_KEYS = {
+    "struck_at",
+    "behind_since",
+    "old_primary",
+    "promoted",
+    "promoted_at",
+    "promotion_s",
+}
+
+
+@dataclass
+class RunView:
+    """The part of a run's ``Cluster`` the replication nemeses use."""
+
+    replication: SentinelGroup | LocalCluster | None
+    clock: TestbedClock = field(default_factory=TestbedClock.anchored_now)
+    topology: str = "replicated"
+
+
+def context(view: RunView, tmp_path: Path) -> NemesisContext:
+    cluster = cast(Cluster, view)
+    return NemesisContext(cluster, LiveView(tmp_path), random.Random(5), threading.Event())
+
+
+def gone(pid: int | None) -> bool:
+    assert pid is not None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def acknowledged_write(server: RedisServer, key: str) -> None:
+    """SET ``key`` on ``server`` and wait until a replica has it (``WAIT 1``)."""
+    with server.client(socket_timeout=5) as c:
+        c.set(key, "kept")
+        assert c.wait(1, 5000) >= 1
+
+
+def value(server: RedisServer, key: str, *, readonly: bool = False) -> bytes | None:
+    """GET ``key`` on ``server``; ``readonly``: a Cluster replica (it redirects otherwise)."""
+    with server.client(socket_timeout=5) as c:
+        if readonly:
+            c.execute_command("READONLY")
+        got: bytes | None = c.get(key)
+        return got
+
+
+def check_promotion(view: RunView, fault: Fault, old: RedisServer, old_pid: int | None) -> None:
+    """The strike happened as the fault's record says."""
+    detail = fault.detail
+    assert detail.keys() >= CONTRACT_KEYS and fault.targets == ()
+    assert gone(old_pid) and not old.running
+    assert detail["old_primary"] == old.host_port
+    assert detail["promoted"] != old.host_port
+    assert detail["struck_at"] < detail["promoted_at"] <= view.clock.now()
+    assert detail["promotion_s"] == detail["promoted_at"] - detail["struck_at"]
+    group = view.replication
+    assert group is not None
+    servers = group.servers if isinstance(group, SentinelGroup) else group.nodes
+    promoted = next(s for s in servers if s.host_port == detail["promoted"])
+    assert replication_info(promoted)["role"] == "master"
+    if isinstance(group, SentinelGroup):
+        for watcher in group.watchers:
+            reply = watcher.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", group.service)
+            assert f"{reply[0]}:{reply[1]}" == promoted.host_port
+
+
+def check_rejoined(old: RedisServer, port: int, primary: str) -> None:
+    """The heal brought the old primary back on its port as a replica of ``primary``, the
+    primary now (usually the promoted one; on a loaded machine a Sentinel that misses a
+    ping of the new primary for a second may fail over once more)."""
+    info = replication_info(old)
+    assert old.running and old.port == port
+    assert info["role"] == "slave" and f"{info['master_host']}:{info['master_port']}" == primary
+    assert info["master_link_status"] == "up"
+
+
+def test_the_nemeses_need_a_replicated_topology(tmp_path: Path) -> None:
+    single = cast(Cluster, RunView(None, topology="single"))
+    for nemesis in (KillPrimary(), LagReplica(), FailoverPowerLoss()):
+        with pytest.raises(NemesisUnavailable, match="topology=replicated or topology=cluster"):
+            nemesis.setup(single)
+    with pytest.raises(NemesisUnavailable, match="not single"):
+        FailoverPowerLoss().before_start(single)
+    with pytest.raises(ValueError, match="lag_s"):
+        LagReplica(lag_s=0)
+
+
+def test_kill_primary_promotes_a_replica_every_sentinel_names_and_heals(
+    sentinel_group: SentinelGroup, tmp_path: Path
+) -> None:
+    view = RunView(sentinel_group)
+    old = sentinel_group.primary()
+    old_pid, port = old.pid, old.port
+    acknowledged_write(old, "before")
+
+    fault = KillPrimary().inject(context(view, tmp_path))
+
+    assert fault is not None
+    check_promotion(view, fault, old, old_pid)
+    assert fault.detail["behind_since"] == fault.detail["struck_at"]
+    promoted = sentinel_group.primary()
+    assert value(promoted, "before") == b"kept"
+    # Written after the kill: the old primary can only have it from the new one.
+    with promoted.client() as c:
+        c.set("after", "kept")
+    fault.heal()
+    check_rejoined(old, port, sentinel_group.primary().host_port)
+    assert value(old, "before") == value(old, "after") == b"kept"
+
+
+@pytest.mark.slow
+def test_kill_primary_in_a_cluster_hands_the_slots_to_the_replica_and_heals(
+    local_cluster: LocalCluster, tmp_path: Path
+) -> None:
+    view = RunView(local_cluster, topology="cluster")
+    # A key on each master, acknowledged by its replica: whichever master is drawn has one.
+    slots = {
+        key_slot(f"k{i}".encode()) * local_cluster.masters // SLOTS: f"k{i}" for i in range(50)
+    }
+    keys = {local_cluster.master_of(key).host_port: key for key in slots.values()}
+    assert len(keys) == local_cluster.masters
+    for key in keys.values():
+        acknowledged_write(local_cluster.master_of(key), key)
+    ctx = context(view, tmp_path)
+    pids = {m.host_port: (m, m.pid, m.port) for m in local_cluster.primaries()}
+
+    fault = KillPrimary().inject(ctx)
+
+    assert fault is not None
+    old, old_pid, port = pids[fault.detail["old_primary"]]
+    check_promotion(view, fault, old, old_pid)
+    key = keys[old.host_port]
+    local_cluster.wait_ready()
+    assert local_cluster.master_of(key).host_port == fault.detail["promoted"]
+    assert value(local_cluster.master_of(key), key) == b"kept"
+    # Written after the kill: the old master can only have it from the new one.
+    with local_cluster.master_of(key).client() as c:
+        c.set(key, "after")
+    fault.heal()
+    check_rejoined(old, port, local_cluster.master_of(key).host_port)
+    assert value(old, key, readonly=True) == b"after"
+
+
+class Writer:
+    """Writes 64 KB values to one server until it fails or is stopped; keeps the keys
+    the server acknowledged."""
+
+    def __init__(self, server: RedisServer, limit: int) -> None:
+        self.server, self.limit = server, limit
+        self.acked: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        blob = b"x" * 65536
+        with self.server.client(socket_timeout=2) as c:
+            for i in range(self.limit):
+                if self.stop.is_set():
+                    return
+                try:
+                    c.set(f"lag:{i}", blob)
+                except redis.RedisError:
+                    return
+                self.acked.append(f"lag:{i}")
+
+    def __enter__(self) -> Writer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+
+def test_lag_replica_promotes_a_replica_that_lacks_acknowledged_writes(
+    sentinel_group: SentinelGroup, tmp_path: Path
+) -> None:
+    view = RunView(sentinel_group)
+    old = sentinel_group.primary()
+    old_pid, port = old.pid, old.port
+    acknowledged_write(old, "before")
+    # More than the kernel's socket buffers hold for a stopped replica, so some of it
+    # can only have been in the primary's memory when it died.
+    with Writer(old, limit=600) as writer:
+        fault = LagReplica(lag_s=1.0).inject(context(view, tmp_path))
+    assert fault is not None
+    check_promotion(view, fault, old, old_pid)
+    detail = fault.detail
+    assert detail["behind_since"] < detail["struck_at"]
+    assert len(detail["paused"]) == 2 and detail["promoted"] in detail["paused"]
+    assert all(offset < detail["old_offset"] for offset in detail["paused_offsets"].values())
+    assert detail["lag_bytes"] > 0 and detail["missing_bytes"] > 0
+    promoted = sentinel_group.primary()
+    assert value(promoted, "before") == b"kept"
+    with promoted.client() as c:
+        kept = sum(1 for key in writer.acked if c.exists(key))
+    assert len(writer.acked) > 0 and kept < len(writer.acked), "no acknowledged write lost"
+    fault.heal()
+    check_rejoined(old, port, sentinel_group.primary().host_port)
+
+
+@pytest.fixture
+def group_on_power_disks() -> Iterator[SentinelGroup]:
+    """A Sentinel group whose servers keep their AOF (``appendfsync no``) on power-loss
+    disks: nothing is ever fsynced, so a strike drops all of the primary's AOF."""
+    if not FUSE:
+        pytest.skip(f"FUSE is not available here: {WHY_NOT}")
+    try:
+        group = SentinelGroup(persistence=Persistence(aof="no"))
+    except RedisNotFound as exc:
+        pytest.skip(str(exc))
+    view = RunView(group)
+    FailoverPowerLoss().before_start(cast(Cluster, view))
+    with group:
+        yield group
+
+
+@pytest.mark.slow
+def test_failover_power_loss_drops_the_primarys_unsynced_writes_and_fails_over(
+    group_on_power_disks: SentinelGroup, tmp_path: Path
+) -> None:
+    group = group_on_power_disks
+    view = RunView(group)
+    old = group.primary()
+    old_pid, port = old.pid, old.port
+    acknowledged_write(old, "before")
+    disks = {s.host_port: group.disk_of(s) for s in group.servers}
+    assert old.data_dir == disks[old.host_port].redis_dir  # type: ignore[union-attr]
+
+    fault = FailoverPowerLoss().inject(context(view, tmp_path))
+
+    assert fault is not None
+    check_promotion(view, fault, old, old_pid)
+    assert fault.detail["aof_dropped_bytes"] > 0
+    # Only the struck primary's disk lost power.
+    drops = {hp: d.fs.stats().drops for hp, d in disks.items() if d is not None}
+    assert drops == {hp: int(hp == old.host_port) for hp in disks}
+    promoted = group.primary()
+    assert value(promoted, "before") == b"kept"
+    fault.heal()
+    check_rejoined(old, port, group.primary().host_port)
+    assert value(old, "before") == b"kept"
