@@ -27,9 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from duetime.chaos.system.backends import PowerDiskUnavailable
 from duetime.chaos.system.cluster import Cluster
 from duetime.chaos.system.powerfs import DropReport
+from duetime.chaos.system.powerfs import available as fuse_available
 from duetime.chaos.system.promotion import Clock, Promotion
 from duetime.chaos.system.redis_cluster import LocalCluster
 from duetime.chaos.system.redis_server import RedisServer
@@ -39,6 +39,8 @@ from .base import Fault, Nemesis, NemesisContext, NemesisUnavailable
 from .disk import drop_detail
 
 Replication = SentinelGroup | LocalCluster
+# Cluster.topology values with replicas (chaos.config's names).
+REPLICATED_TOPOLOGIES = ("replicated", "cluster")
 # Long enough for a Cluster or Sentinel election that had to wait for a fresh INFO.
 PROMOTION_TIMEOUT_S = 30.0
 
@@ -168,9 +170,11 @@ class FailoverPowerLoss(Nemesis):
     wait for a replica to be promoted; heal: the old primary starts again on what its
     disk kept and rejoins as a replica.
 
-    Every server that may be struck keeps its files on a power-loss disk of its own
-    (``before_start``): each server of a Sentinel group, the first shard of a Cluster.
-    Needs FUSE; without it the nemesis is unavailable, saying why.
+    Every server that may be struck keeps its files on a power-loss disk of its own:
+    ``before_start`` asks the run's Cluster for it (``node_power_disks``), which calls
+    ``put_on_power_disks()`` before the topology starts; that is each server of a
+    Sentinel group, the first shard of a Cluster. Needs FUSE; without it the nemesis is
+    unavailable, saying why.
     """
 
     @property
@@ -178,16 +182,23 @@ class FailoverPowerLoss(Nemesis):
         return "failover_power_loss"
 
     def before_start(self, cluster: Cluster) -> None:
-        replication = replication_of(cluster, self.name)
-        try:
-            replication.put_on_power_disks()
-        except PowerDiskUnavailable as exc:
+        topology = getattr(cluster, "topology", "single")
+        if topology not in REPLICATED_TOPOLOGIES:
             raise NemesisUnavailable(
-                f"{self.name} needs the FUSE power-loss filesystem: {exc}"
-            ) from exc
+                f"{self.name} needs topology=replicated or topology=cluster, not {topology}"
+            )
+        ok, why = fuse_available()
+        if not ok:
+            raise NemesisUnavailable(f"{self.name} needs the FUSE power-loss filesystem: {why}")
+        cluster.node_power_disks = True
 
     def setup(self, cluster: Cluster) -> None:
-        replication_of(cluster, self.name)
+        replication = replication_of(cluster, self.name)
+        if not replication.disks:
+            raise NemesisUnavailable(
+                f"{self.name}: the run's nodes are not on power-loss disks "
+                "(Cluster.node_power_disks was not honoured when the topology started)"
+            )
 
     def inject(self, ctx: NemesisContext) -> Fault | None:
         replication = replication_of(ctx.cluster, self.name)

@@ -111,6 +111,10 @@ class Cluster:
         self.client_url = ""
         self.routes: ClientRoutes | None = None
         self.disk: PowerDisk | None = None
+        # Asked for by a nemesis's before_start (failover_power_loss): on a replicated or
+        # cluster topology, the nodes that may be struck keep their files on power-loss
+        # disks of their own (``put_on_power_disks()`` before the topology starts).
+        self.node_power_disks = False
         self._resources = contextlib.ExitStack()
         self._power_losses = 0
         self._procs: dict[str, ManagedProcess] = {}

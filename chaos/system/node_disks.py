@@ -42,6 +42,9 @@ class NodeDisks:
         disk = self._disks.get(index)
         return disk.redis_dir if disk is not None else None
 
+    def __bool__(self) -> bool:
+        return bool(self._disks)
+
     def disk(self, index: int) -> PowerDisk | None:
         return self._disks.get(index)
 

@@ -60,6 +60,7 @@ class RunView:
     replication: SentinelGroup | LocalCluster | None
     clock: TestbedClock = field(default_factory=TestbedClock.anchored_now)
     topology: str = "replicated"
+    node_power_disks: bool = False
 
 
 def context(view: RunView, tmp_path: Path) -> NemesisContext:
@@ -122,13 +123,18 @@ def check_rejoined(old: RedisServer, port: int, primary: str) -> None:
     assert info["master_link_status"] == "up"
 
 
-def test_the_nemeses_need_a_replicated_topology(tmp_path: Path) -> None:
+def test_the_nemeses_need_a_replicated_topology() -> None:
     single = cast(Cluster, RunView(None, topology="single"))
     for nemesis in (KillPrimary(), LagReplica(), FailoverPowerLoss()):
         with pytest.raises(NemesisUnavailable, match="topology=replicated or topology=cluster"):
             nemesis.setup(single)
     with pytest.raises(NemesisUnavailable, match="not single"):
         FailoverPowerLoss().before_start(single)
+    assert not cast(RunView, single).node_power_disks
+    # A group whose nodes were left off the power-loss disks (the request not honoured).
+    not_on_disks = cast(Cluster, RunView(SentinelGroup()))
+    with pytest.raises(NemesisUnavailable, match="not on power-loss disks"):
+        FailoverPowerLoss().setup(not_on_disks)
     with pytest.raises(ValueError, match="lag_s"):
         LagReplica(lag_s=0)
 
@@ -257,8 +263,11 @@ def group_on_power_disks() -> Iterator[SentinelGroup]:
         group = SentinelGroup(persistence=Persistence(aof="no"))
     except RedisNotFound as exc:
         pytest.skip(str(exc))
-    view = RunView(group)
+    view = RunView(None)
     FailoverPowerLoss().before_start(cast(Cluster, view))
+    # What the run's Cluster does with the request before it starts the topology.
+    assert view.node_power_disks
+    group.put_on_power_disks()
     with group:
         yield group
 
@@ -269,6 +278,7 @@ def test_failover_power_loss_drops_the_primarys_unsynced_writes_and_fails_over(
 ) -> None:
     group = group_on_power_disks
     view = RunView(group)
+    FailoverPowerLoss().setup(cast(Cluster, view))
     old = group.primary()
     old_pid, port = old.pid, old.port
     acknowledged_write(old, "before")
