@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 import redis
@@ -63,9 +63,22 @@ class RunView:
     node_power_disks: bool = False
 
 
-def context(view: RunView, tmp_path: Path) -> NemesisContext:
+class Drawn(random.Random):
+    """A random source whose every choice is ``pick``: the test knows which master the
+    nemesis strikes, so it can write to that one beforehand."""
+
+    def __init__(self, pick: RedisServer) -> None:
+        super().__init__(0)
+        self.pick = pick
+
+    def choice(self, seq: Sequence[Any]) -> Any:
+        assert self.pick in seq, f"{self.pick.host_port} is not among {seq}"
+        return self.pick
+
+
+def context(view: RunView, tmp_path: Path, rng: random.Random | None = None) -> NemesisContext:
     cluster = cast(Cluster, view)
-    return NemesisContext(cluster, LiveView(tmp_path), random.Random(5), threading.Event())
+    return NemesisContext(cluster, LiveView(tmp_path), rng or random.Random(5), threading.Event())
 
 
 def gone(pid: int | None) -> bool:
@@ -199,8 +212,8 @@ class Writer:
     """Writes 64 KB values to one server until it fails or is stopped; keeps the keys
     the server acknowledged."""
 
-    def __init__(self, server: RedisServer, limit: int) -> None:
-        self.server, self.limit = server, limit
+    def __init__(self, server: RedisServer, limit: int, prefix: str = "lag:") -> None:
+        self.server, self.limit, self.prefix = server, limit, prefix
         self.acked: list[str] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -212,10 +225,10 @@ class Writer:
                 if self.stop.is_set():
                     return
                 try:
-                    c.set(f"lag:{i}", blob)
+                    c.set(f"{self.prefix}{i}", blob)
                 except redis.RedisError:
                     return
-                self.acked.append(f"lag:{i}")
+                self.acked.append(f"{self.prefix}{i}")
 
     def __enter__(self) -> Writer:
         self.thread.start()
@@ -239,18 +252,43 @@ def test_lag_replica_promotes_a_replica_that_lacks_acknowledged_writes(
         fault = LagReplica(lag_s=1.0).inject(context(view, tmp_path))
     assert fault is not None
     check_promotion(view, fault, old, old_pid)
-    detail = fault.detail
-    assert detail["behind_since"] < detail["struck_at"]
-    assert len(detail["paused"]) == 2 and detail["promoted"] in detail["paused"]
-    assert all(offset < detail["old_offset"] for offset in detail["paused_offsets"].values())
-    assert detail["lag_bytes"] > 0 and detail["missing_bytes"] > 0
     promoted = sentinel_group.primary()
     assert value(promoted, "before") == b"kept"
+    check_lag(fault, promoted, writer, replicas=2)
+    fault.heal()
+    check_rejoined(old, port, sentinel_group.primary().host_port)
+
+
+def check_lag(fault: Fault, promoted: RedisServer, writer: Writer, replicas: int) -> None:
+    """The replicas were paused, fell behind, and the promoted one lacks acknowledged
+    writes the old primary had."""
+    detail = fault.detail
+    assert detail["behind_since"] < detail["struck_at"]
+    assert len(detail["paused"]) == replicas and detail["promoted"] in detail["paused"]
+    assert all(offset < detail["old_offset"] for offset in detail["paused_offsets"].values())
+    assert detail["lag_bytes"] > 0 and detail["missing_bytes"] > 0
     with promoted.client() as c:
         kept = sum(1 for key in writer.acked if c.exists(key))
     assert len(writer.acked) > 0 and kept < len(writer.acked), "no acknowledged write lost"
+
+
+@pytest.mark.slow
+def test_lag_replica_in_a_cluster_promotes_a_replica_that_lacks_acknowledged_writes(
+    local_cluster: LocalCluster, tmp_path: Path
+) -> None:
+    view = RunView(local_cluster, topology="cluster")
+    old = local_cluster.master_of("tag")
+    old_pid, port = old.pid, old.port
+    with Writer(old, limit=600, prefix="{tag}:lag:") as writer:
+        fault = LagReplica(lag_s=1.0).inject(context(view, tmp_path, Drawn(old)))
+    assert fault is not None
+    check_promotion(view, fault, old, old_pid)
+    local_cluster.wait_ready()
+    promoted = local_cluster.master_of("tag")
+    assert promoted.host_port == fault.detail["promoted"]
+    check_lag(fault, promoted, writer, replicas=1)
     fault.heal()
-    check_rejoined(old, port, sentinel_group.primary().host_port)
+    check_rejoined(old, port, local_cluster.master_of("tag").host_port)
 
 
 @pytest.fixture
@@ -298,3 +336,44 @@ def test_failover_power_loss_drops_the_primarys_unsynced_writes_and_fails_over(
     fault.heal()
     check_rejoined(old, port, group.primary().host_port)
     assert value(old, "before") == b"kept"
+
+
+@pytest.fixture
+def cluster_on_power_disks() -> Iterator[LocalCluster]:
+    """A Cluster whose first shard keeps its AOF (``appendfsync no``) on power-loss disks."""
+    if not FUSE:
+        pytest.skip(f"FUSE is not available here: {WHY_NOT}")
+    try:
+        cluster = LocalCluster(persistence=Persistence(aof="no"))
+    except RedisNotFound as exc:
+        pytest.skip(str(exc))
+    cluster.put_on_power_disks()
+    with cluster:
+        yield cluster
+
+
+@pytest.mark.slow
+def test_failover_power_loss_in_a_cluster_strikes_the_master_on_a_power_loss_disk(
+    cluster_on_power_disks: LocalCluster, tmp_path: Path
+) -> None:
+    cluster = cluster_on_power_disks
+    view = RunView(cluster, topology="cluster")
+    FailoverPowerLoss().setup(cast(Cluster, view))
+    on_disk = [m for m in cluster.primaries() if cluster.disk_of(m) is not None]
+    assert len(on_disk) == 1
+    old = on_disk[0]
+    old_pid, port = old.pid, old.port
+    key = next(f"k{i}" for i in range(1000) if cluster.master_of(f"k{i}") is old)
+    acknowledged_write(old, key)
+
+    fault = FailoverPowerLoss().inject(context(view, tmp_path))
+
+    assert fault is not None
+    check_promotion(view, fault, old, old_pid)
+    assert fault.detail["aof_dropped_bytes"] > 0
+    cluster.wait_ready()
+    promoted = cluster.master_of(key)
+    assert promoted.host_port == fault.detail["promoted"]
+    assert value(promoted, key) == b"kept"
+    fault.heal()
+    check_rejoined(old, port, cluster.master_of(key).host_port)
