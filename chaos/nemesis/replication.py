@@ -73,9 +73,24 @@ def promotion_detail(promotion: Promotion, behind_since: float) -> dict[str, Any
 
 def rejoiner(replication: Replication, server: RedisServer, clock: Clock) -> Callable[[], None]:
     def heal() -> None:
-        replication.rejoin(server, clock=clock)
+        with replication.strikes:
+            replication.rejoin(server, clock=clock)
 
     return heal
+
+
+def struck_primary(
+    replication: Replication,
+    ctx: NemesisContext,
+    eligible: Callable[[RedisServer], bool] = lambda _: True,
+) -> RedisServer | None:
+    """An ``eligible`` primary to strike (drawn at random in a Cluster), or None when the
+    run is ending or none has a running replica left to promote (earlier faults not
+    healed yet). Call holding ``replication.strikes``."""
+    if ctx.stop.is_set():
+        return None
+    primaries = [p for p in replication.primaries() if eligible(p) and replication.replicas_of(p)]
+    return ctx.rng.choice(primaries) if primaries else None
 
 
 @dataclass(frozen=True)
@@ -92,13 +107,12 @@ class KillPrimary(Nemesis):
 
     def inject(self, ctx: NemesisContext) -> Fault | None:
         replication = replication_of(ctx.cluster, self.name)
-        primaries = replication.primaries()
-        if not primaries:
-            return None
         clock = ctx.cluster.clock.now
-        promotion = replication.kill_primary(
-            ctx.rng.choice(primaries), clock=clock, timeout=PROMOTION_TIMEOUT_S
-        )
+        with replication.strikes:
+            primary = struck_primary(replication, ctx)
+            if primary is None:
+                return None
+            promotion = replication.kill_primary(primary, clock=clock, timeout=PROMOTION_TIMEOUT_S)
         return Fault(
             targets=(),
             detail=promotion_detail(promotion, behind_since=promotion.struck_at),
@@ -126,30 +140,27 @@ class LagReplica(Nemesis):
 
     def inject(self, ctx: NemesisContext) -> Fault | None:
         replication = replication_of(ctx.cluster, self.name)
-        primaries = replication.primaries()
-        if not primaries:
-            return None
-        primary = ctx.rng.choice(primaries)
         clock = ctx.cluster.clock.now
-        paused = replication.pause_replicas(primary, clock=clock)
-        if not paused.servers:
-            return None
-        try:
-            if ctx.stop.wait(self.lag_s):  # the run is ending: no strike
-                paused.resume()
+        with replication.strikes:
+            primary = struck_primary(replication, ctx)
+            if primary is None:
                 return None
+            paused = replication.pause_replicas(primary, clock=clock)
+            try:
+                if ctx.stop.wait(self.lag_s):  # the run is ending: no strike
+                    return None
 
-            # The replicas resume only after the kill: what the primary had not sent
-            # them by then is gone, as a lagging replica's would be.
-            def strike(server: RedisServer) -> None:
-                server.kill()
+                # The replicas resume only after the kill: what the primary had not sent
+                # them by then is gone, as a lagging replica's would be.
+                def strike(server: RedisServer) -> None:
+                    server.kill()
+                    paused.resume()
+
+                promotion = replication.kill_primary(
+                    primary, clock=clock, strike=strike, timeout=PROMOTION_TIMEOUT_S
+                )
+            finally:
                 paused.resume()
-
-            promotion = replication.kill_primary(
-                primary, clock=clock, strike=strike, timeout=PROMOTION_TIMEOUT_S
-            )
-        finally:
-            paused.resume()
         behind = min(paused.offsets.values(), default=None)
         old = promotion.old_offset
         return Fault(
@@ -202,29 +213,29 @@ class FailoverPowerLoss(Nemesis):
 
     def inject(self, ctx: NemesisContext) -> Fault | None:
         replication = replication_of(ctx.cluster, self.name)
-        on_disk = [p for p in replication.primaries() if replication.disk_of(p) is not None]
-        if not on_disk:
-            return None
-        primary = ctx.rng.choice(on_disk)
-        disk = replication.disk_of(primary)
-        assert disk is not None
-        dropped: list[DropReport] = []
-
-        # The drop comes before the reap, as in Cluster.power_loss: a thread stuck in
-        # fsync must not get to finish it and make its data durable.
-        def strike(server: RedisServer) -> None:
-            if server.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(server.pid, signal.SIGKILL)
-            try:
-                dropped.append(disk.fs.drop_unsynced())
-            finally:
-                server.kill()
-
         clock = ctx.cluster.clock.now
-        promotion = replication.kill_primary(
-            primary, clock=clock, strike=strike, timeout=PROMOTION_TIMEOUT_S
-        )
+        dropped: list[DropReport] = []
+        with replication.strikes:
+            primary = struck_primary(replication, ctx, lambda p: replication.disk_of(p) is not None)
+            disk = replication.disk_of(primary) if primary is not None else None
+            if primary is None or disk is None:
+                return None
+            fs = disk.fs
+
+            # The drop comes before the reap, as in Cluster.power_loss: a thread stuck in
+            # fsync must not get to finish it and make its data durable.
+            def strike(server: RedisServer) -> None:
+                if server.pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(server.pid, signal.SIGKILL)
+                try:
+                    dropped.append(fs.drop_unsynced())
+                finally:
+                    server.kill()
+
+            promotion = replication.kill_primary(
+                primary, clock=clock, strike=strike, timeout=PROMOTION_TIMEOUT_S
+            )
         return Fault(
             targets=(),
             detail={

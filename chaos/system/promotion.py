@@ -15,10 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .redis_server import RedisServer, RedisStartError
 
 Clock = Callable[[], float]
+
+
+def no_retry() -> Retry:
+    """For the testbed's own polls: redis-py retries a refused connection for ~4 s by
+    default, which would make a dead node look slow instead of dead."""
+    return Retry(NoBackoff(), 0)
+
+
 # How a primary is struck: SIGKILL by default; a power loss drops its unsynced writes too.
 Strike = Callable[[RedisServer], None]
 
@@ -58,7 +68,7 @@ class Pause:
 
 def replication_info(server: RedisServer) -> dict[str, Any]:
     """``INFO replication`` of ``server``, parsed."""
-    with server.client(socket_timeout=2, decode_responses=True) as c:
+    with server.client(socket_timeout=2, decode_responses=True, retry=no_retry()) as c:
         return {str(k): v for k, v in c.info("replication").items()}
 
 

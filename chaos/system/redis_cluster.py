@@ -11,6 +11,7 @@ every node it started, whatever state they are in.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from .promotion import (
     Pause,
     Promotion,
     Strike,
+    no_retry,
     pause,
     replica_in_sync,
     role,
@@ -75,6 +77,9 @@ class LocalCluster:
     nodes: list[RedisServer] = field(default_factory=list, init=False)
     # Nodes (by index: masters first, then replicas) whose files sit on a power-loss disk.
     disks: NodeDisks = field(default_factory=NodeDisks, init=False)
+    # Held by a replication nemesis for a whole strike and for a whole heal, so faults of
+    # several nemeses never interleave their steps on one topology.
+    strikes: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.masters < 1 or self.replicas < 0:
@@ -142,7 +147,11 @@ class LocalCluster:
 
     def _call(self, node: RedisServer, *command: object) -> Any:
         with redis.Redis(
-            host=node.host, port=node.port, socket_timeout=5, decode_responses=True
+            host=node.host,
+            port=node.port,
+            socket_timeout=5,
+            decode_responses=True,
+            retry=no_retry(),
         ) as admin:
             return admin.execute_command(*command)
 

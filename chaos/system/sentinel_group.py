@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from .promotion import (
     Pause,
     Promotion,
     Strike,
+    no_retry,
     pause,
     replica_in_sync,
     strike_and_wait,
@@ -108,7 +110,11 @@ class Sentinel:
 
     def call(self, *command: object) -> Any:
         with redis.Redis(
-            host=self.host, port=self.port, socket_timeout=2, decode_responses=True
+            host=self.host,
+            port=self.port,
+            socket_timeout=2,
+            decode_responses=True,
+            retry=no_retry(),
         ) as c:
             return c.execute_command(*command)
 
@@ -135,6 +141,9 @@ class SentinelGroup:
     watchers: list[Sentinel] = field(default_factory=list, init=False)
     # Servers (by index: 0 the first primary) whose files sit on a power-loss disk.
     disks: NodeDisks = field(default_factory=NodeDisks, init=False)
+    # Held by a replication nemesis for a whole strike and for a whole heal, so faults of
+    # several nemeses never interleave their steps on one topology.
+    strikes: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.binary = self.binary or find_redis_server()
@@ -323,7 +332,7 @@ _REPLICATION = ["repl-diskless-sync-delay 0"]
 
 
 def _info(server: RedisServer, section: str) -> dict[str, Any]:
-    with server.client(socket_timeout=2, decode_responses=True) as c:
+    with server.client(socket_timeout=2, decode_responses=True, retry=no_retry()) as c:
         return {str(k): v for k, v in c.info(section).items()}
 
 

@@ -173,6 +173,11 @@ def test_kill_primary_promotes_a_replica_every_sentinel_names_and_heals(
     fault.heal()
     check_rejoined(old, port, sentinel_group.primary().host_port)
     assert value(old, "before") == value(old, "after") == b"kept"
+    # With no replica left to promote the nemesis does not strike.
+    for replica in sentinel_group.replicas_of(promoted):
+        replica.kill()
+    assert KillPrimary().inject(context(view, tmp_path)) is None
+    assert promoted.running and replication_info(promoted)["role"] == "master"
 
 
 @pytest.mark.slow
