@@ -148,6 +148,10 @@ class Cluster:
         self.client_url = ""
         self.routes: ClientRoutes | None = None
         self.disk: PowerDisk | None = None
+        # Asked for by a nemesis's before_start (failover_power_loss): on a replicated or
+        # cluster topology, the nodes that may be struck keep their files on power-loss
+        # disks of their own (``put_on_power_disks()`` before the topology starts).
+        self.node_power_disks = False
         self._resources = contextlib.ExitStack()
         self._power_losses = 0
         self._procs: dict[str, ManagedProcess] = {}
@@ -173,16 +177,24 @@ class Cluster:
             self._check_redis_config()
             return
         binary = self.redis.binary
+        topology: SentinelGroup | LocalCluster
         if self.topology == REPLICATED:
-            group = SentinelGroup(persistence=self.persistence, binary=binary)
-            self.replication = group.start()
-            self.client_url = group.url
+            topology = SentinelGroup(persistence=self.persistence, binary=binary)
         else:
-            cluster = LocalCluster(
+            topology = LocalCluster(
                 masters=3, replicas=1, persistence=self.persistence, binary=binary
             )
-            self.replication = cluster.start()
-            self.client_url = f"redis+cluster://{cluster.nodes[0].host_port}/0"
+        if self.node_power_disks:
+            # The launchers gain put_on_power_disks() with the replication nemeses.
+            put_on_power_disks = getattr(topology, "put_on_power_disks", None)
+            if put_on_power_disks is None:
+                raise RuntimeError(f"topology={self.topology} cannot use power-loss disks here")
+            put_on_power_disks()
+        self.replication = topology.start()
+        if isinstance(topology, SentinelGroup):
+            self.client_url = topology.url
+        else:
+            self.client_url = f"redis+cluster://{topology.nodes[0].host_port}/0"
         for node in self.data_nodes():
             self._record_start(REDIS_ROLE, _node_name(node), node.pid, port=node.port)
         self._check_redis_config()
