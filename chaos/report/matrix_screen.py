@@ -139,6 +139,8 @@ def screen_lines(all_results: Sequence[dict[str, Any]], out: Path, matrix_md: Pa
         lines.append(Line(f"Runs to look at ({len(worth)}):", "bold"))
         for results in worth:
             lines += _cell_lines(results, out)
+    elif not applicable(all_results):
+        lines.append(Line("No run was made: every combination was not applicable."))
     else:
         lines.append(Line("Every run passed and lost nothing.", "green"))
     na = not_applicable_lines(all_results)
