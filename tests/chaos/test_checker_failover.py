@@ -1,0 +1,202 @@
+"""The checkers on replication faults: what a failover may lose under each durability
+setting, on hand-written histories.
+
+``hb.schedule(id, due, at=t)`` acknowledges the task at ``t + 0.01``; ``hb.failover`` records
+a replication fault as the replication nemeses do (``struck_at``, ``behind_since``,
+``promoted_at``, and ``demoted_at`` at heal for a partitioned primary).
+"""
+
+from __future__ import annotations
+
+import pytest
+from history_builder import HistoryBuilder
+
+from duetime.chaos.checker import duplicated, early, fenced, lost
+from duetime.chaos.checker.loss_bounds import REPLICATION_LAG_S
+
+REPLICATED = {"topology": "replicated"}
+
+
+def killed_with(hb: HistoryBuilder, durability: str, acked_before_s: float) -> HistoryBuilder:
+    """The primary SIGKILLed at 10 s, a replica promoted at 13 s; one task ran before, one
+    acknowledged ``acked_before_s`` before the kill never ran."""
+    hb.redis_config("everysec", durability=durability, **REPLICATED)
+    hb.failover("kill_primary", struck_at=10.0, promoted_at=13.0)
+    hb.schedule("ran", due=5, at=4).run("ran", 5, 5.2)
+    hb.schedule("gone", due=15, at=10.0 - acked_before_s - 0.01)
+    return hb
+
+
+def test_async_replication_may_lose_what_the_replica_lacked(hb: HistoryBuilder) -> None:
+    result = lost.check_unexplained(killed_with(hb, "none", acked_before_s=0.3).build())
+    assert result.verdict == "valid", result.summary
+    assert result.details["explained_by_strike"] == {"kill_primary-0": 1}
+
+
+def test_a_loss_older_than_the_replication_lag_is_unexplained(hb: HistoryBuilder) -> None:
+    history = killed_with(hb, "none", acked_before_s=REPLICATION_LAG_S + 0.5).build()
+    result = lost.check_unexplained(history)
+    assert result.verdict == "invalid"
+    assert result.details["unexplained_ids"] == ["gone"]
+
+
+@pytest.mark.parametrize("durability", ["wait", "waitaof"])
+def test_under_wait_a_failover_may_lose_nothing_acknowledged(
+    hb: HistoryBuilder, durability: str
+) -> None:
+    result = lost.check_unexplained(killed_with(hb, durability, acked_before_s=0.3).build())
+    assert result.verdict == "invalid"
+    assert result.details["unexplained_ids"] == ["gone"]
+
+
+@pytest.mark.parametrize("durability", ["wait", "waitaof"])
+def test_a_not_durable_reply_is_no_acknowledgement(hb: HistoryBuilder, durability: str) -> None:
+    # The write made it to the primary only: NotDurable, recorded as info, is never charged.
+    hb.redis_config("everysec", durability=durability, **REPLICATED)
+    hb.failover("lag_replica", struck_at=10.0, promoted_at=13.0, behind_since=7.0)
+    hb.schedule("unsure", due=15, at=8.0, outcomes=("info",), error="NotDurable('...')")
+    hb.schedule("ran", due=5, at=4).run("ran", 5, 5.2)
+    assert lost.check_unexplained(hb.build()).verdict == "valid"
+    assert lost.check(hb.build()).details["indeterminate"] == 1
+
+
+def test_a_loss_with_no_failover_on_a_replicated_topology_fails(hb: HistoryBuilder) -> None:
+    hb.redis_config("everysec", durability="none", **REPLICATED)
+    hb.fault("partition_workers", 4, 8, targets=["worker-0"])
+    hb.schedule("gone", due=6, at=3.0)
+    assert lost.check_unexplained(hb.build()).verdict == "invalid"
+
+
+def stopped_replicas(hb: HistoryBuilder, acked_at: float) -> HistoryBuilder:
+    """The replicas SIGSTOPped at 7 s, the primary killed at 10 s, one promoted at 13 s."""
+    hb.redis_config("everysec", durability="none", **REPLICATED)
+    hb.failover("lag_replica", struck_at=10.0, promoted_at=13.0, behind_since=7.0)
+    hb.schedule("gone", due=15, at=acked_at)
+    return hb
+
+
+def test_a_stopped_replica_lacks_everything_since_it_stopped(hb: HistoryBuilder) -> None:
+    # Acknowledged 2.5 s before the kill: only the stopped replica explains it.
+    assert lost.check_unexplained(stopped_replicas(hb, acked_at=7.5).build()).verdict == "valid"
+
+
+def test_a_loss_from_before_the_replica_stopped_is_unexplained(hb: HistoryBuilder) -> None:
+    history = stopped_replicas(hb, acked_at=7.0 - REPLICATION_LAG_S - 1.0).build()
+    assert lost.check_unexplained(history).verdict == "invalid"
+
+
+def partitioned(hb: HistoryBuilder, acked_at: float, **settings: str) -> HistoryBuilder:
+    """The primary cut off at 10 s, a replica promoted at 13 s, the old primary told to
+    step down when the cut healed (demoted at 20 s)."""
+    hb.redis_config("everysec", durability="none", **REPLICATED, **settings)
+    hb.failover("partition_primary", 10.0, 13.0, healed_at=19.5, demoted_at=20.0)
+    hb.schedule("gone", due=25, at=acked_at)
+    return hb
+
+
+def test_a_cut_off_primary_loses_what_it_took_until_demoted(hb: HistoryBuilder) -> None:
+    result = lost.check_unexplained(partitioned(hb, acked_at=18.0).build())
+    assert result.verdict == "valid", result.summary
+    windows = lost.check(partitioned(HistoryBuilder(), acked_at=18.0).build()).details
+    assert windows["lost_by_fault"] == {"partition_primary": 1}
+
+
+def test_a_write_after_the_demotion_is_kept(hb: HistoryBuilder) -> None:
+    assert lost.check_unexplained(partitioned(hb, acked_at=21.0).build()).verdict == "invalid"
+
+
+def test_min_replicas_to_write_bounds_the_cut_off_primarys_window(hb: HistoryBuilder) -> None:
+    bounded = {"min-replicas-to-write": "1", "min-replicas-max-lag": "2"}
+    # Cut at 10 s, max lag 2 s, acks once a second: writes refused from 13 s on.
+    assert lost.check_unexplained(partitioned(hb, 12.0, **bounded).build()).verdict == "valid"
+    late = partitioned(HistoryBuilder(), 16.0, **bounded).build()
+    assert lost.check_unexplained(late).verdict == "invalid"
+
+
+def power_lost(hb: HistoryBuilder, durability: str, promoted: bool) -> HistoryBuilder:
+    """The primary's machine loses power at 10 s (its unsynced AOF gone); a task
+    acknowledged 1.5 s before is lost: within everysec's window, beyond the lag's."""
+    hb.redis_config("everysec", durability=durability, **REPLICATED)
+    if promoted:
+        hb.failover("failover_power_loss", struck_at=10.0, promoted_at=13.0)
+    else:  # no replica promoted: the old primary came back with what its disk kept
+        hb.fault("failover_power_loss", 10.0, 14.0, struck_at=10.0, behind_since=10.0)
+    hb.schedule("gone", due=15, at=8.49)
+    return hb
+
+
+def test_a_promoted_replica_makes_the_old_disk_irrelevant(hb: HistoryBuilder) -> None:
+    # The old primary resyncs from the promoted one: its 2 s everysec window excuses nothing.
+    history = power_lost(hb, "none", promoted=True).build()
+    assert lost.check_unexplained(history).verdict == "invalid"
+
+
+@pytest.mark.parametrize("durability", ["none", "wait"])
+def test_without_a_promotion_the_old_disk_decides(hb: HistoryBuilder, durability: str) -> None:
+    # WAIT put it on a replica, but the replicas resync from the restarted primary.
+    history = power_lost(hb, durability, promoted=False).build()
+    assert lost.check_unexplained(history).verdict == "valid"
+
+
+def test_waitaof_fsynced_it_on_the_primary(hb: HistoryBuilder) -> None:
+    history = power_lost(hb, "waitaof", promoted=False).build()
+    assert lost.check_unexplained(history).verdict == "invalid"
+
+
+def lag_repeat(hb: HistoryBuilder, durability: str, first_ended: float) -> HistoryBuilder:
+    """A run acknowledged at ``first_ended`` while the replicas were stopped (from 7 s);
+    the primary killed at 10 s; the promoted replica hands the task out again."""
+    hb.redis_config("everysec", durability=durability, **REPLICATED)
+    hb.failover("lag_replica", struck_at=10.0, promoted_at=13.0, behind_since=7.0)
+    hb.schedule("t", due=6.5, at=1.0)
+    hb.run("t", first_ended - 0.2, first_ended, token=5)
+    hb.run("t", 14.0, 14.2, process="worker-1", attempt=2, token=6)
+    return hb
+
+
+@pytest.mark.parametrize("durability", ["none", "wait", "waitaof"])
+def test_an_ack_the_promoted_replica_lacked_explains_a_repeat(
+    hb: HistoryBuilder, durability: str
+) -> None:
+    # Acks are never WAITed: under every durability setting.
+    result = duplicated.check(lag_repeat(hb, durability, first_ended=8.0).build())
+    assert result.verdict == "valid", result.summary
+    assert result.details["explained_by_fault"] == {"lag_replica": 1}
+
+
+def test_an_ack_from_before_the_replica_fell_behind_explains_no_repeat(
+    hb: HistoryBuilder,
+) -> None:
+    result = duplicated.check(lag_repeat(hb, "none", first_ended=4.0).build())
+    assert (result.verdict, result.details["unexplained"]) == ("invalid", 1)
+
+
+def split_brain(hb: HistoryBuilder, durability: str, claimed_at: float) -> HistoryBuilder:
+    """Cut off at 10 s, the old primary hands out token 9 at ``claimed_at`` to a worker that
+    still reaches it; the promoted one, which never saw that claim, accepts the ack of
+    token 8 at 16 s."""
+    hb.redis_config("everysec", durability=durability, **REPLICATED)
+    hb.failover("partition_primary", 10.0, 13.0, healed_at=19.5, demoted_at=20.0)
+    hb.lease("claim", "t", 8, sent=3.0, answered=3.01)
+    hb.lease("claim", "t", 9, sent=claimed_at - 0.01, answered=claimed_at, process="worker-1")
+    hb.lease("ack", "t", 8, sent=16.0, answered=16.01)
+    return hb
+
+
+@pytest.mark.parametrize("durability", ["none", "wait"])
+def test_a_claim_the_cut_off_primary_gave_fences_nothing(
+    hb: HistoryBuilder, durability: str
+) -> None:
+    # Claims are never WAITed: the rule holds under every durability setting.
+    result = fenced.check(split_brain(hb, durability, claimed_at=14.0).build())
+    assert (result.verdict, result.details["stale_accepted"]) == ("valid", 0)
+
+
+def test_a_claim_from_before_the_cut_still_fences(hb: HistoryBuilder) -> None:
+    result = fenced.check(split_brain(hb, "none", claimed_at=6.0).build())
+    assert (result.verdict, result.details["stale_accepted"]) == ("invalid", 1)
+
+
+def test_a_failover_excuses_no_early_run(hb: HistoryBuilder) -> None:
+    killed_with(hb, "none", acked_before_s=0.3).run("gone", 12.0, 12.1, due=15)
+    assert early.check(hb.build()).verdict == "invalid"
