@@ -38,6 +38,7 @@ from .facts import (
     is_cron,
     redis_settings,
 )
+from .failovers import failovers
 from .loss_bounds import ACK_SLACK_S, documented_span, struck_at
 from .result import MAX_LISTED, listed
 
@@ -197,4 +198,5 @@ def window_details(history: Sequence[Op], lost: set[str]) -> dict[str, Any]:
         "lost_unexplained_ids": listed(unexplained),
         "lost_oldest_ack_s": oldest,
         "loss_windows": [w.to_dict() for w in windows[:MAX_LISTED]],
+        "failovers": [f.to_dict() for f in failovers(history)[:MAX_LISTED]],
     }

@@ -12,7 +12,15 @@ import pytest
 from history_builder import HistoryBuilder
 
 from duetime.chaos.checker import duplicated, early, fenced, lost
+from duetime.chaos.checker.expectations import expectations_for
+from duetime.chaos.checker.failovers import failovers
 from duetime.chaos.checker.loss_bounds import REPLICATION_LAG_S
+from duetime.chaos.checker.redis_docs import (
+    FAILOVER_LOSES_ONLY_WHAT_REPLICAS_LACKED,
+    REPLICATION_EXPECTATIONS,
+    WAIT_LOSES_NOTHING_IN_A_FAILOVER,
+)
+from duetime.chaos.scenario import NO_UNEXPLAINED_LOSS, STANDARD_EXPECTATIONS
 
 REPLICATED = {"topology": "replicated"}
 
@@ -200,3 +208,44 @@ def test_a_claim_from_before_the_cut_still_fences(hb: HistoryBuilder) -> None:
 def test_a_failover_excuses_no_early_run(hb: HistoryBuilder) -> None:
     killed_with(hb, "none", acked_before_s=0.3).run("gone", 12.0, 12.1, due=15)
     assert early.check(hb.build()).verdict == "invalid"
+
+
+def test_the_documented_expectations_follow_the_config_label() -> None:
+    table = {**STANDARD_EXPECTATIONS, **REPLICATION_EXPECTATIONS}
+    waited = expectations_for(table, "topology=replicated,durability=wait,aof=everysec")
+    assert waited["lost"] is WAIT_LOSES_NOTHING_IN_A_FAILOVER
+    assert waited["unexplained_loss"] is FAILOVER_LOSES_ONLY_WHAT_REPLICAS_LACKED
+    plain = expectations_for(table, "topology=cluster,aof=everysec")
+    assert "lost" not in plain  # durability=none: a loss is allowed, within the window
+    assert plain["unexplained_loss"] is FAILOVER_LOSES_ONLY_WHAT_REPLICAS_LACKED
+    assert expectations_for(table, "aof=everysec")["unexplained_loss"] is NO_UNEXPLAINED_LOSS
+
+
+def test_each_failover_says_who_fell_who_took_over_and_when_clients_saw_it(
+    hb: HistoryBuilder,
+) -> None:
+    killed_with(hb, "none", acked_before_s=0.3)
+    hb.lease(
+        "claim", "ran", 3, sent=10.5, answered=10.6
+    )  # answered before the promotion: not counted
+    hb.lease("lost", "", 0, sent=13.2, answered=13.2)  # a worker's notice, not Redis answering
+    hb.schedule("after", due=20, at=13.4).run("after", 20, 20.1)
+    hb.fault("failover_power_loss", 30.0, 34.0, struck_at=30.0, old_primary="127.0.0.1:7002")
+    hb.schedule("later", due=40, at=31.5).run("later", 40, 40.1)
+    first, unpromoted = failovers(hb.build())
+    assert (first.old_primary, first.promoted, first.promotion_s) == (
+        "127.0.0.1:7001",
+        "127.0.0.1:7002",
+        3.0,
+    )
+    assert first.clients_answered_at == pytest.approx(13.41)
+    assert first.clients_waited_s == pytest.approx(3.41)
+    assert (unpromoted.promoted, unpromoted.promotion_s) == (None, None)
+    assert unpromoted.clients_answered_at == pytest.approx(31.51)
+    listed = lost.check(hb.build()).details["failovers"]
+    assert [f["fault"] for f in listed] == ["kill_primary", "failover_power_loss"]
+
+
+def test_a_partitioned_primarys_demotion_is_reported(hb: HistoryBuilder) -> None:
+    (failover,) = failovers(partitioned(hb, acked_at=18.0).build())
+    assert (failover.fault, failover.demoted_at) == ("partition_primary", 20.0)
