@@ -149,27 +149,38 @@ def _failover_span(
     if waited and durability(settings) in (DURABILITY_WAIT, DURABILITY_WAITAOF):
         return None
     behind = float(w.detail.get("behind_since", at))
-    ended = _old_primary_last_answer(settings, w, at)
-    return LossSpan(behind - REPLICATION_LAG_S, ended + ACK_SLACK_S)
+    return LossSpan(behind - REPLICATION_LAG_S, _old_primary_last_answer(settings, w, at))
 
 
 def _old_primary_last_answer(settings: Mapping[str, str], w: FaultWindow, at: float) -> float:
-    """Until when the old primary may have acknowledged writes the promoted node never got."""
-    promoted = float(w.detail["promoted_at"])
+    """Until when the old primary may have acknowledged writes the promoted node never got
+    (a reply recorded up to ``ACK_SLACK_S`` after it may still be its)."""
     if w.fault != PARTITION_PRIMARY:
-        return max(promoted, float(w.healed.get("demoted_at", promoted)))
-    # Cut off, it answers the clients that still reach it until it is told to step down.
+        # Killed, it answered nobody after the strike (its last replies raced it) until it
+        # restarted; restarted before it was told to step down (``demoted_at``, when
+        # recorded), it answered as a primary until then. Nobody answered between the
+        # strike and the promotion, so the span ends before ``promoted_at``.
+        return max(at, float(w.healed.get("demoted_at", at))) + ACK_SLACK_S
+    # Cut off, it answers the clients that still reach it until it is told to step down,
+    # or until it notices it lost its replicas or the Cluster's majority, when configured.
     demoted = float(w.healed.get("demoted_at", w.end))
-    refuses_after = _min_replicas_bound(settings, at)
-    return min(demoted, refuses_after) if refuses_after is not None else demoted
+    return min([demoted, *_minority_bounds(settings, at)]) + ACK_SLACK_S
 
 
-def _min_replicas_bound(settings: Mapping[str, str], cut_at: float) -> float | None:
-    """With ``min-replicas-to-write N`` a primary refuses writes once fewer than N replicas
-    acknowledged within ``min-replicas-max-lag`` seconds; replicas acknowledge once a
-    second, so a primary cut off at ``cut_at`` stops at most ``max-lag + 1`` s later."""
-    wanted = int(settings.get("min-replicas-to-write", "0") or 0)
-    if wanted <= 0:
-        return None
-    max_lag = float(settings.get("min-replicas-max-lag", "10") or 10)
-    return cut_at + max_lag + 1.0
+def _minority_bounds(settings: Mapping[str, str], cut_at: float) -> list[float]:
+    """When a primary cut off at ``cut_at`` stops accepting writes on its own.
+
+    ``min-replicas-to-write N``: once fewer than N replicas acknowledged within
+    ``min-replicas-max-lag`` seconds; replicas acknowledge once a second, so at most
+    ``max-lag + 1`` s after the cut (redis.io replication docs). Cluster: a master that
+    cannot reach the majority of masters for ``cluster-node-timeout`` "enters an error
+    state and stops accepting writes" (cluster spec); its cron checks every 100 ms, so
+    within a second more."""
+    bounds = []
+    if int(settings.get("min-replicas-to-write", "0") or 0) > 0:
+        max_lag = float(settings.get("min-replicas-max-lag", "10") or 10)
+        bounds.append(cut_at + max_lag + 1.0)
+    timeout_ms = settings.get("cluster-node-timeout")
+    if settings.get("topology") == "cluster" and timeout_ms:
+        bounds.append(cut_at + float(timeout_ms) / 1000 + 1.0)
+    return bounds

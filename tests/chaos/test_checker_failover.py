@@ -96,7 +96,7 @@ def test_a_loss_from_before_the_replica_stopped_is_unexplained(hb: HistoryBuilde
 def partitioned(hb: HistoryBuilder, acked_at: float, **settings: str) -> HistoryBuilder:
     """The primary cut off at 10 s, a replica promoted at 13 s, the old primary told to
     step down when the cut healed (demoted at 20 s)."""
-    hb.redis_config("everysec", durability="none", **REPLICATED, **settings)
+    hb.redis_config("everysec", durability="none", **{**REPLICATED, **settings})
     hb.failover("partition_primary", 10.0, 13.0, healed_at=19.5, demoted_at=20.0)
     hb.schedule("gone", due=25, at=acked_at)
     return hb
@@ -111,6 +111,21 @@ def test_a_cut_off_primary_loses_what_it_took_until_demoted(hb: HistoryBuilder) 
 
 def test_a_write_after_the_demotion_is_kept(hb: HistoryBuilder) -> None:
     assert lost.check_unexplained(partitioned(hb, acked_at=21.0).build()).verdict == "invalid"
+
+
+def test_a_loss_acknowledged_while_no_primary_answered_is_unexplained(
+    hb: HistoryBuilder,
+) -> None:
+    # Killed at 10 s, promoted at 13 s: a reply at 11.5 s came from no old primary.
+    result = lost.check_unexplained(killed_with(hb, "none", acked_before_s=-1.5).build())
+    assert result.verdict == "invalid"
+
+
+def test_a_cluster_master_cut_off_stops_after_the_node_timeout(hb: HistoryBuilder) -> None:
+    timeout = {"cluster-node-timeout": "3000", "topology": "cluster"}
+    assert lost.check_unexplained(partitioned(hb, 13.5, **timeout).build()).verdict == "valid"
+    late = partitioned(HistoryBuilder(), 15.0, **timeout).build()
+    assert lost.check_unexplained(late).verdict == "invalid"
 
 
 def test_min_replicas_to_write_bounds_the_cut_off_primarys_window(hb: HistoryBuilder) -> None:
@@ -151,11 +166,11 @@ def test_waitaof_fsynced_it_on_the_primary(hb: HistoryBuilder) -> None:
     assert lost.check_unexplained(history).verdict == "invalid"
 
 
-def lag_repeat(hb: HistoryBuilder, durability: str, first_ended: float) -> HistoryBuilder:
-    """A run acknowledged at ``first_ended`` while the replicas were stopped (from 7 s);
-    the primary killed at 10 s; the promoted replica hands the task out again."""
+def repeat_after_kill(hb: HistoryBuilder, durability: str, first_ended: float) -> HistoryBuilder:
+    """A run acknowledged at ``first_ended``; the primary killed at 10 s; the promoted
+    replica, which lacked the ack, hands the task out again at 14 s."""
     hb.redis_config("everysec", durability=durability, **REPLICATED)
-    hb.failover("lag_replica", struck_at=10.0, promoted_at=13.0, behind_since=7.0)
+    hb.failover("kill_primary", struck_at=10.0, promoted_at=13.0)
     hb.schedule("t", due=6.5, at=1.0)
     hb.run("t", first_ended - 0.2, first_ended, token=5)
     hb.run("t", 14.0, 14.2, process="worker-1", attempt=2, token=6)
@@ -166,17 +181,25 @@ def lag_repeat(hb: HistoryBuilder, durability: str, first_ended: float) -> Histo
 def test_an_ack_the_promoted_replica_lacked_explains_a_repeat(
     hb: HistoryBuilder, durability: str
 ) -> None:
-    # Acks are never WAITed: under every durability setting.
-    result = duplicated.check(lag_repeat(hb, durability, first_ended=8.0).build())
+    # Acked 0.8 s before the kill, within the lag; acks are never WAITed.
+    result = duplicated.check(repeat_after_kill(hb, durability, first_ended=9.2).build())
     assert result.verdict == "valid", result.summary
-    assert result.details["explained_by_fault"] == {"lag_replica": 1}
+    assert result.details["explained_by_fault"] == {"kill_primary": 1}
 
 
-def test_an_ack_from_before_the_replica_fell_behind_explains_no_repeat(
-    hb: HistoryBuilder,
-) -> None:
-    result = duplicated.check(lag_repeat(hb, "none", first_ended=4.0).build())
+def test_an_ack_older_than_the_replication_lag_explains_no_repeat(hb: HistoryBuilder) -> None:
+    history = repeat_after_kill(hb, "none", first_ended=10.0 - REPLICATION_LAG_S - 0.7).build()
+    result = duplicated.check(history)
     assert (result.verdict, result.details["unexplained"]) == ("invalid", 1)
+
+
+def test_an_ack_while_the_replicas_were_stopped_explains_a_repeat(hb: HistoryBuilder) -> None:
+    hb.redis_config("everysec", durability="wait", **REPLICATED)
+    hb.failover("lag_replica", struck_at=10.0, promoted_at=13.0, behind_since=7.0)
+    hb.schedule("t", due=6.5, at=1.0)
+    hb.run("t", 6.6, 6.8, token=5)  # acked 0.2 s before the replicas stopped
+    hb.run("t", 14.0, 14.2, process="worker-1", attempt=2, token=6)
+    assert duplicated.check(hb.build()).verdict == "valid"
 
 
 def split_brain(hb: HistoryBuilder, durability: str, claimed_at: float) -> HistoryBuilder:
