@@ -14,7 +14,7 @@ from history_builder import HistoryBuilder
 from duetime.chaos.checker import duplicated, early, fenced, lost
 from duetime.chaos.checker.expectations import expectations_for
 from duetime.chaos.checker.failovers import failovers
-from duetime.chaos.checker.loss_bounds import REPLICATION_LAG_S
+from duetime.chaos.checker.loss_bounds import ACK_SLACK_S, REPLICATION_LAG_S
 from duetime.chaos.checker.redis_docs import (
     FAILOVER_LOSES_ONLY_WHAT_REPLICAS_LACKED,
     REPLICATION_EXPECTATIONS,
@@ -23,6 +23,12 @@ from duetime.chaos.checker.redis_docs import (
 from duetime.chaos.scenario import NO_UNEXPLAINED_LOSS, STANDARD_EXPECTATIONS
 
 REPLICATED = {"topology": "replicated"}
+# Longer before the strike than a replica may lag (plus a racing reply): never excused.
+TOO_OLD_S = 2.0
+
+
+def test_too_old_is_beyond_the_lag() -> None:
+    assert REPLICATION_LAG_S + ACK_SLACK_S < TOO_OLD_S
 
 
 def killed_with(hb: HistoryBuilder, durability: str, acked_before_s: float) -> HistoryBuilder:
@@ -42,7 +48,7 @@ def test_async_replication_may_lose_what_the_replica_lacked(hb: HistoryBuilder) 
 
 
 def test_a_loss_older_than_the_replication_lag_is_unexplained(hb: HistoryBuilder) -> None:
-    history = killed_with(hb, "none", acked_before_s=REPLICATION_LAG_S + 0.5).build()
+    history = killed_with(hb, "none", acked_before_s=TOO_OLD_S).build()
     result = lost.check_unexplained(history)
     assert result.verdict == "invalid"
     assert result.details["unexplained_ids"] == ["gone"]
@@ -89,7 +95,7 @@ def test_a_stopped_replica_lacks_everything_since_it_stopped(hb: HistoryBuilder)
 
 
 def test_a_loss_from_before_the_replica_stopped_is_unexplained(hb: HistoryBuilder) -> None:
-    history = stopped_replicas(hb, acked_at=7.0 - REPLICATION_LAG_S - 1.0).build()
+    history = stopped_replicas(hb, acked_at=7.0 - TOO_OLD_S).build()
     assert lost.check_unexplained(history).verdict == "invalid"
 
 
@@ -188,7 +194,7 @@ def test_an_ack_the_promoted_replica_lacked_explains_a_repeat(
 
 
 def test_an_ack_older_than_the_replication_lag_explains_no_repeat(hb: HistoryBuilder) -> None:
-    history = repeat_after_kill(hb, "none", first_ended=10.0 - REPLICATION_LAG_S - 0.7).build()
+    history = repeat_after_kill(hb, "none", first_ended=10.0 - TOO_OLD_S).build()
     result = duplicated.check(history)
     assert (result.verdict, result.details["unexplained"]) == ("invalid", 1)
 
