@@ -39,6 +39,9 @@ class Failover:
     promotion_s: float | None
     clients_answered_at: float | None
     demoted_at: float | None
+    # The nemesis's evidence: how much of the old primary's replication stream (bytes,
+    # measured just before the strike) the promoted node lacked; 0: it had it all.
+    missing_bytes: int | None = None
 
     @property
     def clients_waited_s(self) -> float | None:
@@ -59,6 +62,7 @@ class Failover:
             "clients_answered_at": _round(self.clients_answered_at),
             "clients_waited_s": _round(self.clients_waited_s),
             "demoted_at": _round(self.demoted_at),
+            "missing_bytes": self.missing_bytes,
         }
 
 
@@ -100,6 +104,7 @@ def failovers(history: Sequence[Op]) -> list[Failover]:
                 promotion_s=promotion_s,
                 clients_answered_at=next((t for t in answered if t > after), None),
                 demoted_at=_float(w.healed.get("demoted_at")),
+                missing_bytes=_int(w.detail.get("missing_bytes")),
             )
         )
     return found
@@ -107,3 +112,7 @@ def failovers(history: Sequence[Op]) -> list[Failover]:
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -27,6 +27,7 @@ HEADERS = (
     "repeats (tasks, most runs of one)",
     "worst lateness s",
     "failovers (worst promotion / client wait s)",
+    "most bytes a promoted node lacked",
     "schedule-rate cost",
 )
 
@@ -55,6 +56,7 @@ class DurabilityRow:
     failovers: int = 0
     worst_promotion_s: float | None = None
     worst_client_wait_s: float | None = None
+    most_missing_bytes: int | None = None
 
     def add(self, results: Mapping[str, Any]) -> None:
         checkers = results.get("checkers", {})
@@ -75,6 +77,9 @@ class DurabilityRow:
             self.failovers += 1
             self.worst_promotion_s = _worst(self.worst_promotion_s, f.get("promotion_s"))
             self.worst_client_wait_s = _worst(self.worst_client_wait_s, f.get("clients_waited_s"))
+            missing = f.get("missing_bytes")
+            if missing is not None:
+                self.most_missing_bytes = max(int(missing), self.most_missing_bytes or 0)
 
     def cells(self, rate_cost: str) -> list[str]:
         repeats = str(self.repeats)
@@ -93,6 +98,7 @@ class DurabilityRow:
             repeats,
             f"{self.worst_lateness_s:.3f}",
             failovers,
+            "-" if self.most_missing_bytes is None else str(self.most_missing_bytes),
             rate_cost,
         ]
 

@@ -259,7 +259,14 @@ def test_each_failover_says_who_fell_who_took_over_and_when_clients_saw_it(
     )  # answered before the promotion: not counted
     hb.lease("lost", "", 0, sent=13.2, answered=13.2)  # a worker's notice, not Redis answering
     hb.schedule("after", due=20, at=13.4).run("after", 20, 20.1)
-    hb.fault("failover_power_loss", 30.0, 34.0, struck_at=30.0, old_primary="127.0.0.1:7002")
+    hb.fault(
+        "failover_power_loss",
+        30.0,
+        34.0,
+        struck_at=30.0,
+        old_primary="127.0.0.1:7002",
+        missing_bytes=0,
+    )
     hb.schedule("later", due=40, at=31.5).run("later", 40, 40.1)
     first, unpromoted = failovers(hb.build())
     assert (first.old_primary, first.promoted, first.promotion_s) == (
@@ -270,6 +277,7 @@ def test_each_failover_says_who_fell_who_took_over_and_when_clients_saw_it(
     assert first.clients_answered_at == pytest.approx(13.41)
     assert first.clients_waited_s == pytest.approx(3.41)
     assert (unpromoted.promoted, unpromoted.promotion_s) == (None, None)
+    assert (first.missing_bytes, unpromoted.missing_bytes) == (None, 0)
     assert unpromoted.clients_answered_at == pytest.approx(31.51)
     listed = lost.check(hb.build()).details["failovers"]
     assert [f["fault"] for f in listed] == ["kill_primary", "failover_power_loss"]

@@ -22,7 +22,7 @@ def results(
     unexplained: int = 0,
     repeats: int = 0,
     late: float = 0.1,
-    failovers: tuple[tuple[float, float | None], ...] = (),
+    failovers: tuple[tuple[float, float | None, int | None], ...] = (),
 ) -> dict[str, Any]:
     return {
         "scenario": "s",
@@ -65,12 +65,12 @@ def test_a_label_without_topology_or_durability_has_the_defaults() -> None:
 def test_runs_are_summed_per_topology_and_durability_over_other_settings() -> None:
     rows = durability_rows(
         [
-            results("topology=replicated,aof=everysec", lost=3, failovers=((4.2, 4.5),)),
+            results("topology=replicated,aof=everysec", lost=3, failovers=((4.2, 4.5, 0),)),
             results(
                 "topology=replicated,server=valkey,aof=always",
                 lost=1,
                 late=2.5,
-                failovers=((5.1, None), (3.0, 3.4)),
+                failovers=((5.1, None, 310), (3.0, 3.4, None)),
             ),
             results("topology=replicated,durability=wait,aof=everysec", repeats=2),
             results("aof=everysec"),
@@ -85,6 +85,7 @@ def test_runs_are_summed_per_topology_and_durability_over_other_settings() -> No
     none = rows[1]
     assert (none.acknowledged, none.lost, none.worst_lateness_s) == (200, 4, 2.5)
     assert (none.failovers, none.worst_promotion_s, none.worst_client_wait_s) == (3, 5.1, 4.5)
+    assert (none.most_missing_bytes, rows[2].most_missing_bytes) == (310, None)
 
 
 def test_the_table_shows_each_row_and_the_benchmarks_cost() -> None:
