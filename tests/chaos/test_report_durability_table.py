@@ -33,7 +33,10 @@ def results(
                     "acknowledged": 100,
                     "lost": lost,
                     "lost_unexplained": unexplained,
-                    "failovers": [{"promotion_s": p, "clients_waited_s": w} for p, w in failovers],
+                    "failovers": [
+                        {"promotion_s": p, "clients_waited_s": w, "missing_bytes": b}
+                        for p, w, b in failovers
+                    ],
                 }
             },
             "duplicated": {
