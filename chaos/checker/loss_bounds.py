@@ -37,8 +37,8 @@ ACK_SLACK_S = 0.5
 REPLICATION_LAG_S = 1.0
 
 # Faults that end with a replica promoted in the primary's place (chaos/nemesis/replication*):
-# what they may lose is what the promoted node lacked (``behind_since`` on), while the old
-# primary still answered (to ``promoted_at``, or ``demoted_at`` when it stayed reachable).
+# what they may lose is what the promoted node lacked (``behind_since`` on) while the old
+# primary still answered (a killed one: until the strike; a cut-off one: until demoted).
 KILL_PRIMARY = "kill_primary"
 LAG_REPLICA = "lag_replica"
 FAILOVER_POWER_LOSS = "failover_power_loss"
