@@ -110,6 +110,7 @@ class Cluster:
         # The direct URL of Redis (the runner's own checks); clients use url_for().
         self.client_url = ""
         self.routes: ClientRoutes | None = None
+        self._pinned_urls: dict[str, str] = {}
         self.disk: PowerDisk | None = None
         self._resources = contextlib.ExitStack()
         self._power_losses = 0
@@ -191,8 +192,16 @@ class Cluster:
         role = DISPATCHER_ROLE if self.dispatcher_processes else WORKER_ROLE
         return [name for name, r in self.planned_clients() if r == role]
 
+    def pin_url(self, client: str, url: str) -> None:
+        """Make ``client`` use ``url`` (call before it starts): a nemesis keeps some
+        clients on its side of a partition."""
+        self._pinned_urls[client] = url
+
     def url_for(self, client: str) -> str:
-        """The Redis URL ``client`` uses: its proxy's if clients are routed, else Redis's."""
+        """The Redis URL ``client`` uses: a pinned one, its proxy's if clients are
+        routed, else Redis's."""
+        if client in self._pinned_urls:
+            return self._pinned_urls[client]
         route = self.routes.get(client) if self.routes is not None else None
         return route.url if route is not None else self.client_url
 
