@@ -17,10 +17,11 @@ import pytest
 import redis
 
 from duetime.chaos.history.clock import TestbedClock
+from duetime.chaos.history.sink import EventSink
 from duetime.chaos.nemesis import NemesisContext, NemesisUnavailable, PartitionPrimary
 from duetime.chaos.report.live import LiveView
-from duetime.chaos.system.cluster import Cluster
-from duetime.chaos.system.redis_server import RedisServer
+from duetime.chaos.system.cluster import Cluster, ClusterSettings
+from duetime.chaos.system.redis_server import Persistence, RedisServer
 from duetime.chaos.system.sentinel_group import SentinelGroup
 
 SIDE = "producer-0"
@@ -60,6 +61,26 @@ def test_partition_primary_needs_a_sentinel_group_with_peer_links() -> None:
         nemesis.setup(as_cluster(ClusterView(replication=group)))
     nemesis.before_start(as_cluster(ClusterView(replication=group)))
     assert group.peer_links
+
+
+def test_a_pinned_client_uses_its_url_and_the_others_keep_theirs(tmp_path: Path) -> None:
+    clock = TestbedClock.anchored_now()
+    cluster = Cluster(
+        settings=ClusterSettings(workers=1),
+        persistence=Persistence(aof="off"),
+        run_dir=tmp_path,
+        sink_dir=tmp_path / "sink",
+        clock=clock,
+        recorder=EventSink(tmp_path / "sink" / "cluster.jsonl", "cluster", clock),
+        producers=2,
+    )
+    try:
+        cluster.client_url = "redis://127.0.0.1:1/0"
+        cluster.pin_url(SIDE, "redis://127.0.0.1:2/0")
+        assert cluster.url_for(SIDE) == "redis://127.0.0.1:2/0"
+        assert cluster.url_for("producer-1") == cluster.url_for("worker-0") == cluster.client_url
+    finally:
+        cluster.stop()
 
 
 def side_client(view: ClusterView) -> redis.Redis:
