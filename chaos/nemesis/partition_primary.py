@@ -1,15 +1,16 @@
 """Partition the primary: cut it off from its replicas and Sentinels while some clients
 still reach it (the minority primary, Jepsen's classic), then heal.
 
-Needs the run's Sentinel group with peer links (``before_start`` turns them on): the
-primary's peer link is disabled, so its replicas lose it and every Sentinel sees it
-down and promotes a replica, while the clients named in ``side`` reach the old primary
-through a direct link (a proxy of their own, pinned as their URL at ``setup``) and
-keep writing to it. Those writes are acknowledged and reach no replica (``WAIT``
-returns 0). Heal: the peer link is enabled again, Sentinel demotes the old primary
-(``role:slave``, about 8 s after it sees it again) and it resyncs from the new one,
-discarding what it accepted alone; the direct link then follows the new primary.
-A client left on the demoted primary meanwhile gets READONLY: a refused write.
+Needs the run's Sentinel group with peer links (``before_start`` asks the cluster for
+them: ``Cluster.peer_links``). The primary's peer link is disabled, so its replicas
+lose it and every Sentinel sees it down and promotes a replica, while the clients named
+in ``side`` reach the old primary through a direct link (a proxy of their own, pinned
+as their URL at ``setup``) and keep writing to it. Those writes are acknowledged and
+reach no replica (``WAIT`` returns 0). Heal: the peer link is enabled again, Sentinel
+demotes the old primary (``role:slave``, 4 Sentinel publish periods after it sees it
+again: 8 s by default) and it resyncs from the new one, discarding what it accepted
+alone; the direct link then follows the new primary. A client left on the demoted
+primary meanwhile gets READONLY: a refused write.
 
 ``SentinelGroup(min_replicas_to_write=1)`` bounds the damage: a primary that has lost
 its replicas refuses writes (NOREPLICAS) once none acknowledged within
@@ -45,7 +46,7 @@ SIDE = ("producer-0",)
 DIRECT_LINK = "primary-side"
 # Sentinel needs down-after (1 s here) plus an election; give it ample time.
 PROMOTION_TIMEOUT_S = 30.0
-# Sentinel demotes a returning old primary after 4 hello periods (8 s) without changes.
+# Sentinel demotes a returning old primary after 4 publish periods (8 s by default).
 DEMOTION_TIMEOUT_S = 45.0
 POLL_S = 0.05
 
@@ -75,9 +76,7 @@ class PartitionPrimary(Nemesis):
         return "partition_primary"
 
     def before_start(self, cluster: Cluster) -> None:
-        group = _replication(cluster)
-        if isinstance(group, SentinelGroup):
-            group.peer_links = True
+        cluster.peer_links = True
 
     def setup(self, cluster: Cluster) -> None:
         group, links = _group_with_links(cluster)

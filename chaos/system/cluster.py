@@ -111,6 +111,9 @@ class Cluster:
         self.client_url = ""
         self.routes: ClientRoutes | None = None
         self._pinned_urls: dict[str, str] = {}
+        # Asked for by a nemesis's before_start: a Sentinel group whose nodes reach each
+        # other only through proxies (``SentinelGroup(peer_links=True)``).
+        self.peer_links = False
         self.disk: PowerDisk | None = None
         self._resources = contextlib.ExitStack()
         self._power_losses = 0
