@@ -26,6 +26,7 @@ promoted replica, which says ``role:master``), ``promotion_s``, ``side``; at hea
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from .base import Fault, FaultSchedule, Nemesis, NemesisContext, NemesisUnavaila
 
 # The producer that stays with the old primary: others keep asking the Sentinels.
 SIDE = ("producer-0",)
+CLIENT_NAME = re.compile(r"(producer|worker|cron|dispatcher)-\d+")
 # Name of the direct link the side's clients use.
 DIRECT_LINK = "primary-side"
 # Sentinel needs down-after (1 s here) plus an election; give it ample time.
@@ -70,6 +72,14 @@ class PartitionPrimary(Nemesis):
     side: tuple[str, ...] = SIDE
     promotion_timeout_s: float = PROMOTION_TIMEOUT_S
     demotion_timeout_s: float = DEMOTION_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        wrong = [c for c in self.side if not isinstance(c, str) or not CLIENT_NAME.fullmatch(c)]
+        if isinstance(self.side, str) or wrong:
+            raise ValueError(
+                "side must be a tuple of client names such as 'producer-0' or 'worker-1', "
+                f"not {self.side!r}"
+            )
 
     @property
     def name(self) -> str:

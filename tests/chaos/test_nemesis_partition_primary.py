@@ -65,6 +65,13 @@ def test_partition_primary_needs_a_sentinel_group_with_peer_links() -> None:
     assert view.peer_links
 
 
+@pytest.mark.parametrize("side", ["producer-0", ("producer",), ("redis-0",), (0,)])
+def test_side_must_name_clients(side: Any) -> None:
+    with pytest.raises(ValueError, match="side must be a tuple of client names"):
+        PartitionPrimary(side=side)
+    assert PartitionPrimary(side=("producer-1", "worker-0")).side == ("producer-1", "worker-0")
+
+
 def test_a_pinned_client_uses_its_url_and_the_others_keep_theirs(tmp_path: Path) -> None:
     clock = TestbedClock.anchored_now()
     cluster = Cluster(
