@@ -147,6 +147,10 @@ class Cluster:
         # The direct URL of Redis (the runner's own checks); clients use url_for().
         self.client_url = ""
         self.routes: ClientRoutes | None = None
+        self._pinned_urls: dict[str, str] = {}
+        # Asked for by a nemesis's before_start: a Sentinel group whose nodes reach each
+        # other only through proxies (``SentinelGroup(peer_links=True)``).
+        self.peer_links = False
         self.disk: PowerDisk | None = None
         # Asked for by a nemesis's before_start (failover_power_loss): on a replicated or
         # cluster topology, the nodes that may be struck keep their files on power-loss
@@ -179,7 +183,9 @@ class Cluster:
         binary = self.redis.binary
         topology: SentinelGroup | LocalCluster
         if self.topology == REPLICATED:
-            topology = SentinelGroup(persistence=self.persistence, binary=binary)
+            topology = SentinelGroup(
+                persistence=self.persistence, binary=binary, peer_links=self.peer_links
+            )
         else:
             topology = LocalCluster(
                 masters=3, replicas=1, persistence=self.persistence, binary=binary
@@ -289,8 +295,16 @@ class Cluster:
         role = DISPATCHER_ROLE if self.dispatcher_processes else WORKER_ROLE
         return [name for name, r in self.planned_clients() if r == role]
 
+    def pin_url(self, client: str, url: str) -> None:
+        """Make ``client`` use ``url`` (call before it starts): a nemesis keeps some
+        clients on its side of a partition."""
+        self._pinned_urls[client] = url
+
     def url_for(self, client: str) -> str:
-        """The Redis URL ``client`` uses: its proxy's if clients are routed, else Redis's."""
+        """The Redis URL ``client`` uses: a pinned one, its proxy's if clients are
+        routed, else Redis's."""
+        if client in self._pinned_urls:
+            return self._pinned_urls[client]
         route = self.routes.get(client) if self.routes is not None else None
         return route.url if route is not None else self.client_url
 

@@ -10,6 +10,7 @@ from history_builder import HistoryBuilder
 from replication_helpers import link_up, wait_until
 
 from duetime.chaos.system.redis_server import Persistence, RedisNotFound, RedisServer
+from duetime.chaos.system.sentinel_group import SentinelGroup
 
 # A primary syncs a replica at once, not after the default 5 s wait for others.
 AT_ONCE = "repl-diskless-sync-delay 0"
@@ -45,3 +46,19 @@ def primary_with_replicas() -> Iterator[Callable[[int], tuple[RedisServer, list[
     yield start
     for server in reversed(started):
         server.stop()
+
+
+@pytest.fixture
+def linked_group(request: pytest.FixtureRequest) -> Iterator[SentinelGroup]:
+    """A Sentinel group of the test's own whose nodes reach each other only through
+    peer links (an embedded Toxiproxy); ``indirect`` param: ``min_replicas_to_write``."""
+    try:
+        group = SentinelGroup(
+            persistence=Persistence(aof="off"),
+            peer_links=True,
+            min_replicas_to_write=getattr(request, "param", 0),
+        )
+    except RedisNotFound as exc:
+        pytest.skip(str(exc))
+    with group:
+        yield group
