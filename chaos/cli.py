@@ -36,12 +36,13 @@ from duetime.chaos.system.backends import (
     BackendUnavailable,
     check_backend,
 )
-from duetime.chaos.system.redis_server import Persistence
+from duetime.chaos.system.redis_server import RedisNotFound
+from duetime.chaos.system.run_config import NOT_APPLICABLE, RunConfig
 from duetime.chaos.toxiproxy import cli as toxiproxy_cli
 
-from .config import ConfigError, expand_configs, parse_config
+from .config import ConfigError, config_help, expand_run_configs, parse_run_config
 from .runner import RunRequest, run_scenario
-from .scenario import Scenario, ScenarioError, discover, load_scenario
+from .scenario import Scenario, ScenarioError, discover, find_scenario, load_scenario
 
 DEFAULT_SEED = 1
 DEFAULT_OUT = Path("reports")
@@ -49,7 +50,7 @@ DEFAULT_OUT = Path("reports")
 
 def _command(
     path: Path,
-    persistence: Persistence,
+    config: RunConfig,
     seed: int,
     quick: bool,
     worker_module: str | None,
@@ -63,7 +64,7 @@ def _command(
         "run",
         str(path),
         "--config",
-        persistence.label,
+        config.label,
         "--seed",
         str(seed),
     ]
@@ -86,11 +87,60 @@ def _prepare(scenario: Scenario, quick: bool, worker_module: str | None) -> Scen
     return scenario
 
 
+def not_applicable(
+    scenario: Scenario, config: RunConfig, design: Design, backend: str
+) -> str | None:
+    """Why this run cannot be made, decided before anything starts; None if it can."""
+    why = config.not_applicable(scenario.topologies)
+    if why is None and not config.is_default_topology:
+        if design is not REFERENCE:
+            why = (
+                f"published designs connect to one redis-server (redis.Redis.from_url): "
+                f"{design.name} cannot run on {config.label}"
+            )
+        elif backend != DEFAULT_BACKEND:
+            why = f"the {backend} backend runs one Redis of its image: {config.label} needs local"
+    return why
+
+
+def not_applicable_results(
+    path: Path,
+    scenario: Scenario,
+    config: RunConfig,
+    args: argparse.Namespace,
+    design: Design,
+    why: str,
+) -> dict[str, Any]:
+    """The results of a run that was not made: listed as n/a, never failed."""
+    return {
+        "run_id": "",
+        "scenario": scenario.name,
+        "strategy": design.name,
+        "description": scenario.description,
+        "config": config.label,
+        "topology": config.topology,
+        "server": config.server,
+        "durability": config.durability,
+        "seed": args.seed,
+        "command": _command(
+            path, config, args.seed, args.quick, args.worker_module, args.backend, design
+        ),
+        "status": NOT_APPLICABLE,
+        "skip_reason": why,
+        "verdict": NOT_APPLICABLE,
+        "verdict_reasons": [why],
+        "passed": False,
+        "expectations": [],
+        "checkers": {},
+        "warnings": [],
+    }
+
+
 def _run_one(
     console: Console,
     path: Path,
     scenario: Scenario,
-    persistence: Persistence,
+    config: RunConfig,
     args: argparse.Namespace,
     out: Path,
     design: Design = REFERENCE,
@@ -98,18 +148,27 @@ def _run_one(
 ) -> dict[str, Any]:
     if args.worker_module and design is not REFERENCE:
         raise UnknownDesign("--worker-module replaces the reference scheduler's workers only")
+    why = not_applicable(scenario, config, design, args.backend)
+    if why is not None:
+        print_line(console, Text(f"n/a: {scenario.name} under {config.label}: {why}", "dim"))
+        return not_applicable_results(path, scenario, config, args, design, why)
+    try:
+        config.binary()
+    except RedisNotFound as exc:
+        raise ConfigError(f"server={config.server}: {exc}") from None
     request = RunRequest(
         scenario=_prepare(scenario, args.quick, args.worker_module),
-        persistence=persistence,
+        persistence=config.persistence,
         seed=args.seed,
         out_root=out,
         command=_command(
-            path, persistence, args.seed, args.quick, args.worker_module, args.backend, design
+            path, config, args.seed, args.quick, args.worker_module, args.backend, design
         ),
         backend=args.backend,
         design=design,
+        run_config=config,
     )
-    label = f"{scenario.name} {persistence.label}"
+    label = f"{scenario.name} {config.label}"
     if design is not REFERENCE:
         label += f" {design.name}"
     with RichObserver(console, label, overall) as observer:
@@ -125,20 +184,21 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[bold]{path}[/bold]  ({s.name})")
         console.print(f"    {s.description}")
         console.print(
-            f"    configs: {', '.join(s.configs)} (default {s.default_config}); nemeses: {nemeses}"
+            f"    configs: {', '.join(s.configs)} (default {s.default_config}); "
+            f"topologies: {', '.join(s.topologies)}; nemeses: {nemeses}"
         )
     return 0
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    path = Path(args.scenario)
+    path = find_scenario(args.scenario)
     scenario = load_scenario(path)
-    persistence = parse_config(args.config or scenario.default_config)
+    config = parse_run_config(" ".join(args.config) if args.config else scenario.default_config)
     designs = parse_strategies(args.strategy)
     if len(designs) != 1:
         raise UnknownDesign(f"run takes one --strategy, not {args.strategy!r}")
     (design,) = designs
-    results = _run_one(console, path, scenario, persistence, args, Path(args.out), design)
+    results = _run_one(console, path, scenario, config, args, Path(args.out), design)
     return exit_status([results], args.allow_skips)
 
 
@@ -147,7 +207,7 @@ def exit_status(all_results: Sequence[dict[str, Any]], allow_skips: bool) -> int
 
     A run whose verdict is ``unknown`` tested less than it claims: it is not a pass.
     """
-    accepted = GOOD | ({"skipped"} if allow_skips else set())
+    accepted = GOOD | {NOT_APPLICABLE} | ({"skipped"} if allow_skips else set())
     return 0 if all(verdict_of(r) in accepted for r in all_results) else 1
 
 
@@ -172,7 +232,7 @@ def select_scenarios(directory: Path, names: str | None) -> list[Path]:
 
 def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     paths = select_scenarios(Path(args.directory), args.scenarios)
-    chosen = expand_configs(args.config) if args.config else None
+    chosen = expand_run_configs(args.config) if args.config else None
     designs = parse_strategies(args.strategy)
     if args.worker_module and designs != [REFERENCE]:
         raise UnknownDesign("--worker-module replaces the reference scheduler's workers only")
@@ -181,25 +241,44 @@ def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     plan = []
     for path in paths:
         scenario = load_scenario(path)
-        configs = chosen or [parse_config(c) for c in scenario.configs]
-        plan += [
-            (path, scenario, persistence, design) for design in designs for persistence in configs
-        ]
-    all_results = []
-    overall = MatrixProgress(len(plan))
-    for n, (path, scenario, persistence, design) in enumerate(plan, start=1):
-        _rule(console, f"run {n}/{len(plan)}: {scenario.name} {persistence.label} {design.name}")
+        configs = chosen or [parse_run_config(c) for c in scenario.configs]
+        plan += [(path, scenario, config, design) for design in designs for config in configs]
+    # Decided before anything starts: runs that cannot be made are listed, not run.
+    by_position: dict[int, dict[str, Any]] = {}
+    runnable = []
+    for position, (path, scenario, config, design) in enumerate(plan):
+        why = not_applicable(scenario, config, design, args.backend)
+        if why is None:
+            runnable.append((position, path, scenario, config, design))
+        else:
+            by_position[position] = not_applicable_results(
+                path, scenario, config, args, design, why
+            )
+    for config in {r[3] for r in runnable}:
+        try:
+            config.binary()
+        except RedisNotFound as exc:
+            raise ConfigError(f"server={config.server}: {exc}") from None
+    if by_position:
+        print_line(
+            console,
+            Text(f"{len(by_position)} of {len(plan)} runs not applicable (see the end)", "dim"),
+        )
+    overall = MatrixProgress(len(runnable))
+    for n, (position, path, scenario, config, design) in enumerate(runnable, start=1):
+        _rule(console, f"run {n}/{len(runnable)}: {scenario.name} {config.label} {design.name}")
         print_line(console, Text(overall.line(), style="dim"))
-        all_results.append(
-            _run_one(console, path, scenario, persistence, args, out, design, overall)
+        by_position[position] = _run_one(
+            console, path, scenario, config, args, out, design, overall
         )
         overall.run_finished()
+    all_results = [by_position[p] for p in sorted(by_position)]
     command = shlex.join(["python", "-m", "duetime.chaos", *sys.argv[1:]])
     md = write_matrix(out, all_results, command)
     _rule(console, f"matrix done in {clock_text(time.monotonic() - overall.started)}")
     print_screen(console, screen_lines(all_results, out, md))
     status = exit_status(all_results, args.allow_skips)
-    if status and all(verdict_of(r) in GOOD | {"skipped"} for r in all_results):
+    if status and all(verdict_of(r) in GOOD | {"skipped", NOT_APPLICABLE} for r in all_results):
         print_line(console, "runs were skipped (see above); --allow-skips accepts that")
     return status
 
@@ -249,8 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     run = sub.add_parser("run", help="run one scenario")
-    run.add_argument("scenario", help="path of a scenario file")
-    run.add_argument("--config", default=None, help="e.g. aof=everysec (default: scenario's)")
+    run.add_argument("scenario", help="path of a scenario file, or a built-in's name")
+    run.add_argument(
+        "--config",
+        action="append",
+        help="one setting, e.g. aof=everysec or topology=replicated (repeatable; keys: "
+        f"{config_help()}; default: the scenario's, on topology=single)",
+    )
     run.add_argument("--out", default=str(DEFAULT_OUT), help="parent of the run folder")
     run.add_argument(
         "--strategy",
@@ -265,7 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     mx.add_argument(
         "--config",
         action="append",
-        help="e.g. aof=off,no,everysec,always (default: each scenario's configs)",
+        help="e.g. aof=off,no,everysec,always; every combination of the keys given runs "
+        f"({config_help()}; default: each scenario's configs, on topology=single). "
+        "A combination a scenario or server cannot run is listed n/a, not failed",
     )
     mx.add_argument("--scenarios", default=None, help="comma-separated names to keep")
     mx.add_argument("--out", default=None, help="folder for the runs and matrix.md")

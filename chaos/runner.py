@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from duetime import Scheduler
 from duetime.chaos.checker import run_checkers
 from duetime.chaos.checker.expectations import evaluate, expectations_for
 from duetime.chaos.checker.verdict import GOOD, run_verdict
@@ -30,6 +31,7 @@ from duetime.chaos.client.handlers import TASK_TYPE
 from duetime.chaos.client.producer import Producer, start_producers
 from duetime.chaos.designs import REFERENCE, Design, DesignClient, open_client
 from duetime.chaos.designs.data_faults import FULL_REFUSALS, open_evicting_client
+from duetime.chaos.designs.reference import ReferenceClient
 from duetime.chaos.history.clock import TestbedClock
 from duetime.chaos.history.ops import CRON_SCHEDULE, PHASE
 from duetime.chaos.history.sink import EventSink
@@ -42,6 +44,7 @@ from duetime.chaos.report.markdown import write_report
 from duetime.chaos.system.backends import DEFAULT_BACKEND, make_backend
 from duetime.chaos.system.cluster import CRON_ROLE, WORKER_ROLE, Cluster
 from duetime.chaos.system.redis_server import Persistence
+from duetime.chaos.system.run_config import CLUSTER_SHARDS, RunConfig, shard_options
 
 from .scenario import Scenario
 
@@ -79,6 +82,9 @@ class RunRequest:
 
     ``backend`` names where Redis and Toxiproxy run (``duetime.chaos.system.backends``); ``design``
     is the scheduling design under test (``--strategy``; ``duetime.chaos.designs``).
+    ``run_config`` adds the topology, server and durability to ``persistence`` (None:
+    one default redis-server); ``cluster_shards`` is the namespace's shard count on
+    ``topology=cluster``.
     """
 
     scenario: Scenario
@@ -88,6 +94,12 @@ class RunRequest:
     command: str
     backend: str = DEFAULT_BACKEND
     design: Design = REFERENCE
+    run_config: RunConfig | None = None
+    cluster_shards: int = CLUSTER_SHARDS
+
+    @property
+    def config(self) -> RunConfig:
+        return self.run_config or RunConfig(self.persistence)
 
 
 @dataclass(frozen=True)
@@ -117,8 +129,9 @@ class _Run:
         # Before the run folder exists: an unavailable backend leaves nothing behind.
         backend = make_backend(request.backend)
         self.design = request.design
+        self.config = request.config
         self.run_dir = new_run_dir(
-            request.out_root, self._run_name(), request.persistence.label, request.seed
+            request.out_root, self._run_name(), self.config.label, request.seed
         )
         self.sink_dir = self.run_dir / SINK_DIR
         self.clock = TestbedClock.anchored_now()
@@ -135,6 +148,8 @@ class _Run:
             backend=backend,
             producers=self.scenario.workload.producers,
             design=self.design,
+            config=self.config,
+            cluster_shards=request.cluster_shards,
         )
         self.producer_stop = threading.Event()
         self.nemesis_stop = threading.Event()
@@ -175,11 +190,25 @@ class _Run:
             outcome = self._finish(status, error)
         return outcome
 
-    def _client(self, url: str) -> DesignClient:
-        """A client of the design under test on ``url``, closed when the run ends."""
+    def _client(self, url: str, *, producer: bool = False) -> DesignClient:
+        """A client of the design under test on ``url``, closed when the run ends.
+        A producer's waits for the run's durability."""
         namespace = self.scenario.cluster.namespace
-        client = None
-        if self.request.persistence.evicts:
+        client: DesignClient | None = None
+        if self.design is REFERENCE and (
+            self.cluster.shards > 1 or not self.config.is_default_topology
+        ):
+            durability = self.config.producer_durability() if producer else None
+            client = ReferenceClient(
+                Scheduler.from_url(
+                    url,
+                    namespace=namespace,
+                    allow_eviction=self.request.persistence.evicts,
+                    durability=durability,
+                    **shard_options(self.cluster.shards),
+                )
+            )
+        elif self.request.persistence.evicts:
             client = open_evicting_client(self.design.name, url, namespace)
         if client is None:
             client = open_client(self.design, url, namespace)
@@ -204,7 +233,8 @@ class _Run:
         load_start = self.clock.now() + STARTUP_S
         self._phase("load", workload.span + STARTUP_S, at=load_start)
         clients = [
-            self._client(self.cluster.url_for(f"producer-{i}")) for i in range(workload.producers)
+            self._client(self.cluster.url_for(f"producer-{i}"), producer=True)
+            for i in range(workload.producers)
         ]
         producers = [
             Producer(
@@ -367,7 +397,10 @@ class _Run:
             "scenario": self.scenario.name,
             "strategy": self.design.name,
             "description": self.scenario.description,
-            "config": self.request.persistence.label,
+            "config": self.config.label,
+            "topology": self.config.topology,
+            "server": self.config.server,
+            "durability": self.config.durability,
             "seed": self.request.seed,
             "command": self.request.command,
             "backend": self.request.backend,
@@ -404,7 +437,7 @@ class _Run:
             checks = run_checkers(self.scenario.checkers, history)
             # A published design is measured, not judged: only the reference has promises.
             expected = (
-                expectations_for(self.scenario.expectations, self.request.persistence.label)
+                expectations_for(self.scenario.expectations, self.config.label)
                 if self.design.judged
                 else {}
             )

@@ -21,6 +21,7 @@ from duetime.chaos.client.workload import TaskKind, Workload
 from duetime.chaos.nemesis import Nemesis
 from duetime.chaos.system.cluster import ClusterSettings
 from duetime.chaos.system.redis_server import AOF_MODES
+from duetime.chaos.system.run_config import REPLICATED, SINGLE, TOPOLOGIES
 
 NO_UNEXPLAINED_LOSS = Expect(
     "unexplained_loss",
@@ -71,6 +72,9 @@ STANDARD_EXPECTATIONS: Mapping[str, tuple[Expect, ...]] = {
     ),
 }
 ALL_AOF_CONFIGS = tuple(f"aof={mode}" for mode in AOF_MODES)
+# For scenarios whose faults hit only the testbed's own processes (workers, tickers).
+EVERY_TOPOLOGY = TOPOLOGIES
+NOT_SHARDED = (SINGLE, REPLICATED)
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,11 @@ class QuickVersion:
 @dataclass(frozen=True)
 class Scenario:
     """One test description; ``quick()`` is the same test, shorter (for CI): the
-    ``quick_version`` if given, else the workload scaled by ``quick_factor``."""
+    ``quick_version`` if given, else the workload scaled by ``quick_factor``.
+
+    ``topologies``: where its nemeses and workload work unchanged (``single``,
+    ``replicated``, ``cluster``); a run on another is listed as not applicable.
+    """
 
     name: str
     description: str
@@ -102,6 +110,7 @@ class Scenario:
     )
     checkers: Mapping[str, Checker] = field(default_factory=lambda: dict(DEFAULT_CHECKERS))
     configs: tuple[str, ...] = ALL_AOF_CONFIGS
+    topologies: tuple[str, ...] = (SINGLE,)
     default_config: str = "aof=everysec"
     drain_timeout_s: float = 20.0
     quick_factor: float = 0.5
@@ -136,6 +145,13 @@ class Scenario:
                 shorter, workload=dataclasses.replace(shorter.workload, kinds=kinds)
             )
         return dataclasses.replace(self, workload=workload, cluster=cluster, quick_version=shorter)
+
+    def __post_init__(self) -> None:
+        unknown = [t for t in self.topologies if t not in TOPOLOGIES]
+        if unknown or not self.topologies:
+            raise ValueError(
+                f"{self.name}: topologies are {', '.join(TOPOLOGIES)}, not {unknown or '()'}"
+            )
 
     def with_worker_module(self, module: str) -> Scenario:
         return dataclasses.replace(

@@ -6,11 +6,14 @@ ahead can neither claim a task early nor hold one back. A design that judges due
 by its own clock runs tasks early where the shifted process decides them. The shift is held from the
 first second to the end of the load, and the handlers record the skew really in force
 in each run (``skew``): a fault that ran no task with the clock shifted tested nothing.
+
+Runs on every topology (single, replicated, cluster): the shift is a worker's own
+clock; every server judging due times runs on this machine's clock.
 """
 
 from duetime.chaos.client.workload import Workload
 from duetime.chaos.nemesis import ClockSkew, FaultSchedule
-from duetime.chaos.scenario import QuickVersion, Scenario
+from duetime.chaos.scenario import EVERY_TOPOLOGY, QuickVersion, Scenario
 
 
 def held_skew(hold_s: float) -> ClockSkew:
@@ -23,6 +26,7 @@ def held_skew(hold_s: float) -> ClockSkew:
 
 SCENARIO = Scenario(
     name="clock_skew",
+    topologies=EVERY_TOPOLOGY,
     description="Restart one worker (or a design's dispatcher process) with its wall clock "
     "30 s ahead for the whole load.",
     workload=Workload(tasks=120, duration=10.0, work=(0.05, 0.3)),

@@ -8,17 +8,21 @@ version (CI) keeps both kills but holds the outage 2.5 s: the catch-up branch. I
 runs 2 s past the outage, so the restarted tickers are up and catch up before it ends
 even on a loaded machine (they took 0.5-1 s to start; with 0.5 s left, a slow start
 ended the run before the catch-up, and nothing was tested).
+
+Runs on every topology (single, replicated, cluster): the faults kill cron ticker
+processes only, whatever serves Redis.
 """
 
 from duetime.chaos.client.workload import CronSpec, Workload
 from duetime.chaos.nemesis import FaultSchedule, KillCronSchedulers
-from duetime.chaos.scenario import QuickVersion, Scenario
+from duetime.chaos.scenario import EVERY_TOPOLOGY, QuickVersion, Scenario
 from duetime.chaos.system.cluster import ClusterSettings
 
 CRON = (CronSpec("every1s", "* * * * * *"), CronSpec("every2s", "*/2 * * * * *"))
 
 SCENARIO = Scenario(
     name="cron_schedulers",
+    topologies=EVERY_TOPOLOGY,
     description="Kill one of two cron tickers, then both for longer than the misfire grace.",
     workload=Workload(
         tasks=40,

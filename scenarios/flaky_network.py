@@ -6,6 +6,8 @@ and 70% of connections closed after 1 KB of replies. Calls fail or time out
 part-way, so some writes are indeterminate and some acknowledgements of runs are
 lost: no acknowledged task may be lost, duplicates stay bounded, nothing runs
 early.
+
+Runs on topology=single only: Toxiproxy routes clients to one redis-server.
 """
 
 from duetime.chaos.client.workload import Workload

@@ -8,6 +8,8 @@ every acknowledged task runs and the backlog drains once the ballast is gone
 (``unexplained_loss``). Under ``maxmemory=allkeys-lru`` Redis evicts instead of
 refusing, whatever keys it picks: the testbed runs the reference with
 ``--allow-eviction`` and holds it to the rest (README, "The maxmemory axis").
+
+Runs on topology=single only: the nemesis fills one redis-server's memory.
 """
 
 from duetime.chaos.checker import DEFAULT_CHECKERS, full_memory

@@ -7,6 +7,8 @@ as documented. Every run is held to one rule (``unexplained_loss``): a lost task
 must have been acknowledged inside the window Redis documents for that kind of
 strike under the run's config (everything still pending for aof=off, nothing for
 the others); any other loss fails the run.
+
+Runs on topology=single only: the nemesis kills and restarts one redis-server.
 """
 
 from duetime.chaos.client.workload import Workload

@@ -3,6 +3,8 @@
 Under aof=off the Redis kills lose pending tasks and the registered cron
 schedules (Redis restarts empty): the lost tasks must each be explained by a kill
 (``unexplained_loss``), and cron is expected to fail there.
+
+Runs on topology=single only: it kills and restarts one redis-server.
 """
 
 from duetime.chaos.checker.expectations import Expect

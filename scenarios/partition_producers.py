@@ -7,6 +7,8 @@ indeterminate and the producer retries it with the same task id: the scheduler
 promises that a retry never creates a second task, so nothing acknowledged is lost
 and no task runs twice because of it. The proxies are Toxiproxy's, driven through
 its HTTP API.
+
+Runs on topology=single only: Toxiproxy routes clients to one redis-server.
 """
 
 from duetime.chaos.client.workload import Workload

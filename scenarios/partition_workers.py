@@ -7,6 +7,8 @@ A task leaves Redis only when its run is acknowledged, and a cut-off worker cann
 acknowledge, so no acknowledged task may be lost; a task whose lease expired
 meanwhile may run again (a bounded duplicate, explained by the partition). The
 proxies are Toxiproxy's, driven through its HTTP API.
+
+Runs on topology=single only: Toxiproxy routes clients to one redis-server.
 """
 
 from duetime.chaos.client.workload import Workload

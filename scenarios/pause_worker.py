@@ -7,15 +7,19 @@ worker wakes while the new holder still runs the task: its renewals and its ack 
 be refused (``fenced``). Workers run 8 handlers each so the long ones leave room for
 the rest: the whole backlog drains in time. A few tasks fail every run with 2 attempts: they
 must run out of attempts (``dead_letters``).
+
+Runs on every topology (single, replicated, cluster): the fault freezes a worker
+process only, whatever serves Redis.
 """
 
 from duetime.chaos.client.workload import Workload
 from duetime.chaos.nemesis import FaultSchedule, PauseWorker
-from duetime.chaos.scenario import Scenario
+from duetime.chaos.scenario import EVERY_TOPOLOGY, Scenario
 from duetime.chaos.system.cluster import ClusterSettings
 
 SCENARIO = Scenario(
     name="pause_worker",
+    topologies=EVERY_TOPOLOGY,
     description="SIGSTOP a busy worker for 1.5-2.5x the lease (2 s), then SIGCONT.",
     workload=Workload(
         tasks=240,

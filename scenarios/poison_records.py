@@ -8,13 +8,16 @@ own. Every good task must run, no worker or cron process may die, each poisoned 
 must be set aside by a worker with its reason and run no handler (``poisoned``), and
 the workload's schedules must keep firing once per slot (``cron``; the cron process
 ticks, and sets the poisoned spec aside).
+
+Runs on single and replicated (the poison goes to the primary): not on cluster, where
+the namespace is sharded and the poisoners write the one-shard key layout.
 """
 
 from duetime.chaos.checker import DEFAULT_CHECKERS, poisoned
 from duetime.chaos.checker.expectations import ANY_CONFIG, Expect
 from duetime.chaos.client.workload import CronSpec, Workload
 from duetime.chaos.nemesis import FaultSchedule, PoisonRecords
-from duetime.chaos.scenario import STANDARD_EXPECTATIONS, QuickVersion, Scenario
+from duetime.chaos.scenario import NOT_SHARDED, STANDARD_EXPECTATIONS, QuickVersion, Scenario
 from duetime.chaos.system.cluster import ClusterSettings
 
 CRON = (CronSpec("every1s", "* * * * * *"), CronSpec("every2s", "*/2 * * * * *"))
@@ -27,6 +30,7 @@ SET_ASIDE = Expect(
 
 SCENARIO = Scenario(
     name="poison_records",
+    topologies=NOT_SHARDED,
     description="Write unreadable task records of every kind and an unreadable cron spec "
     "into Redis about every 3 s.",
     workload=Workload(tasks=160, duration=14.0, work=(0.05, 0.3), cron=CRON),

@@ -17,6 +17,8 @@ bound (two fsync durations) is what ``unexplained_loss`` excuses on a slow disk
 (``chaos/checker/loss_bounds.py``), and ``slow_disk_window`` records how far back
 this run's loss reached.
 Where FUSE is not available the scenario is skipped, saying why.
+
+Runs on topology=single only: the power-loss filesystem holds one redis-server's files.
 """
 
 from duetime.chaos.checker import DEFAULT_CHECKERS

@@ -8,6 +8,8 @@ live only in Redis's memory, so it should lose some, all acknowledged less than
 2 s before it. ``always`` replies only after its fsync and ``no`` never postpones:
 a process kill loses nothing acknowledged. Without persistence Redis restarts
 empty. Where FUSE is not available the scenario is skipped, saying why.
+
+Runs on topology=single only: the slow filesystem holds one redis-server's files.
 """
 
 from duetime.chaos.checker import DEFAULT_CHECKERS

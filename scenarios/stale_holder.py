@@ -5,15 +5,19 @@ again, and the frozen one wakes while that new holder still runs them: its renew
 and its acks come with a token that is no longer the task's. Redis must refuse every
 one (``fenced``). pause_worker makes the same race possible; here it is the common
 case, so a fence that ignores the token is caught by every seed of a quick run.
+
+Runs on every topology (single, replicated, cluster): the fault freezes a worker
+process only, and fencing is decided on the task's own master.
 """
 
 from duetime.chaos.client.workload import Workload
 from duetime.chaos.nemesis import FaultSchedule, PauseWorker
-from duetime.chaos.scenario import Scenario
+from duetime.chaos.scenario import EVERY_TOPOLOGY, Scenario
 from duetime.chaos.system.cluster import ClusterSettings
 
 SCENARIO = Scenario(
     name="stale_holder",
+    topologies=EVERY_TOPOLOGY,
     description="SIGSTOP a worker mid-handler for 2-2.4 s (lease 1 s); most handlers run "
     "2.5-3 s, so it wakes while another worker runs its tasks.",
     workload=Workload(

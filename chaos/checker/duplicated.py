@@ -11,7 +11,10 @@ often. The verdict fails when:
   the time after it in which its acknowledgement could still be undone (half a second
   for faults on workers and the network; for a strike on Redis, the loss window Redis
   documents for the run's settings, as for lost tasks). A fault counts from when it
-  really began (its ``began_at``, e.g. a disk slowed before it was struck). The other
+  really began (its ``began_at``, e.g. a disk slowed before it was struck). A failover
+  may take the claim or the acknowledgement of a run made while the promoted replica
+  lagged (``loss_bounds.documented_span``), whatever the durability setting: workers'
+  writes are never WAITed. The other
   way round counts too: a worker stalled by a fault while it held a claim, whose lease
   lapsed and whose task another worker ran meanwhile, may start its stale run on waking
   (within half a second of the fault's end).
@@ -44,7 +47,7 @@ from .facts import (
     redis_settings,
     schedule_outcomes,
 )
-from .loss_bounds import documented_window_s
+from .loss_bounds import REPLICATION_FAULTS, documented_span, documented_window_s
 from .result import Result, listed
 
 # A run's acknowledgement reaches Redis shortly after its handler returns; a fault on a
@@ -66,6 +69,13 @@ def _explains(
     if began > duplicate.start or not w.hits(prior.process) or w.end < prior.start:
         return False
     prior_end = prior.end if prior.end is not None else math.inf
+    if w.fault in REPLICATION_FAULTS:
+        # Claims and acks are never WAITed: a failover may take those the promoted node
+        # lacked, under every durability setting.
+        span = documented_span(settings, w, waited=False)
+        if span is not None and prior.start <= span.end and prior_end + ACK_SLACK_S >= span.start:
+            return True
+        return began <= prior_end + ACK_SLACK_S
     struck = w.detail.get("struck_at", w.start)
     if not w.targets and struck is not None:
         # A strike on Redis undoes what it acknowledged within the documented window.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from duetime.chaos.history.ops import (
@@ -63,6 +63,8 @@ class FaultWindow:
     """A fault from injection to heal (``end`` is inf if never healed).
 
     ``targets`` names the processes it hit; empty means it hit everyone (Redis).
+    ``detail`` is what its fault-start recorded, ``healed`` what its fault-end did
+    (``demoted_at`` of a partitioned primary).
     """
 
     fault: str
@@ -70,6 +72,7 @@ class FaultWindow:
     end: float
     targets: tuple[str, ...]
     detail: dict[str, Any]
+    healed: dict[str, Any] = field(default_factory=dict)
 
     def hits(self, process: str) -> bool:
         return not self.targets or process in self.targets
@@ -170,20 +173,21 @@ def attempts_by_task(history: Sequence[Op]) -> dict[str, list[Execution]]:
 def fault_windows(history: Sequence[Op]) -> list[FaultWindow]:
     """Pair fault-start and fault-end by ``fault_id``."""
     starts: dict[str, Op] = {}
-    ends: dict[str, float] = {}
+    ends: dict[str, Op] = {}
     for op in history:
         if op.f == FAULT_START:
             starts[str(op.value["fault_id"])] = op
         elif op.f == FAULT_END:
-            ends[str(op.value["fault_id"])] = op.time
+            ends[str(op.value["fault_id"])] = op
     return sorted(
         (
             FaultWindow(
                 fault=str(op.value.get("fault", "?")),
                 start=op.time,
-                end=ends.get(fid, math.inf),
+                end=ends[fid].time if fid in ends else math.inf,
                 targets=tuple(op.value.get("targets", ())),
                 detail=dict(op.value),
+                healed=dict(ends[fid].value) if fid in ends else {},
             )
             for fid, op in starts.items()
         ),

@@ -13,7 +13,10 @@ Only claims answered before the change was *sent* count, so a change and a claim
 crossed in flight are never blamed. Nor is a claim a strike on Redis undid: one answered
 within the loss window Redis documents for the run's settings before a strike that came
 before the change (the restarted Redis never heard of it, and its token counter may
-hand the same numbers out again).
+hand the same numbers out again). A failover undoes the same way the claims the promoted
+replica lacked (answered while it lagged behind, or by a partitioned primary before it was
+demoted: ``loss_bounds.documented_span``), under every durability setting, since
+claims are never WAITed: a newer claim a documented failover undid fences nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Sequence
 from duetime.chaos.history.ops import LEASE, Op
 
 from .facts import FaultWindow, executions, fault_windows, redis_settings
-from .loss_bounds import documented_window_s
+from .loss_bounds import REPLICATION_FAULTS, documented_span, documented_window_s
 from .result import Result, listed
 
 # What a holder does with its lease; a superseded holder must have each of them refused.
@@ -38,6 +41,12 @@ def _undone(
     within the window Redis documents may have taken the claim."""
     for w in strikes:
         struck = float(w.detail.get("struck_at") or w.start)
+        if w.fault in REPLICATION_FAULTS:
+            # Claims are never WAITed: a failover may undo one under every durability.
+            span = documented_span(settings, w, waited=False)
+            if span is not None and span.covers(answered) and struck < sent:
+                return True
+            continue
         reach = documented_window_s(settings, w.fault, w.detail)
         if answered <= struck < sent and struck - answered <= reach:
             return True

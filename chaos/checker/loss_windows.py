@@ -2,14 +2,17 @@
 
 A *strike* is a fault that hit Redis itself (a fault window without targets) at
 one moment: its ``struck_at`` detail, else the window's start. A fault that never
-struck (``struck_at`` None: a disk that was only slow) is none. A lost task was
-lost by the first strike at or after its acknowledgement (``ACK_SLACK_S`` allows
-for a reply recorded just after the strike it raced).
+struck (``struck_at`` None: a disk that was only slow) is none. A failover
+(``kill_primary``, ``lag_replica``, ``failover_power_loss``, ``partition_primary``) is a
+strike on Redis at the moment the primary fell or was cut off. A lost task was lost by
+the first strike whose documented span holds its acknowledgement, else by the first
+strike at or after it (``ACK_SLACK_S`` allows for a reply recorded just after the
+strike it raced).
 
-A lost task is *explained* only by a strike it was acknowledged shortly enough before:
-within the window Redis documents for the run's persistence settings and that kind of
-strike (:func:`~duetime.chaos.checker.loss_bounds.documented_window_s`). Any other loss
-is the scheduler's (or the testbed's), whatever struck Redis around it.
+A lost task is *explained* only by a strike whose span of acknowledged writes, as Redis
+documents it for the run's persistence and durability settings and that kind of strike
+(:func:`~duetime.chaos.checker.loss_bounds.documented_span`), holds its acknowledgement.
+Any other loss is the scheduler's (or the testbed's), whatever struck Redis around it.
 
 Per strike: the tasks *at risk* (acknowledged before it and not yet started by a
 worker, so Redis's copy was the only one), the tasks it lost, and how long before
@@ -35,12 +38,9 @@ from .facts import (
     is_cron,
     redis_settings,
 )
-from .loss_bounds import documented_window_s
+from .failovers import failovers
+from .loss_bounds import ACK_SLACK_S, documented_span, struck_at
 from .result import MAX_LISTED, listed
-
-# A reply recorded this long after a strike may still be one Redis sent before it;
-# a run started this long after it was claimed before it (Redis was down meanwhile).
-ACK_SLACK_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,9 @@ def strikes(history: Sequence[Op]) -> list[tuple[FaultWindow, float]]:
     """Faults that hit Redis at a moment, with that moment, in time order."""
     found = []
     for w in fault_windows(history):
-        at = w.detail.get("struck_at", w.start)
-        if not w.targets and at is not None:
-            found.append((w, float(at)))
+        at = struck_at(w)
+        if at is not None:
+            found.append((w, at))
     return sorted(found, key=lambda pair: pair[1])
 
 
@@ -116,14 +116,18 @@ def lost_tasks(history: Sequence[Op]) -> set[str]:
 def loss_windows(history: Sequence[Op], lost: set[str]) -> tuple[list[LossWindow], set[str]]:
     """One :class:`LossWindow` per strike, and the lost tasks no strike explains."""
     found = strikes(history)
+    settings = redis_settings(history)
+    spans = [documented_span(settings, w) for w, _ in found]
     acked = ack_times(history)
     first_start: dict[str, float] = {}
     for e in executions(history):
         first_start.setdefault(e.task_id, e.start)
     culprit: dict[str, int] = {}
     for task_id in lost:
-        moment = acked[task_id] - ACK_SLACK_S
-        first = next((i for i, (_, at) in enumerate(found) if at >= moment), None)
+        a = acked[task_id]
+        first = next((i for i, span in enumerate(spans) if span and span.covers(a)), None)
+        if first is None:
+            first = next((i for i, (_, at) in enumerate(found) if at >= a - ACK_SLACK_S), None)
         if first is not None:
             culprit[task_id] = first
     by_strike: dict[int, set[str]] = defaultdict(set)
@@ -157,21 +161,22 @@ def loss_windows(history: Sequence[Op], lost: set[str]) -> tuple[list[LossWindow
 def explain_losses(history: Sequence[Op], lost: set[str]) -> tuple[dict[str, str], set[str]]:
     """Each lost task a strike explains (task -> fault id), and the lost tasks none does.
 
-    A strike at ``at`` explains a task acknowledged at ``a`` when ``a`` is no later than
-    ``at + ACK_SLACK_S`` (a reply may be recorded just after the strike it raced) and
-    ``at - a`` is within the documented window (which must be more than zero).
+    A strike explains a task acknowledged at ``a`` when its documented span holds ``a``:
+    for a strike on one node, ``a`` no later than ``ACK_SLACK_S`` after it (a reply may be
+    recorded just after the strike it raced) and within the window its persistence setting
+    documents; for a failover, ``a`` while the promoted node lagged behind, under
+    ``durability=none`` only.
     """
     settings = redis_settings(history)
     acked = ack_times(history)
-    found = strikes(history)
+    spans = [(w, documented_span(settings, w)) for w, _ in strikes(history)]
     explained: dict[str, str] = {}
     for task_id in sorted(lost):
         a = acked.get(task_id)
         if a is None:
             continue
-        for w, at in found:
-            window = documented_window_s(settings, w.fault, w.detail)
-            if window > 0 and a <= at + ACK_SLACK_S and at - a <= window:
+        for w, span in spans:
+            if span is not None and span.covers(a):
                 explained[task_id] = str(w.detail.get("fault_id", w.fault))
                 break
     return explained, lost - set(explained)
@@ -193,4 +198,5 @@ def window_details(history: Sequence[Op], lost: set[str]) -> dict[str, Any]:
         "lost_unexplained_ids": listed(unexplained),
         "lost_oldest_ack_s": oldest,
         "loss_windows": [w.to_dict() for w in windows[:MAX_LISTED]],
+        "failovers": [f.to_dict() for f in failovers(history)[:MAX_LISTED]],
     }

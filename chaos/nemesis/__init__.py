@@ -8,6 +8,7 @@ from .cron import KillCronSchedulers
 from .memory import FillMemory
 from .network_toxic import NetworkToxic
 from .partition import Partition
+from .partition_primary import PartitionPrimary
 from .poison import PoisonRecords
 from .power_loss import PowerLoss
 from .redis_process import KillRedis
@@ -31,6 +32,7 @@ __all__ = [
     "NemesisUnavailable",
     "NetworkToxic",
     "Partition",
+    "PartitionPrimary",
     "PauseWorker",
     "PoisonRecords",
     "PowerLoss",

@@ -60,17 +60,21 @@ class NemesisContext:
 
 @dataclass
 class Fault:
-    """An injected fault. ``targets`` are the process names it hit (empty: everyone)."""
+    """An injected fault. ``targets`` are the process names it hit (empty: everyone).
+
+    ``healer`` may return a dict of what healing found (e.g. when a demoted primary
+    rejoined); it goes into the history's ``fault-end`` op."""
 
     targets: tuple[str, ...]
     detail: dict[str, Any]
-    healer: Callable[[], None]
+    healer: Callable[[], dict[str, Any] | None]
     healed: bool = field(default=False)
 
-    def heal(self) -> None:
-        if not self.healed:
-            self.healed = True
-            self.healer()
+    def heal(self) -> dict[str, Any] | None:
+        if self.healed:
+            return None
+        self.healed = True
+        return self.healer()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import threading
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from duetime.chaos.history.ops import FAULT_END, FAULT_START
 from duetime.chaos.history.sink import EventSink
@@ -113,11 +114,12 @@ class NemesisDriver:
         if entry is None:
             return
         name, fault = entry
+        detail: dict[str, Any] = {}
         try:
-            fault.heal()
+            detail = fault.heal() or {}
         except Exception:
             self.report.heal_failures.append(f"{fault_id}: {traceback.format_exc()}")
-        self.recorder.record("info", FAULT_END, {"fault": name, "fault_id": fault_id})
+        self.recorder.record("info", FAULT_END, {**detail, "fault": name, "fault_id": fault_id})
 
     def _error(self, name: str, what: str) -> None:
         message = f"{name} {what} failed: {traceback.format_exc()}"

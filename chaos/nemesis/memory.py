@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import redis
 
-from duetime.chaos.system.cluster import REDIS_ROLE
+from duetime.chaos.system.cluster import REDIS_ROLE, Cluster
 
 from .base import Fault, Nemesis, NemesisContext
+from .single_node import require_single_node
 
 BALLAST_PREFIX = "nemesis:ballast:"
 SOCKET_TIMEOUT_S = 10.0
@@ -44,6 +45,9 @@ class FillMemory(Nemesis):
     @property
     def name(self) -> str:
         return "fill_memory"
+
+    def setup(self, cluster: Cluster) -> None:
+        require_single_node(cluster, self.name)
 
     def inject(self, ctx: NemesisContext) -> Fault | None:
         url = ctx.cluster.client_url

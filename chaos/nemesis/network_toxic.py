@@ -29,6 +29,7 @@ from .clients import (
     pick_clients,
     routes_of,
 )
+from .single_node import require_single_node
 
 # Each toxic type and the attributes it takes (all integers), as Toxiproxy defines them.
 TOXIC_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
@@ -106,6 +107,7 @@ class NetworkToxic(Nemesis):
         return name
 
     def setup(self, cluster: Cluster) -> None:
+        require_single_node(cluster, self.name)
         cluster.route_clients_through_toxiproxy()
 
     def inject(self, ctx: NemesisContext) -> Fault | None:

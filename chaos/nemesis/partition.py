@@ -28,6 +28,7 @@ from .clients import (
     pick_clients,
     routes_of,
 )
+from .single_node import require_single_node
 
 How = Literal["blackhole", "refuse"]
 HOWS = ("blackhole", "refuse")
@@ -58,6 +59,7 @@ class Partition(Nemesis):
         return f"partition_{self.group}{suffix}"
 
     def setup(self, cluster: Cluster) -> None:
+        require_single_node(cluster, self.name)
         cluster.route_clients_through_toxiproxy()
 
     def inject(self, ctx: NemesisContext) -> Fault | None:

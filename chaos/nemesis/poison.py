@@ -13,12 +13,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import redis
-
 from duetime.chaos.designs.data_faults import POISON_KINDS, cron_poisoner, poisoner
-from duetime.chaos.system.cluster import REDIS_ROLE
+from duetime.chaos.system.cluster import REDIS_ROLE, Cluster
+from duetime.chaos.system.run_config import CLUSTER
 
-from .base import Fault, Nemesis, NemesisContext
+from .base import Fault, Nemesis, NemesisContext, NemesisUnavailable
 
 # Poisoned names start with this, so the history tells them from the workload's.
 POISON_PREFIX = "poison-"
@@ -37,11 +36,18 @@ class PoisonRecords(Nemesis):
     def name(self) -> str:
         return "poison_records"
 
+    def setup(self, cluster: Cluster) -> None:
+        if cluster.topology == CLUSTER:
+            raise NemesisUnavailable(
+                "poison_records writes the one-shard key layout to one primary: "
+                "topology=cluster shards the namespace over three"
+            )
+
     def inject(self, ctx: NemesisContext) -> Fault | None:
         strategy = ctx.cluster.design.name
         namespace = ctx.cluster.settings.namespace
         tag = f"{ctx.rng.randrange(16**6):06x}"
-        client = redis.Redis.from_url(ctx.cluster.client_url, socket_timeout=SOCKET_TIMEOUT_S)
+        client = ctx.cluster.primary_client(socket_timeout=SOCKET_TIMEOUT_S)
         tasks, absent, specs = [], [], []
         try:
             for kind in self.kinds:

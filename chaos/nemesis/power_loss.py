@@ -15,6 +15,7 @@ from duetime.chaos.system.cluster import Cluster
 
 from .base import Fault, Nemesis, NemesisContext
 from .disk import attach_disk, cut_power, disk_of
+from .single_node import require_single_node
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class PowerLoss(Nemesis):
         return "power_loss"
 
     def before_start(self, cluster: Cluster) -> None:
+        require_single_node(cluster, self.name)
         disk = attach_disk(cluster, self.name)
         if self.fsync_delay_s:
             disk.fs.set_fsync_delay(self.fsync_delay_s)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from duetime.chaos.system.cluster import Cluster
+
 from .base import Fault, Nemesis, NemesisContext
+from .single_node import require_single_node
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,9 @@ class KillRedis(Nemesis):
     @property
     def name(self) -> str:
         return "kill_redis"
+
+    def setup(self, cluster: Cluster) -> None:
+        require_single_node(cluster, self.name)
 
     def inject(self, ctx: NemesisContext) -> Fault | None:
         ctx.live.refresh()

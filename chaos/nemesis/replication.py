@@ -8,7 +8,8 @@ replica takes over its slots); on a single Redis ``setup()`` raises
 record says which node took over and when clients could see it (``promoted_at``:
 every Sentinel, or a majority of the Cluster's nodes, name it and it says
 ``role:master``). The heal starts the old primary again on its port and waits until it
-is a replica that caught up, so nothing is left down for the drain.
+is a replica that caught up, so nothing is left down for the drain; its ``fault-end``
+op says when (``rejoined``, ``rejoined_at``).
 
 Detail keys (the contract the checkers read; times on the testbed clock):
 ``struck_at``, ``behind_since`` (from when the promoted node may lack acknowledged
@@ -78,10 +79,15 @@ def promotion_detail(promotion: Promotion, behind_since: float) -> dict[str, Any
     }
 
 
-def rejoiner(replication: Replication, server: RedisServer, clock: Clock) -> Callable[[], None]:
-    def heal() -> None:
+def rejoiner(
+    replication: Replication, server: RedisServer, clock: Clock
+) -> Callable[[], dict[str, Any]]:
+    """The heal: ``server`` rejoins as a replica in sync; the ``fault-end`` op says when."""
+
+    def heal() -> dict[str, Any]:
         with replication.strikes:
-            replication.rejoin(server, clock=clock)
+            rejoined_at = replication.rejoin(server, clock=clock)
+        return {"rejoined": server.host_port, "rejoined_at": rejoined_at}
 
     return heal
 

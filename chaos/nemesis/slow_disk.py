@@ -20,6 +20,7 @@ from duetime.chaos.system.cluster import Cluster
 from .aof_lag import Aim, wait_for_postponed_writes
 from .base import Fault, Nemesis, NemesisContext
 from .disk import attach_disk, cut_power, disk_of, kill_process
+from .single_node import require_single_node
 
 Then = Literal["none", "kill", "power_loss"]
 THENS = ("none", "kill", "power_loss")
@@ -47,6 +48,7 @@ class SlowDisk(Nemesis):
         return "slow_disk" if self.then == "none" else f"slow_disk_{self.then}"
 
     def before_start(self, cluster: Cluster) -> None:
+        require_single_node(cluster, self.name)
         attach_disk(cluster, self.name)
 
     def inject(self, ctx: NemesisContext) -> Fault | None:

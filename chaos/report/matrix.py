@@ -10,6 +10,7 @@ from typing import Any
 
 from duetime.chaos.checker.verdict import RUN_VERDICTS
 from duetime.chaos.designs import REFERENCE
+from duetime.chaos.system.run_config import NOT_APPLICABLE
 
 from .comparison import write_comparison
 from .figures import Figures, dup_text, figures, fmt, verdict_of
@@ -51,9 +52,27 @@ def _result_cell(f: Figures) -> str:
 
 
 def verdict_counts(all_results: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """How many runs got each verdict, in the order of ``RUN_VERDICTS``."""
+    """How many runs got each verdict, in the order of ``RUN_VERDICTS``, then ``n/a``."""
     found = Counter(verdict_of(r) for r in all_results)
-    return {v: found[v] for v in RUN_VERDICTS if found[v] or v in ("passed", "failed")}
+    order = (*RUN_VERDICTS, NOT_APPLICABLE)
+    return {v: found[v] for v in order if found[v] or v in ("passed", "failed")}
+
+
+def applicable(all_results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs that were made (not ``n/a``)."""
+    return [r for r in all_results if verdict_of(r) != NOT_APPLICABLE]
+
+
+def not_applicable_lines(all_results: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per reason: which runs were not made, and why (grouped, in plan order)."""
+    by_reason: dict[str, list[str]] = {}
+    for r in all_results:
+        if verdict_of(r) == NOT_APPLICABLE:
+            where = f"{r['scenario']} under {r['config']}"
+            if r.get("strategy", REFERENCE.name) != REFERENCE.name:
+                where += f" ({r['strategy']})"
+            by_reason.setdefault(str(r.get("skip_reason", "")), []).append(where)
+    return [f"{why}: {', '.join(runs)}" for why, runs in by_reason.items()]
 
 
 def counts_line(all_results: Sequence[dict[str, Any]]) -> str:
@@ -99,8 +118,9 @@ def render_markdown(all_results: Sequence[dict[str, Any]], command: str) -> str:
         f = figures(results)
         cells = row(f, results)
         lines.append("| " + " | ".join(cells) + " |")
-    judged = _reference_runs(all_results)
-    measured = len(all_results) - len(judged)
+    made = applicable(all_results)
+    judged = _reference_runs(made)
+    measured = len(made) - len(judged)
     judged_passed = sum(1 for r in judged if verdict_of(r) == "passed")
     lines += [
         "",
@@ -108,6 +128,14 @@ def render_markdown(all_results: Sequence[dict[str, Any]], command: str) -> str:
         f"({counts_line(judged)}). A run passes only when every expectation held and every "
         "fault it configured struck; `unknown` means it tested less than it claims.",
     ]
+    na = not_applicable_lines(all_results)
+    if na:
+        lines.append(
+            f"{len(all_results) - len(made)} runs were not applicable (`n/a`: a combination "
+            "the scenario or the server cannot run, decided before anything started; "
+            "never a failure):"
+        )
+        lines += [f"- n/a: {line}" for line in na]
     if measured:
         lines.append(
             f"{measured} runs of published designs were measured, not judged "
@@ -140,8 +168,9 @@ def write_matrix(out_dir: Path, all_results: Sequence[dict[str, Any]], command: 
     (out_dir / MATRIX_JSON).write_text(json.dumps(rows, indent=1, default=str) + "\n")
     path = out_dir / MATRIX_MD
     path.write_text(render_markdown(all_results, command))
-    if len({r.get("strategy", REFERENCE.name) for r in all_results}) > 1:
-        write_comparison(out_dir, all_results, command)
+    made = applicable(all_results)
+    if len({r.get("strategy", REFERENCE.name) for r in made}) > 1:
+        write_comparison(out_dir, made, command)
     return path
 
 

@@ -18,11 +18,15 @@ from rich.text import Text
 
 from duetime.chaos.checker.verdict import GOOD, RUN_VERDICTS
 from duetime.chaos.designs import REFERENCE
+from duetime.chaos.system.run_config import NOT_APPLICABLE
 
 from .figures import figures, verdict_of
+from .matrix import applicable, not_applicable_lines
 from .matrix_summary import tally
 
 SCREEN_WIDTH = 100
+# Verdicts counted only when some run got them.
+OPTIONAL = ("measured", NOT_APPLICABLE)
 INDENT = "    "
 VERDICT_STYLE = {
     "passed": "green",
@@ -30,6 +34,7 @@ VERDICT_STYLE = {
     "failed": "bold red",
     "unknown": "yellow",
     "skipped": "yellow",
+    NOT_APPLICABLE: "dim",
 }
 
 
@@ -42,9 +47,10 @@ class Line:
 
 
 def counts(all_results: Sequence[dict[str, Any]]) -> str:
-    """``4 runs: 3 passed, 1 failed, 0 unknown, 0 skipped`` (measured only when there are)."""
+    """``4 runs: 3 passed, 1 failed, 0 unknown, 0 skipped`` (measured and n/a only when
+    there are)."""
     found = [verdict_of(r) for r in all_results]
-    shown = [v for v in RUN_VERDICTS if v != "measured" or v in found]
+    shown = [v for v in (*RUN_VERDICTS, NOT_APPLICABLE) if v not in OPTIONAL or v in found]
     noun = "run" if len(found) == 1 else "runs"
     return f"{len(found)} {noun}: " + ", ".join(f"{found.count(v)} {v}" for v in shown)
 
@@ -121,20 +127,30 @@ def screen_lines(all_results: Sequence[dict[str, Any]], out: Path, matrix_md: Pa
     """The whole final screen, as lines."""
     by_strategy = len({r.get("strategy", REFERENCE.name) for r in all_results}) > 1
     groups: dict[str, list[dict[str, Any]]] = {}
-    for results in all_results:
+    for results in applicable(all_results):
         groups.setdefault(_setting(results, by_strategy), []).append(results)
     lines = [Line(f"Chaos matrix: {counts(all_results)}", "bold"), Line("")]
     lines.append(Line("Per setting:", "bold"))
     for name, runs in groups.items():
         lines += _setting_lines(name, runs)
-    worth = [r for r in all_results if _surprising(r)]
+    worth = [r for r in applicable(all_results) if _surprising(r)]
     lines.append(Line(""))
     if worth:
         lines.append(Line(f"Runs to look at ({len(worth)}):", "bold"))
         for results in worth:
             lines += _cell_lines(results, out)
+    elif not applicable(all_results):
+        lines.append(Line("No run was made: every combination was not applicable."))
     else:
         lines.append(Line("Every run passed and lost nothing.", "green"))
+    na = not_applicable_lines(all_results)
+    if na:
+        lines += [
+            Line(""),
+            Line(f"Not applicable ({len(all_results) - len(applicable(all_results))}):", "bold"),
+        ]
+        for line in na:
+            lines += wrapped(line, INDENT, VERDICT_STYLE[NOT_APPLICABLE])
     lines += [Line(""), Line(f"full table: {matrix_md}")]
     return lines
 

@@ -7,5 +7,5 @@ and Toxiproxy routes between Redis and its disk and clients; ``cluster`` starts 
 worker and cron-ticker processes of the scheduler (or of a published design) around
 it, each a ``process`` in its own process group. ``redis_cluster`` and
 ``sentinel_group`` start a local Redis Cluster and a Sentinel group from the same
-binaries (the tests use them; replicated runs will).
+binaries: the ``cluster`` and ``replicated`` topologies of ``run_config``.
 """

@@ -1,4 +1,5 @@
-"""The system under test: one redis-server, worker processes and cron-scheduler processes.
+"""The system under test: Redis (one redis-server, a Sentinel group or a Redis Cluster, as
+the run's topology says), worker processes and cron-scheduler processes.
 
 Every lifecycle event goes into the history (``process-start``/``process-end``),
 so checkers know who was up when. ``stop()`` ends everything the cluster started;
@@ -7,7 +8,14 @@ it is registered with ``atexit`` as a backstop and is safe to call twice.
 The backend (``duetime.chaos.system.backends``) provides Redis. Two resources are added on a
 nemesis's request, before anything connects: a Toxiproxy proxy per client
 (``route_clients_through_toxiproxy``), and the power-loss filesystem under Redis's
-files (``attach_power_disk``). ``stop()`` releases both.
+files (``attach_power_disk``). ``stop()`` releases both. Both, and ``kill_redis``,
+``restart_redis`` and ``power_loss``, act on one redis-server: ``topology=single`` only.
+
+On ``topology=replicated`` Redis is a :class:`SentinelGroup` (a primary, two replicas,
+three Sentinels) and clients use its ``redis+sentinel://`` URL; on ``topology=cluster``
+a :class:`LocalCluster` (three masters, a replica each), clients use ``redis+cluster://``
+and the namespace is sharded over the masters (``shards``). ``cluster.replication`` is
+the group or the cluster, for the nemeses that fail a primary over.
 """
 
 from __future__ import annotations
@@ -22,6 +30,9 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import redis
 
 from duetime.chaos.client.user_handlers import SPEC as USER_HANDLERS_SPEC
 from duetime.chaos.client.user_handlers import USER_HANDLERS_ENV
@@ -35,7 +46,18 @@ from .backends import Backend, LocalBackend, PowerDisk, RedisNode
 from .network import ClientRoutes
 from .powerfs import DropReport
 from .process import ManagedProcess, ProcessSpec
-from .redis_server import Persistence, RedisStartError, read_settings
+from .redis_cluster import LocalCluster
+from .redis_server import Persistence, RedisServer, RedisStartError, read_settings
+from .run_config import (
+    CLUSTER_SHARDS,
+    REPLICATED,
+    SINGLE,
+    RunConfig,
+    server_name,
+    shard_args,
+    shard_count,
+)
+from .sentinel_group import SentinelGroup
 
 WORKER_ROLE = "worker"
 CRON_ROLE = "cron"
@@ -93,7 +115,17 @@ class Cluster:
         backend: Backend | None = None,
         producers: int = 0,
         design: Design = REFERENCE,
+        config: RunConfig | None = None,
+        cluster_shards: int = CLUSTER_SHARDS,
     ) -> None:
+        config = config or RunConfig(persistence)
+        if config.persistence != persistence:
+            raise ValueError(f"config {config.label} is not persistence {persistence.label}")
+        self.config = config
+        self.topology = config.topology
+        # How many shards the namespace has: workers, cron processes and producers agree.
+        self.shards = shard_count(config, cluster_shards)
+        self.replication: SentinelGroup | LocalCluster | None = None
         self.settings = settings
         self.design = design
         self.run_dir = run_dir
@@ -106,10 +138,19 @@ class Cluster:
         self.persistence = persistence
         self.producers = producers
         self.backend = backend or LocalBackend()
-        self.redis: RedisNode = self.backend.redis(persistence, log_dir=self.log_dir)
+        self.binary = config.binary() if config.server != "redis" else ""
+        # On a replicated or cluster topology this one is never started: it names the
+        # binary, and the single-node faults refuse to act on it.
+        self.redis: RedisNode = self.backend.redis(
+            persistence, log_dir=self.log_dir, binary=self.binary
+        )
         # The direct URL of Redis (the runner's own checks); clients use url_for().
         self.client_url = ""
         self.routes: ClientRoutes | None = None
+        self._pinned_urls: dict[str, str] = {}
+        # Asked for by a nemesis's before_start: a Sentinel group whose nodes reach each
+        # other only through proxies (``SentinelGroup(peer_links=True)``).
+        self.peer_links = False
         self.disk: PowerDisk | None = None
         # Asked for by a nemesis's before_start (failover_power_loss): on a replicated or
         # cluster topology, the nodes that may be struck keep their files on power-loss
@@ -131,12 +172,67 @@ class Cluster:
     # -- lifecycle ---------------------------------------------------------
 
     def start_redis(self) -> None:
-        """Start redis-server (before nemesis setup, which may put a proxy in front)."""
+        """Start Redis (before nemesis setup, which may put a proxy in front)."""
         atexit.register(self.stop)
-        self.redis.start()
-        self.client_url = self.redis.url
-        self._record_start(REDIS_ROLE, "redis", self.redis.pid, port=self.redis.port)
+        if self.topology == SINGLE:
+            self.redis.start()
+            self.client_url = self.redis.url
+            self._record_start(REDIS_ROLE, "redis", self.redis.pid, port=self.redis.port)
+            self._check_redis_config()
+            return
+        binary = self.redis.binary
+        topology: SentinelGroup | LocalCluster
+        if self.topology == REPLICATED:
+            topology = SentinelGroup(
+                persistence=self.persistence, binary=binary, peer_links=self.peer_links
+            )
+        else:
+            topology = LocalCluster(
+                masters=3, replicas=1, persistence=self.persistence, binary=binary
+            )
+        if self.node_power_disks:
+            # The launchers gain put_on_power_disks() with the replication nemeses.
+            put_on_power_disks = getattr(topology, "put_on_power_disks", None)
+            if put_on_power_disks is None:
+                raise RuntimeError(f"topology={self.topology} cannot use power-loss disks here")
+            put_on_power_disks()
+        self.replication = topology.start()
+        if isinstance(topology, SentinelGroup):
+            self.client_url = topology.url
+        else:
+            self.client_url = f"redis+cluster://{topology.nodes[0].host_port}/0"
+        for node in self.data_nodes():
+            self._record_start(REDIS_ROLE, _node_name(node), node.pid, port=node.port)
         self._check_redis_config()
+
+    def data_nodes(self) -> list[RedisServer]:
+        """Every server that holds the data: the primary and its replicas, or every node
+        of the cluster (empty on a single topology, whose server is ``redis``)."""
+        if isinstance(self.replication, SentinelGroup):
+            return list(self.replication.servers)
+        if isinstance(self.replication, LocalCluster):
+            return list(self.replication.nodes)
+        return []
+
+    def single_node_only(self, what: str) -> str | None:
+        """Why ``what`` (a fault on the one redis-server) cannot act here, or None."""
+        if self.topology == SINGLE:
+            return None
+        return f"{what} acts on one redis-server: topology={self.topology} has several"
+
+    def _refuse_unless_single(self, what: str) -> None:
+        why = self.single_node_only(what)
+        if why:
+            raise RuntimeError(why)
+
+    def primary_client(self, **kwargs: Any) -> redis.Redis:
+        """A plain redis-py client of the server that holds the data now (the primary the
+        Sentinels name on a replicated topology), for the testbed's own writes. A cluster
+        has no one such server: RuntimeError."""
+        if isinstance(self.replication, SentinelGroup):
+            return self.replication.client(**kwargs)
+        self._refuse_unless_single("a client of the one primary")
+        return redis.Redis.from_url(self.client_url, **kwargs)
 
     def attach_power_disk(self) -> PowerDisk:
         """Put Redis's files on the power-loss filesystem (once; before ``start_redis``).
@@ -145,6 +241,7 @@ class Cluster:
         """
         if self.disk is not None:
             return self.disk
+        self._refuse_unless_single("the power-loss filesystem")
         if self.redis.running:
             raise RuntimeError("attach the power-loss disk before Redis starts")
         disk = self.backend.power_disk()
@@ -152,7 +249,9 @@ class Cluster:
         data_dir = disk.mount()
         self.recorder.record("info", POWER_DISK, {"mountpoint": str(disk.fs.mountpoint)})
         previous = self.redis
-        self.redis = self.backend.redis(self.persistence, log_dir=self.log_dir, data_dir=data_dir)
+        self.redis = self.backend.redis(
+            self.persistence, log_dir=self.log_dir, data_dir=data_dir, binary=self.binary
+        )
         previous.stop()  # removes the temporary data directory it made
         self.disk = disk
         return disk
@@ -162,6 +261,7 @@ class Cluster:
         before ``start_processes`` and the producers)."""
         if self.routes is not None:
             return self.routes
+        self._refuse_unless_single("routing clients through Toxiproxy")
         if not self.redis.running:
             raise RuntimeError("start Redis before routing clients to it")
         clients = self.planned_clients()
@@ -195,8 +295,16 @@ class Cluster:
         role = DISPATCHER_ROLE if self.dispatcher_processes else WORKER_ROLE
         return [name for name, r in self.planned_clients() if r == role]
 
+    def pin_url(self, client: str, url: str) -> None:
+        """Make ``client`` use ``url`` (call before it starts): a nemesis keeps some
+        clients on its side of a partition."""
+        self._pinned_urls[client] = url
+
     def url_for(self, client: str) -> str:
-        """The Redis URL ``client`` uses: its proxy's if clients are routed, else Redis's."""
+        """The Redis URL ``client`` uses: a pinned one, its proxy's if clients are
+        routed, else Redis's."""
+        if client in self._pinned_urls:
+            return self._pinned_urls[client]
         route = self.routes.get(client) if self.routes is not None else None
         return route.url if route is not None else self.client_url
 
@@ -225,6 +333,7 @@ class Cluster:
                 self._record_end(REDIS_ROLE, "redis", pid, "stopped")
             self._keep_redis_log()
             self.redis.stop()
+            self._stop_replication()
         self._resources.close()
         self.backend.close()
         atexit.unregister(self.stop)
@@ -301,6 +410,7 @@ class Cluster:
         self._procs[name].signal_group(signal.SIGCONT)
 
     def kill_redis(self) -> None:
+        self._refuse_unless_single("kill_redis")
         with self._redis_lock:
             pid = self.redis.pid
             self.redis.kill()
@@ -313,6 +423,7 @@ class Cluster:
         would otherwise finish it and make its data durable. Returns when it struck
         (testbed clock) and what the filesystem dropped.
         """
+        self._refuse_unless_single("power loss")
         if self.disk is None:
             raise RuntimeError("power loss needs attach_power_disk() before Redis started")
         with self._redis_lock:
@@ -331,6 +442,7 @@ class Cluster:
         return struck, report
 
     def restart_redis(self) -> None:
+        self._refuse_unless_single("restart_redis")
         with self._redis_lock:
             if self._stopped:
                 return
@@ -339,6 +451,17 @@ class Cluster:
             self._check_redis_config()
 
     # -- internals ---------------------------------------------------------
+
+    def _stop_replication(self) -> None:
+        if self.replication is None:
+            return
+        for node in self.data_nodes():
+            if node.running:
+                pid = node.pid
+                node.kill()
+                self._record_end(REDIS_ROLE, _node_name(node), pid, "stopped")
+            self._keep_redis_log(f"{_node_name(node)}.log", node.data_dir)
+        self.replication.stop()
 
     def _env(self, name: str) -> dict[str, str]:
         env = {
@@ -372,6 +495,7 @@ class Cluster:
             str(s.lease_s),
             *(() if self.design.own_processes else ("--observer", s.observer)),
             *self._eviction_args(),
+            *shard_args(self.shards),
             *s.worker_args,
             *self.design.worker_args(index),
         ]
@@ -392,6 +516,7 @@ class Cluster:
             schedules,
             *(self.design.param_args() if self.design.own_processes else ()),
             *self._eviction_args(),
+            *shard_args(self.shards),
         ]
         return ProcessSpec.python_module(name, CRON_ROLE, module, args, self._env(name))
 
@@ -431,13 +556,32 @@ class Cluster:
         return pid
 
     def _check_redis_config(self) -> None:
-        """Read Redis's persistence settings back; a run must test the config it names."""
-        settings = read_settings(self.redis.url)
-        self.recorder.record("info", REDIS_CONFIG, {"asked": self.persistence.label, **settings})
-        wrong = self.persistence.mismatches(settings)
+        """Read the persistence settings back from every data node; a run must test the
+        config it names. The first node's go into the history, with the topology, the
+        server and the durability."""
+        nodes: list[RedisNode] = [*self.data_nodes()] or [self.redis]
+        found = [(node, read_settings(node.url)) for node in nodes]
+        first = found[0][1]
+        self.recorder.record(
+            "info",
+            REDIS_CONFIG,
+            {
+                "asked": self.config.label,
+                "topology": self.topology,
+                "server": server_name(nodes[0].binary, nodes[0].version),
+                "durability": self.config.durability,
+                "data_nodes": ",".join(f"{n.host}:{n.port}" for n in nodes),
+                **first,
+            },
+        )
+        wrong = [
+            f"{node.host}:{node.port}: {problem}"
+            for node, settings in found
+            for problem in self.persistence.mismatches(settings)
+        ]
         if wrong:
             raise RedisStartError(
-                f"redis-server does not run the config asked for ({self.persistence.label}): "
+                f"redis-server does not run the config asked for ({self.config.label}): "
                 + "; ".join(wrong)
             )
 
@@ -455,9 +599,15 @@ class Cluster:
     def log_dir(self) -> Path:
         return self.run_dir / "logs"
 
-    def _keep_redis_log(self, name: str = "redis.log") -> None:
-        if self.redis.data_dir is not None:
-            log = self.redis.data_dir / "redis.log"
+    def _keep_redis_log(self, name: str = "redis.log", data_dir: Path | None = None) -> None:
+        data_dir = data_dir or self.redis.data_dir
+        if data_dir is not None:
+            log = data_dir / "redis.log"
             if log.exists():
                 self.log_dir.mkdir(parents=True, exist_ok=True)
                 shutil.copy(log, self.log_dir / name)
+
+
+def _node_name(node: RedisServer) -> str:
+    """A data node's name in the history: ``redis-PORT``."""
+    return f"redis-{node.port}"

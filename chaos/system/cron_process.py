@@ -1,6 +1,7 @@
 """A cron-scheduler process: registers the run's schedules, then ticks until SIGTERM.
 
-``python -m duetime.chaos.system.cron_process --url URL --namespace NS --schedules JSON``. It
+``python -m duetime.chaos.system.cron_process --url URL --namespace NS --schedules JSON
+[--shards N]``. It
 records ``cron-ready`` in the sink just before it starts ticking, so the cron
 checker knows when it was up.
 """
@@ -18,6 +19,7 @@ from duetime.chaos.client.handlers import CRON_TASK_TYPE
 from duetime.chaos.client.workload import CronSpec
 from duetime.chaos.history.ops import CRON_READY
 from duetime.chaos.history.sink import EventSink
+from duetime.chaos.system.run_config import shard_options
 
 REGISTER_RETRY_S = 0.2
 
@@ -30,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--allow-eviction", action="store_true", help="accept an evicting maxmemory-policy"
     )
+    parser.add_argument(
+        "--shards", type=int, default=1, help="the namespace's shard count (a cluster run's)"
+    )
     args = parser.parse_args(argv)
 
     from duetime import Scheduler, SchedulerError
@@ -39,7 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     specs = [CronSpec(**raw) for raw in json.loads(args.schedules)]
     sched = Scheduler.from_url(
-        args.url, namespace=args.namespace, allow_eviction=args.allow_eviction
+        args.url,
+        namespace=args.namespace,
+        allow_eviction=args.allow_eviction,
+        **shard_options(args.shards),
     )
     sink = EventSink.from_env()
     while not stop.is_set():

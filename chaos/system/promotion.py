@@ -102,11 +102,15 @@ def pause(servers: Sequence[RedisServer], clock: Clock) -> Pause:
     return Pause(tuple(servers), paused_at, offsets)
 
 
-def replica_in_sync(replica: RedisServer, primary: RedisServer) -> bool:
-    """``replica`` follows ``primary`` with its link up and has caught up with the offset
-    ``primary`` had when asked (under load the primary moves on meanwhile)."""
+def replica_in_sync(
+    replica: RedisServer, primary: RedisServer, address: tuple[str, int] | None = None
+) -> bool:
+    """``replica`` follows ``primary`` (at ``address``, its host and port by default: a
+    peer link's otherwise) with its link up and has caught up with the offset ``primary``
+    had when asked (under load the primary moves on meanwhile)."""
     info = replication_info(replica)
-    if info.get("role") != "slave" or int(info.get("master_port", 0)) != primary.port:
+    following = (str(info.get("master_host")), int(info.get("master_port", 0)))
+    if info.get("role") != "slave" or following != (address or (primary.host, primary.port)):
         return False
     if info.get("master_link_status") != "up":
         return False

@@ -5,6 +5,11 @@ that binary started with ``--sentinel``). ``start()`` returns once every replica
 sync and every Sentinel knows the primary, every replica and every other Sentinel, so a
 failover can be elected at once. ``failover_by_kill()`` SIGKILLs the primary and waits
 until the Sentinels name a promoted replica. ``stop()`` ends every process it started.
+
+With ``peer_links=True`` every node-to-node and Sentinel-to-node connection goes
+through a Toxiproxy proxy of the node it reaches (:mod:`.peer_links`), so a node can
+be cut off from the rest of the group while clients still reach it directly; Sentinels
+(and clients asking them) then name nodes by their peer-link addresses.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from .node_disks import NodeDisks
+from .peer_links import PeerLinks
 from .promotion import (
     Clock,
     Pause,
@@ -58,11 +64,12 @@ SENTINEL_PERIODS_MS = {"info-period": 1000, "publish-period": 250}
 
 @dataclass
 class Sentinel:
-    """One Sentinel process watching ``service`` on ``primary``."""
+    """One Sentinel process watching ``service`` on the primary at ``primary_host:primary_port``."""
 
     binary: str
     service: str
-    primary: RedisServer
+    primary_host: str
+    primary_port: int
     quorum: int
     port: int = 0
     host: str = "127.0.0.1"
@@ -79,8 +86,8 @@ class Sentinel:
                     f"port {self.port}",
                     f'dir "{self._dir}"',
                     'logfile "sentinel.log"',
-                    f"sentinel monitor {self.service} {self.primary.host} "
-                    f"{self.primary.port} {self.quorum}",
+                    f"sentinel monitor {self.service} {self.primary_host} "
+                    f"{self.primary_port} {self.quorum}",
                     f"sentinel down-after-milliseconds {self.service} {DOWN_AFTER_MS}",
                     f"sentinel failover-timeout {self.service} {FAILOVER_TIMEOUT_MS}",
                     f"sentinel parallel-syncs {self.service} 1",
@@ -104,10 +111,6 @@ class Sentinel:
         with contextlib.suppress(redis.ResponseError):
             self.call("SENTINEL", "DEBUG", *args)
 
-    def fields(self, *command: object) -> dict[str, Any]:
-        """A ``SENTINEL MASTER``-like reply as a dict, however redis-py parsed it."""
-        return _fields(self.call(*command))
-
     def call(self, *command: object) -> Any:
         with redis.Redis(
             host=self.host,
@@ -130,13 +133,23 @@ class Sentinel:
 @dataclass
 class SentinelGroup:
     """A primary with ``replicas`` replicas and ``sentinels`` Sentinels (quorum: a
-    majority), all of the server ``binary`` (default: ``find_redis_server()``)."""
+    majority), all of the server ``binary`` (default: ``find_redis_server()``).
+
+    ``peer_links``: route the group's own traffic through proxies (set before
+    ``start()``). ``min_replicas_to_write``/``min_replicas_max_lag``: Redis's
+    ``min-replicas-*`` on every node (0: off, Redis's default): a primary refuses writes
+    while fewer replicas than that acknowledged it within the lag (seconds), which
+    bounds how long a primary cut off from its replicas accepts writes."""
 
     replicas: int = 2
     sentinels: int = 3
     binary: str = ""
     service: str = SERVICE
     persistence: Persistence = field(default_factory=lambda: Persistence(aof="everysec"))
+    peer_links: bool = False
+    min_replicas_to_write: int = 0
+    min_replicas_max_lag: int = 10
+    links: PeerLinks | None = field(default=None, init=False)
     servers: list[RedisServer] = field(default_factory=list, init=False)
     watchers: list[Sentinel] = field(default_factory=list, init=False)
     # Servers (by index: 0 the first primary) whose files sit on a power-loss disk.
@@ -166,27 +179,44 @@ class SentinelGroup:
 
     def start(self, timeout: float = 30.0) -> SentinelGroup:
         deadline = time.monotonic() + timeout
+        extra = list(_REPLICATION)
+        if self.min_replicas_to_write:
+            extra += [
+                f"min-replicas-to-write {self.min_replicas_to_write}",
+                f"min-replicas-max-lag {self.min_replicas_max_lag}",
+            ]
         try:
+            if self.peer_links:
+                self.links = PeerLinks().start()
             primary = RedisServer(
                 self.persistence,
                 binary=self.binary,
-                extra=_REPLICATION,
+                extra=list(extra),
                 data_dir=self.disks.data_dir(0),
             )
             self.servers.append(primary)
             primary.start()
+            if self.links is not None:
+                self.links.attach(primary)
             for index in range(1, self.replicas + 1):
+                # With peer links, a replica announces its link before it syncs.
+                replica_of = (
+                    [] if self.links is not None else [f"replicaof {primary.host} {primary.port}"]
+                )
                 replica = RedisServer(
                     self.persistence,
                     binary=self.binary,
+                    extra=[*extra, *replica_of],
                     data_dir=self.disks.data_dir(index),
-                    extra=[*_REPLICATION, f"replicaof {primary.host} {primary.port}"],
                 )
                 self.servers.append(replica)
                 replica.start()
+                if self.links is not None:
+                    self.links.attach(replica, primary=primary)
             quorum = self.sentinels // 2 + 1
+            host, port = self.address(primary)
             for _ in range(self.sentinels):
-                watcher = Sentinel(self.binary, self.service, primary, quorum)
+                watcher = Sentinel(self.binary, self.service, host, port, quorum)
                 self.watchers.append(watcher)
                 watcher.start()
             self._wait(deadline, "replicas in sync and Sentinels that know each other", self._ready)
@@ -197,13 +227,43 @@ class SentinelGroup:
             raise
         return self
 
-    def primary(self) -> RedisServer:
-        """The server the Sentinels name as primary now."""
-        host, port = self.watchers[0].call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service)
-        for server in self.servers:
-            if server.port == int(port):
-                return server
+    def address(self, server: RedisServer) -> tuple[str, int]:
+        """Where Sentinels and the other nodes reach ``server``: its peer link, if any."""
+        if self.links is None:
+            return server.host, server.port
+        link = self.links.link(server)
+        return link.host, link.port
+
+    def server_at(self, host: str, port: int) -> RedisServer:
+        """The server that Sentinels call ``host:port``."""
+        if self.links is not None:
+            found = self.links.server_at(host, port)
+            if found is not None:
+                return found
+        else:
+            for server in self.servers:
+                if (server.host, server.port) == (host, port):
+                    return server
         raise LookupError(f"the Sentinels name {host}:{port}, which this group did not start")
+
+    def primary(self) -> RedisServer:
+        """The server the first Sentinel names as primary now."""
+        host, port = self.watchers[0].call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service)
+        return self.server_at(str(host), int(port))
+
+    def agreed_primary(self) -> RedisServer | None:
+        """The server every Sentinel names as primary, none flagging it down, once it says
+        it is a primary (what clients asking any Sentinel get); None until then."""
+        named = set()
+        for watcher in self.watchers:
+            fields = _fields(watcher.call("SENTINEL", "MASTER", self.service))
+            if "down" in str(fields["flags"]):
+                return None
+            named.add((str(fields["ip"]), int(fields["port"])))
+        if len(named) != 1:
+            return None
+        server = self.server_at(*named.pop())
+        return server if _role(server) == "master" else None
 
     def replica_servers(self) -> list[RedisServer]:
         primary = self.primary()
@@ -231,22 +291,15 @@ class SentinelGroup:
         timeout: float = 30.0,
     ) -> Promotion:
         """Strike the primary (SIGKILL unless ``strike`` says otherwise) and wait until
-        every Sentinel names a promoted replica, not as down, and it says ``role:master``.
-        ``primary``, if given, must be the current one."""
+        every Sentinel names a promoted replica, not as down, and it says ``role:master``
+        (``agreed_primary``). ``primary``, if given, must be the current one."""
         old = self.primary()
         if primary is not None and primary is not old:
             raise ValueError(f"{primary.host_port} is not the primary ({old.host_port} is)")
 
         def promoted() -> RedisServer | None:
-            new = self.primary()
-            if new is old or _role(new) != "master":
-                return None
-            # Clients ask any Sentinel: each must name the new primary, not as down.
-            for watcher in self.watchers:
-                fields = watcher.fields("SENTINEL", "MASTER", self.service)
-                if int(fields["port"]) != new.port or "down" in str(fields["flags"]):
-                    return None
-            return new
+            new = self.agreed_primary()
+            return new if new is not None and new is not old else None
 
         return strike_and_wait(old, strike, clock, promoted, timeout)
 
@@ -257,17 +310,18 @@ class SentinelGroup:
         a replica of the primary, it caught up, and every Sentinel lists it as a replica
         that is up (so the next failover may pick it). Returns when (``clock``)."""
         server.start(timeout=min(timeout, 60.0))
+        host, port = self.address(server)
 
         def rejoined() -> bool:
-            primary = self.primary()
-            if primary is server or not replica_in_sync(server, primary):
+            primary = self.agreed_primary()
+            if primary is None or primary is server:
+                return False
+            if not replica_in_sync(server, primary, self.address(primary)):
                 return False
             for watcher in self.watchers:
-                replicas = watcher.call("SENTINEL", "REPLICAS", self.service)
-                entry = [f for f in map(_fields, replicas) if int(f["port"]) == server.port]
-                if not entry or "down" in str(entry[0]["flags"]):
-                    return False
-                if "disconnected" in str(entry[0]["flags"]):
+                replicas = map(_fields, watcher.call("SENTINEL", "REPLICAS", self.service))
+                entry = [f for f in replicas if (str(f["ip"]), int(f["port"])) == (host, port)]
+                if not entry or {"s_down", "o_down", "disconnected"} & _flags(entry[0]):
                     return False
             return True
 
@@ -298,7 +352,7 @@ class SentinelGroup:
             if _info(replica, "replication").get("master_link_status") != "up":
                 return False
         for watcher in self.watchers:
-            fields = watcher.fields("SENTINEL", "MASTER", self.service)
+            fields = _fields(watcher.call("SENTINEL", "MASTER", self.service))
             if int(fields.get("num-slaves", 0)) < self.replicas:
                 return False
             if int(fields.get("num-other-sentinels", 0)) < self.sentinels - 1:
@@ -319,6 +373,8 @@ class SentinelGroup:
         for server in self.servers:
             server.stop()
         self.disks.unmount()
+        if self.links is not None:
+            self.links.close()
 
     def __enter__(self) -> SentinelGroup:
         return self.start()
@@ -336,11 +392,16 @@ def _info(server: RedisServer, section: str) -> dict[str, Any]:
         return {str(k): v for k, v in c.info(section).items()}
 
 
-def _fields(reply: Any) -> dict[str, Any]:
-    if isinstance(reply, dict):
-        return {str(k): v for k, v in reply.items()}
-    return dict(zip(reply[::2], reply[1::2], strict=True))
-
-
 def _role(server: RedisServer) -> str:
     return str(_info(server, "replication").get("role"))
+
+
+def _fields(state: Any) -> dict[str, Any]:
+    """``SENTINEL MASTER``'s answer as a dict (redis-py parses it, or not)."""
+    if isinstance(state, dict):
+        return {str(k): v for k, v in state.items()}
+    return dict(zip(state[::2], state[1::2], strict=True))
+
+
+def _flags(fields: dict[str, Any]) -> set[str]:
+    return set(str(fields.get("flags", "")).split(","))

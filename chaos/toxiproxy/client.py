@@ -159,6 +159,16 @@ class ToxiproxyClient:
             else:
                 proxy.disable()
 
+    def set_upstream(self, name: str, upstream: str) -> ProxyInfo:
+        """Point a proxy at another ``host:port``; the server closes its connections."""
+        with self._consumer():
+            response = APIConsumer.post(
+                f"/proxies/{name}", json={"upstream": upstream}, timeout=REQUEST_TIMEOUT_S
+            )
+        if not response.ok:
+            raise ToxiproxyError(response.text.strip(), response.status_code)
+        return _proxy_info(response.json())
+
     def add_toxic(
         self,
         proxy: str,

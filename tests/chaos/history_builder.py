@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from duetime.chaos.history.ops import (
     CRON_READY,
@@ -28,13 +28,28 @@ class HistoryBuilder:
         self.ops: list[Op] = []
         self._ids = itertools.count()
 
-    def redis_config(self, aof: str, at: float = 0.0, policy: str = "") -> HistoryBuilder:
+    def redis_config(
+        self,
+        aof: str,
+        at: float = 0.0,
+        policy: str = "",
+        *,
+        topology: str = "",
+        durability: str = "",
+        **more: str,
+    ) -> HistoryBuilder:
         """The persistence settings read back from Redis at its start, for ``aof=<aof>``
-        (and ``maxmemory=<policy>``, if given)."""
+        (and ``maxmemory=<policy>``, ``topology=``, ``durability=``, if given; ``more``:
+        other settings read back, e.g. ``min-replicas-to-write``)."""
         settings = {"asked": f"aof={aof}", "appendonly": "no" if aof == "off" else "yes"}
         settings["appendfsync"] = "everysec" if aof == "off" else aof
         if policy:
             settings["maxmemory-policy"] = policy
+        if topology:
+            settings["topology"] = topology
+        if durability:
+            settings["durability"] = durability
+        settings.update(more)
         self.ops.append(Op("info", "cluster", at, REDIS_CONFIG, settings))
         return self
 
@@ -118,14 +133,49 @@ class HistoryBuilder:
         return self
 
     def fault(
-        self, name: str, start: float, end: float, targets: Sequence[str] = (), **detail: object
+        self,
+        name: str,
+        start: float,
+        end: float,
+        targets: Sequence[str] = (),
+        healed: Mapping[str, object] | None = None,
+        **detail: object,
     ) -> HistoryBuilder:
-        """A fault window; ``detail`` adds to its fault-start (``struck_at``, ``began_at``)."""
+        """A fault window; ``detail`` adds to its fault-start (``struck_at``, ``began_at``),
+        ``healed`` to its fault-end (``demoted_at``)."""
         fid = f"{name}-{next(self._ids)}"
         value = {"fault": name, "fault_id": fid, "targets": list(targets), **detail}
         self.ops.append(Op("info", "nemesis", start, FAULT_START, value))
-        self.ops.append(Op("info", "nemesis", end, FAULT_END, {"fault": name, "fault_id": fid}))
+        end_value = {"fault": name, "fault_id": fid, **(healed or {})}
+        self.ops.append(Op("info", "nemesis", end, FAULT_END, end_value))
         return self
+
+    def failover(
+        self,
+        name: str,
+        struck_at: float,
+        promoted_at: float,
+        *,
+        behind_since: float | None = None,
+        healed_at: float | None = None,
+        demoted_at: float | None = None,
+    ) -> HistoryBuilder:
+        """A replication fault as the replication nemeses record it: the primary struck
+        (killed or cut off) at ``struck_at``, a replica promoted at ``promoted_at``."""
+        behind = struck_at if behind_since is None else behind_since
+        end = (promoted_at + 1.0) if healed_at is None else healed_at
+        return self.fault(
+            name,
+            behind,
+            end,
+            healed=None if demoted_at is None else {"demoted_at": demoted_at},
+            struck_at=struck_at,
+            behind_since=behind,
+            old_primary="127.0.0.1:7001",
+            promoted="127.0.0.1:7002",
+            promoted_at=promoted_at,
+            promotion_s=round(promoted_at - struck_at, 3),
+        )
 
     def cron_schedule(
         self, name: str, expr: str, misfire: str = "run_once", timezone: str = "UTC"

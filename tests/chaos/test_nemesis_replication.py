@@ -170,9 +170,11 @@ def test_kill_primary_promotes_a_replica_every_sentinel_names_and_heals(
     # Written after the kill: the old primary can only have it from the new one.
     with promoted.client() as c:
         c.set("after", "kept")
-    fault.heal()
+    healed = fault.heal()
     check_rejoined(old, port, sentinel_group.primary().host_port)
     assert value(old, "before") == value(old, "after") == b"kept"
+    assert healed is not None and healed["rejoined"] == old.host_port
+    assert fault.detail["promoted_at"] < healed["rejoined_at"] <= view.clock.now()
     # With no replica left to promote the nemesis does not strike.
     for replica in sentinel_group.replicas_of(promoted):
         replica.kill()

@@ -86,6 +86,27 @@ def test_proxy_and_toxic_round_trip(client: ToxiproxyClient, name: str, upstream
     assert name not in client.proxies()
 
 
+def test_set_upstream_repoints_a_proxy_at_the_same_address(
+    client: ToxiproxyClient, name: str
+) -> None:
+    with socket.socket() as first, socket.socket() as second:
+        for sock in (first, second):
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(4)
+        old, new = (f"127.0.0.1:{sock.getsockname()[1]}" for sock in (first, second))
+        before = client.create_proxy(name, old)
+        after = client.set_upstream(name, new)
+        assert after.upstream == new
+        assert (after.port, after.enabled) == (before.port, True)
+        with socket.create_connection((after.host, after.port), timeout=2):
+            second.settimeout(2)
+            accepted, _ = second.accept()  # the connection went to the new upstream
+            accepted.close()
+    with pytest.raises(ToxiproxyError) as caught:
+        client.set_upstream("facade_absent", "127.0.0.1:1")
+    assert caught.value.status == 404
+
+
 def test_errors_carry_the_status(client: ToxiproxyClient, name: str, upstream: str) -> None:
     client.create_proxy(name, upstream)
     cases: list[tuple[Callable[[], object], int]] = [

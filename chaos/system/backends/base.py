@@ -87,9 +87,15 @@ class Backend(ABC):
 
     @abstractmethod
     def redis(
-        self, persistence: Persistence, *, log_dir: Path, data_dir: Path | None = None
+        self,
+        persistence: Persistence,
+        *,
+        log_dir: Path,
+        data_dir: Path | None = None,
+        binary: str = "",
     ) -> RedisNode:
-        """A Redis with ``persistence``, not started yet; its log goes to ``log_dir``."""
+        """A Redis with ``persistence``, not started yet; its log goes to ``log_dir``.
+        ``binary``: the server binary to run ("": the default one)."""
 
     @abstractmethod
     def toxiproxy(self, slots: int) -> AbstractContextManager[ProxySite]:

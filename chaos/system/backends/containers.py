@@ -195,8 +195,18 @@ class TestcontainersBackend(Backend):
         return self._network
 
     def redis(
-        self, persistence: Persistence, *, log_dir: Path, data_dir: Path | None = None
+        self,
+        persistence: Persistence,
+        *,
+        log_dir: Path,
+        data_dir: Path | None = None,
+        binary: str = "",
     ) -> RedisNode:
+        if binary:
+            raise BackendUnavailable(
+                f"the testcontainers backend runs the {REDIS_IMAGE} image, not {binary}: "
+                "other servers need the local backend"
+            )
         if data_dir is not None:
             raise BackendUnavailable(
                 "the testcontainers backend keeps Redis's files inside its container"

@@ -46,10 +46,15 @@ class LocalBackend(Backend):
     name: ClassVar[str] = "local"
 
     def redis(
-        self, persistence: Persistence, *, log_dir: Path, data_dir: Path | None = None
+        self,
+        persistence: Persistence,
+        *,
+        log_dir: Path,
+        data_dir: Path | None = None,
+        binary: str = "",
     ) -> RedisNode:
         # The cluster copies redis.log from the data directory into log_dir.
-        return RedisServer(persistence, data_dir=data_dir)
+        return RedisServer(persistence, data_dir=data_dir, binary=binary)
 
     def toxiproxy(self, slots: int) -> AbstractContextManager[ProxySite]:
         return _loopback_site()
