@@ -9,7 +9,8 @@ record says which node took over and when clients could see it (``promoted_at``:
 every Sentinel, or a majority of the Cluster's nodes, name it and it says
 ``role:master``). The heal starts the old primary again on its port and waits until it
 is a replica that caught up, so nothing is left down for the drain; its ``fault-end``
-op says when (``rejoined``, ``rejoined_at``).
+op says when and whose replica it became (``rejoined``, ``rejoined_at``,
+``primary_at_heal``: the promoted node, or another if a Sentinel failed over again).
 
 Detail keys (the contract the checkers read; times on the testbed clock):
 ``struck_at``, ``behind_since`` (from when the promoted node may lack acknowledged
@@ -82,12 +83,17 @@ def promotion_detail(promotion: Promotion, behind_since: float) -> dict[str, Any
 def rejoiner(
     replication: Replication, server: RedisServer, clock: Clock
 ) -> Callable[[], dict[str, Any]]:
-    """The heal: ``server`` rejoins as a replica in sync; the ``fault-end`` op says when."""
+    """The heal: ``server`` rejoins as a replica in sync; the ``fault-end`` op says when
+    and of which primary (the promoted one, unless the topology failed over again)."""
 
     def heal() -> dict[str, Any]:
         with replication.strikes:
-            rejoined_at = replication.rejoin(server, clock=clock)
-        return {"rejoined": server.host_port, "rejoined_at": rejoined_at}
+            rejoin = replication.rejoin(server, clock=clock)
+        return {
+            "rejoined": server.host_port,
+            "rejoined_at": rejoin.at,
+            "primary_at_heal": rejoin.primary.host_port,
+        }
 
     return heal
 

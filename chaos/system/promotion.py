@@ -54,6 +54,16 @@ class Promotion:
 
 
 @dataclass(frozen=True)
+class Rejoin:
+    """A struck node back as a replica of ``primary``, in sync at ``at``. ``primary`` is
+    usually the promoted node; another if the topology failed over again meanwhile."""
+
+    server: RedisServer
+    primary: RedisServer
+    at: float
+
+
+@dataclass(frozen=True)
 class Pause:
     """Replicas SIGSTOPped at ``paused_at``, with the offsets they had reached just before."""
 

@@ -25,6 +25,7 @@ from .promotion import (
     Clock,
     Pause,
     Promotion,
+    Rejoin,
     Strike,
     no_retry,
     pause,
@@ -262,12 +263,13 @@ class LocalCluster:
 
     def rejoin(
         self, node: RedisServer, *, clock: Clock = time.time, timeout: float = 60.0
-    ) -> float:
+    ) -> Rejoin:
         """Start a killed ``node`` again on its port (its ``nodes.conf`` keeps its id) and
         wait until it is a replica of the master that took its slots, caught up, and a
-        majority of the nodes see it up. Returns when (``clock``)."""
+        majority of the nodes see it up."""
         node.start(timeout=min(timeout, 60.0))
         majority = len(self.nodes) // 2 + 1
+        followed: list[RedisServer] = []
 
         def rejoined() -> bool:
             if role(node) != "slave":
@@ -278,6 +280,7 @@ class LocalCluster:
             leader = next(n for n in self.nodes if n.port == master.port)
             if not replica_in_sync(node, leader) or node not in self.replicas_of(leader):
                 return False
+            followed.append(leader)
             seen = 0
             for other in self.running():
                 row = next((r for r in self._view(other) if r.id == me.id), None)
@@ -286,7 +289,7 @@ class LocalCluster:
             return seen >= majority and self._state_ok(node)
 
         wait_for(f"{node.host_port} to rejoin as a replica in sync", rejoined, timeout)
-        return clock()
+        return Rejoin(node, followed[-1], clock())
 
     def put_on_power_disks(self) -> None:
         """Before ``start()``: the nodes of the first shard (its master and replicas, each

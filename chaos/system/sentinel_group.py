@@ -34,6 +34,7 @@ from .promotion import (
     Clock,
     Pause,
     Promotion,
+    Rejoin,
     Strike,
     no_retry,
     pause,
@@ -305,17 +306,19 @@ class SentinelGroup:
 
     def rejoin(
         self, server: RedisServer, *, clock: Clock = time.time, timeout: float = 60.0
-    ) -> float:
+    ) -> Rejoin:
         """Start a killed ``server`` again on its port and wait until the Sentinels made it
         a replica of the primary, it caught up, and every Sentinel lists it as a replica
-        that is up (so the next failover may pick it). Returns when (``clock``)."""
+        that is up (so the next failover may pick it)."""
         server.start(timeout=min(timeout, 60.0))
         host, port = self.address(server)
+        followed: list[RedisServer] = []
 
         def rejoined() -> bool:
             primary = self.agreed_primary()
             if primary is None or primary is server:
                 return False
+            followed.append(primary)
             if not replica_in_sync(server, primary, self.address(primary)):
                 return False
             for watcher in self.watchers:
@@ -326,7 +329,7 @@ class SentinelGroup:
             return True
 
         wait_for(f"{server.host_port} to rejoin as a replica in sync", rejoined, timeout)
-        return clock()
+        return Rejoin(server, followed[-1], clock())
 
     def put_on_power_disks(self) -> None:
         """Before ``start()``: every server keeps its files on a power-loss disk of its own

@@ -175,11 +175,13 @@ def test_kill_primary_promotes_a_replica_every_sentinel_names_and_heals(
     assert value(old, "before") == value(old, "after") == b"kept"
     assert healed is not None and healed["rejoined"] == old.host_port
     assert fault.detail["promoted_at"] < healed["rejoined_at"] <= view.clock.now()
+    assert healed["primary_at_heal"] == sentinel_group.primary().host_port
     # With no replica left to promote the nemesis does not strike.
-    for replica in sentinel_group.replicas_of(promoted):
+    primary = sentinel_group.primary()
+    for replica in sentinel_group.replicas_of(primary):
         replica.kill()
     assert KillPrimary().inject(context(view, tmp_path)) is None
-    assert promoted.running and replication_info(promoted)["role"] == "master"
+    assert primary.running and replication_info(primary)["role"] == "master"
 
 
 @pytest.mark.slow
