@@ -54,8 +54,13 @@ if TYPE_CHECKING:
     from .backends.power_disk import PowerDisk
 
 SERVICE = "duetime"
-# Short, so a SIGKILLed primary is replaced within a few seconds in tests.
-DOWN_AFTER_MS = 1000
+# Short, so a SIGKILLed primary is replaced within a few seconds in tests; above the ping
+# period (1 s) with a second to spare: after +switch-master a Sentinel restarts its
+# down-timer for the new primary and first pings it only a ping period later, so at
+# 1000 ms the new primary was often flagged down for a moment (4 failovers: 2 to 5
+# +sdown/-sdown of a live primary, and a second failover when two Sentinels agreed;
+# at 2000 ms: none).
+DOWN_AFTER_MS = 2000
 FAILOVER_TIMEOUT_MS = 5000
 # Sentinel's own periods (Redis 7.0+ ``SENTINEL DEBUG``): a restarted old primary is made a
 # replica once it has looked like a primary for 4 publish periods, found by an INFO every
