@@ -14,7 +14,9 @@ op says when and whose replica it became (``rejoined``, ``rejoined_at``,
 
 Detail keys (the contract the checkers read; times on the testbed clock):
 ``struck_at``, ``behind_since`` (from when the promoted node may lack acknowledged
-writes), ``old_primary``, ``promoted``, ``promoted_at``, ``promotion_s``; and, as
+writes), ``old_primary``, ``promoted``, ``promoted_at``, ``promotion_s``; ``began_at``
+(= ``behind_since``: the fault-start op is recorded only once the promotion is seen,
+seconds after the fault began); and, as
 evidence, ``old_offset`` (the old primary's replication offset just before the strike),
 ``promoted_offset`` (how much of that stream the promoted node had) and
 ``missing_bytes`` (at least that much of the stream the promoted node lacked; None when
@@ -67,6 +69,9 @@ def replication_of(cluster: Cluster, nemesis: str) -> Replication:
 def promotion_detail(promotion: Promotion, behind_since: float) -> dict[str, Any]:
     old, new = promotion.old_offset, promotion.promoted_offset
     return {
+        # The driver records fault-start once inject returns, after the promotion: the
+        # fault began earlier, at the pause or the strike (checkers and plots read this).
+        "began_at": behind_since,
         "struck_at": promotion.struck_at,
         "behind_since": behind_since,
         "old_primary": promotion.old.host_port,

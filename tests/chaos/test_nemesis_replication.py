@@ -115,6 +115,7 @@ def check_promotion(view: RunView, fault: Fault, old: RedisServer, old_pid: int 
     assert detail["promoted"] != old.host_port
     assert detail["struck_at"] < detail["promoted_at"] <= view.clock.now()
     assert detail["promotion_s"] == detail["promoted_at"] - detail["struck_at"]
+    assert detail["began_at"] == detail["behind_since"] <= detail["struck_at"]
     group = view.replication
     assert group is not None
     servers = group.servers if isinstance(group, SentinelGroup) else group.nodes
