@@ -9,7 +9,9 @@ clock (the testbed's, in a run), so they line up with the history.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +53,33 @@ class Promotion:
     @property
     def promotion_s(self) -> float:
         return self.promoted_at - self.struck_at
+
+
+class Turns:
+    """A lock granted in the order it was asked for (``threading.Lock`` is not): several
+    nemeses striking one topology each get their turn, none starves."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: deque[object] = deque()
+
+    def __enter__(self) -> Turns:
+        me = object()
+        with self._cond:
+            self._queue.append(me)
+            self._cond.wait_for(lambda: self._queue[0] is me)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._queue.popleft()
+            self._cond.notify_all()
+
+    @property
+    def waiting(self) -> int:
+        """How many are queued, the holder included."""
+        with self._cond:
+            return len(self._queue)
 
 
 @dataclass(frozen=True)

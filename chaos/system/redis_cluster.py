@@ -11,7 +11,6 @@ every node it started, whatever state they are in.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from .promotion import (
     Promotion,
     Rejoin,
     Strike,
+    Turns,
     no_retry,
     pause,
     replica_in_sync,
@@ -80,7 +80,7 @@ class LocalCluster:
     disks: NodeDisks = field(default_factory=NodeDisks, init=False)
     # Held by a replication nemesis for a whole strike and for a whole heal, so faults of
     # several nemeses never interleave their steps on one topology.
-    strikes: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    strikes: Turns = field(default_factory=Turns, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.masters < 1 or self.replicas < 0:

@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from .promotion import (
     Promotion,
     Rejoin,
     Strike,
+    Turns,
     no_retry,
     pause,
     replica_in_sync,
@@ -162,7 +162,7 @@ class SentinelGroup:
     disks: NodeDisks = field(default_factory=NodeDisks, init=False)
     # Held by a replication nemesis for a whole strike and for a whole heal, so faults of
     # several nemeses never interleave their steps on one topology.
-    strikes: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    strikes: Turns = field(default_factory=Turns, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.binary = self.binary or find_redis_server()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from duetime.chaos.nemesis import (
 from duetime.chaos.report.live import LiveView
 from duetime.chaos.system.cluster import Cluster
 from duetime.chaos.system.powerfs import available
-from duetime.chaos.system.promotion import replication_info
+from duetime.chaos.system.promotion import Turns, replication_info
 from duetime.chaos.system.redis_cluster import SLOTS, LocalCluster
 from duetime.chaos.system.redis_server import (
     Persistence,
@@ -151,6 +152,27 @@ def test_the_nemeses_need_a_replicated_topology() -> None:
         FailoverPowerLoss().setup(not_on_disks)
     with pytest.raises(ValueError, match="lag_s"):
         LagReplica(lag_s=0)
+
+
+def test_turns_are_granted_in_the_order_asked_for() -> None:
+    turns, entered = Turns(), []
+
+    def take(name: str) -> None:
+        with turns:
+            entered.append(name)
+
+    threads = []
+    with turns:
+        for n, name in enumerate("abcde"):
+            threads.append(threading.Thread(target=take, args=(name,)))
+            threads[-1].start()
+            deadline = time.monotonic() + 5
+            while turns.waiting < n + 2 and time.monotonic() < deadline:
+                time.sleep(0.001)
+        assert entered == []  # nobody gets in while the turn is held
+    for thread in threads:
+        thread.join(5)
+    assert entered == list("abcde")
 
 
 def test_kill_primary_promotes_a_replica_every_sentinel_names_and_heals(
