@@ -326,6 +326,10 @@ class Scheduler:
                 ]
             return self._shard_keys
 
+    def shard_of(self, task_id: str | bytes) -> int:
+        """The shard (0 to ``shards - 1``) that holds ``task_id``."""
+        return shard_of(task_id, len(self.shard_keys()))
+
     def keys_for(self, task_id: str | bytes) -> Keys:
         """The keys of the shard that holds ``task_id``."""
         shards = self.shard_keys()
