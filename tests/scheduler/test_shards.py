@@ -276,3 +276,23 @@ def test_shards_out_of_range_is_refused() -> None:
     for bad in (0, 257, True, "3", 1.5):
         with pytest.raises(InvalidInput, match="shards must be an int from 1 to 256"):
             Scheduler(r, namespace="n", shards=bad)  # type: ignore[arg-type]
+
+
+@on_sharded_cluster
+def test_a_new_head_on_one_shard_wakes_the_worker_for_that_shard(
+    redis_server: LocalCluster, namespace: str
+) -> None:
+    s = Scheduler.from_url(redis_server.url, namespace=namespace)
+    worker = Worker(s, {"t": lambda task: None}, cron=False)
+    listener = threading.Thread(target=worker._listen)
+    listener.start()
+    try:
+        assert worker._collect([], 5) == {None}  # subscribed: look at every shard once
+        for shard in range(SHARDED):
+            tid = next(f"w-{i}" for i in range(1000) if s.shard_of(f"w-{i}") == shard)
+            s.schedule_task(0, None, task_type="t", task_id=tid)
+            assert worker._collect([], 5) == {shard}
+    finally:
+        worker._halt.set()
+        listener.join(5)
+    s.close()
