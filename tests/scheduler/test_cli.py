@@ -17,7 +17,7 @@ import pytest
 from duetime import NewTask, Scheduler, Status, worker_protocol
 from duetime.chaos.system.redis_server import RedisServer
 from duetime.cli import build_parser
-from tests.conftest import ROOT
+from tests.conftest import ROOT, readme_block
 from tests.scheduler.test_topologies import _wait_in_sync
 from tests.scheduler.test_validation import snapshot
 
@@ -453,13 +453,17 @@ def test_schedule_waits_for_waitaof_and_says_when_a_replica_does_not_confirm(
 ) -> None:
     primary, replica = valkey_with_replica
     _wait_in_sync(replica)
-    base = ["schedule", "--url", primary.url, "--namespace", "cli-durable", "--type", "t"]
-    out = cli(*base, "--at", "0", "--id", "one", "--durability", "waitaof:1")
-    assert out.returncode == 0 and out.stdout == "one\n", out.stderr
+    line = readme_block("durability-cli").strip()
+    assert "redis://127.0.0.1:6379/0" in line and "--durability waitaof:1" in line
+    readme = line.replace("redis://127.0.0.1:6379/0", primary.url).split()
+    assert readme[:3] == ["python", "-m", "duetime"]
+    out = cli(*readme[3:])
+    assert out.returncode == 0 and out.stdout == "welcome-42\n", out.stderr
     assert _script_calls(primary, "waitaof") >= 1
-    keys = Scheduler.from_url(primary.url, namespace="cli-durable").keys
+    keys = Scheduler.from_url(primary.url, namespace="shop").keys
     with replica.client() as on_replica:
-        assert on_replica.hexists(keys.tasks, "one")  # confirmed: the replica holds it
+        assert on_replica.hexists(keys.tasks, "welcome-42")  # confirmed: the replica has it
+    base = ["schedule", "--url", primary.url, "--namespace", "cli-durable", "--type", "t"]
     replica.pause()
     try:
         late = cli(*base, "--at", "0", "--id", "late", "--durability", "waitaof:1,timeout=0.5")
