@@ -13,7 +13,11 @@ from .shard_shares import EVEN_WITHIN
 METHOD = """\
 One local Redis Cluster (`duetime.chaos.system.redis_cluster.LocalCluster`: the 16,384
 slots split evenly over 3 masters, no persistence) serves every measurement; before each
-shard count every master is flushed, so the count is stored afresh for the one namespace.
+one every master is flushed, so the shard count is stored afresh for the one namespace.
+
+Each shard count is measured `repeats` times, each time on a flushed Cluster; a rate is
+the median of the repeats (the lowest and highest in brackets), the spread and the CPU
+time are summed over them.
 
 - Enqueue: one producer (the benchmark process) schedules `tasks` tasks due now with
   `schedule_many`, in calls of 1,000; the rate covers those calls only.
@@ -42,6 +46,14 @@ def _rate(v: float) -> str:
     return f"{v:,.0f}" if math.isfinite(v) else "-"
 
 
+def _rates(phase: Mapping[str, Any]) -> str:
+    """The median rate, and the lowest and highest of the repeats when there were more."""
+    runs = phase["per_s_runs"]
+    if len(runs) < 2:
+        return _rate(phase["per_s"])
+    return f"{_rate(phase['per_s'])} ({_rate(min(runs))} to {_rate(max(runs))})"
+
+
 def _off(phase: Mapping[str, Any], shards: int) -> str:
     off = float(phase["unevenness"])
     if shards == 1:
@@ -62,18 +74,18 @@ def line(run: Mapping[str, Any]) -> str:
 
 def _table(runs: Sequence[Mapping[str, Any]]) -> str:
     rows = [
-        "| shards | phase | tasks/s | script calls per master | off even (goal 10%) "
-        "| script calls per 1,000 tasks | Redis CPU per task (us, all masters) | masters alone "
-        "(tasks/s, expectation) |",
+        "| shards | phase | tasks/s, median (range) | script calls per master "
+        "| off even (goal 10%) | script calls per 1,000 tasks "
+        "| Redis CPU per task (us, all masters) | masters alone (tasks/s, expectation) |",
         "|---:|---|---:|---|---|---:|---:|---:|",
     ]
     for run in runs:
         n = run["shards"]
         for phase in ("enqueue", "drain"):
             p = run[phase]
-            cut = "" if phase == "enqueue" or p["finished"] else f" ({p['ran']:,} ran: cut)"
+            cut = "" if p["finished"] else f" ({p['tasks']:,} ran: cut)"
             rows.append(
-                f"| {n} | {phase} | {_rate(p['per_s'])}{cut} | {_pct(p['shares'])} "
+                f"| {n} | {phase} | {_rates(p)}{cut} | {_pct(p['shares'])} "
                 f"| {_off(p, n)} | {p['script_calls_per_task'] * 1000:,.1f} "
                 f"| {p['cpu_us_per_task']:.1f} | {_rate(p['masters_alone_per_s'])} |"
             )

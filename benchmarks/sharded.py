@@ -10,13 +10,15 @@ and ``report.md`` (:mod:`benchmarks.shard_report`) to ``--out``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,10 +50,11 @@ class ShardSizes:
     tasks: int  # enqueued (timed), then drained (timed)
     workers: int  # worker processes of the drain
     drain_cap_s: float  # a drain stops this long after its first run, done or not
+    repeats: int  # measurements of each shard count: rates are their median
 
 
-FULL = ShardSizes(tasks=50_000, workers=2, drain_cap_s=60.0)
-QUICK = ShardSizes(tasks=2_000, workers=1, drain_cap_s=10.0)
+FULL = ShardSizes(tasks=50_000, workers=2, drain_cap_s=60.0, repeats=3)
+QUICK = ShardSizes(tasks=2_000, workers=1, drain_cap_s=10.0, repeats=1)
 
 
 def _masters(cluster: LocalCluster) -> list[RedisServer]:
@@ -62,21 +65,30 @@ def _read(admins: Sequence[redis.Redis]) -> list[Snapshot]:
     return [snapshot(a) for a in admins]
 
 
-def _spread(
-    before: Sequence[Snapshot], after: Sequence[Snapshot], shards: int, tasks: int
-) -> dict[str, Any]:
-    """Each master's script calls and CPU between two readings, and how evenly spread."""
+def _used(before: Sequence[Snapshot], after: Sequence[Snapshot]) -> dict[str, list[Any]]:
+    """Each master's script calls and CPU seconds between two readings."""
     used = [a.minus(b) for a, b in zip(after, before, strict=True)]
-    calls = [u.scripts for u in used]
-    cpu_s = [u.cpu_s for u in used]
+    return {"script_calls": [u.scripts for u in used], "cpu_s": [u.cpu_s for u in used]}
+
+
+def summary(phases: Sequence[Mapping[str, Any]], shards: int) -> dict[str, Any]:
+    """One phase (enqueue or drain) over its repeats: the median rate, and the spread of
+    the script calls and CPU time summed over the repeats."""
+    calls = [sum(c) for c in zip(*(p["script_calls"] for p in phases), strict=True)]
+    cpu_s = [sum(c) for c in zip(*(p["cpu_s"] for p in phases), strict=True)]
+    tasks = sum(p["tasks"] for p in phases)
     fractions = shares(calls)
     return {
+        "per_s": statistics.median(p["per_s"] for p in phases),
+        "per_s_runs": [p["per_s"] for p in phases],
+        "tasks": tasks,
+        "finished": all(p["finished"] for p in phases),
         "script_calls": calls,
         "shares": fractions,
         "unevenness": unevenness(fractions, shards),
-        "script_calls_per_task": sum(calls) / tasks,
+        "script_calls_per_task": sum(calls) / max(1, tasks),
         "cpu_s": cpu_s,
-        "cpu_us_per_task": sum(cpu_s) * 1e6 / tasks,
+        "cpu_us_per_task": sum(cpu_s) * 1e6 / max(1, tasks),
         # The rate the masters alone could serve, each with a core of its own: the busiest
         # one's CPU time bounds it (an expectation drawn from a measurement).
         "masters_alone_per_s": tasks / max(cpu_s) if max(cpu_s) > 0 else float("nan"),
@@ -90,7 +102,8 @@ def measure(
     sizes: ShardSizes,
     scratch: Path,
 ) -> dict[str, Any]:
-    """Enqueue and drain ``sizes.tasks`` tasks of one namespace over ``shards`` shards."""
+    """Enqueue and drain ``sizes.tasks`` tasks of one namespace over ``shards`` shards:
+    each phase's rate and what each master served."""
     for admin in admins:
         admin.flushall()
     sched = open_scheduler(cluster.url, NAMESPACE, shards)
@@ -102,17 +115,18 @@ def measure(
         sched.schedule_many(tasks[start : start + BATCH])
     seconds = time.perf_counter() - started_at
     enqueue = {
-        "seconds": seconds,
         "per_s": sizes.tasks / seconds,
-        **_spread(before, _read(admins), shards, sizes.tasks),
+        "tasks": sizes.tasks,
+        "finished": True,
+        **_used(before, _read(admins)),
     }
     queued = sched.stats().due
     sched.close()
     if queued != sizes.tasks:
         raise DriverFailed(f"{shards} shards: {queued} tasks due after enqueuing {sizes.tasks}")
 
-    folder = scratch / f"shards-{shards}"
-    folder.mkdir()
+    folder = scratch
+    folder.mkdir(parents=True)
     runs = RunLog(folder)
     log = folder / "workers.log"
     cmd = [sys.executable, "-m", "benchmarks.shard_worker", cluster.url, NAMESPACE, str(shards)]
@@ -136,12 +150,12 @@ def measure(
         runs.poll()
     starts = [r.start for r in runs.runs]
     drain = {
-        "ran": len(starts),
-        "finished": len(starts) >= sizes.tasks,
         "per_s": steady_rate(starts),
-        **_spread(before, after, shards, max(1, len(starts))),
+        "tasks": len(starts),
+        "finished": len(starts) >= sizes.tasks,
+        **_used(before, after),
     }
-    return {"shards": shards, "enqueue": enqueue, "drain": drain}
+    return {"enqueue": enqueue, "drain": drain}
 
 
 def run(
@@ -152,6 +166,7 @@ def run(
     load = LoadWatch()
     t0 = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="duetime-sharded-"))
+    measured: dict[int, list[dict[str, Any]]] = {}
     results: list[dict[str, Any]] = []
     ok = False
     try:
@@ -163,11 +178,28 @@ def run(
             )
             admins = [m.client() for m in _masters(cluster)]
             try:
-                for n, shards in enumerate(counts, 1):
-                    say(f"step {n}/{len(counts)}: {shards} shard(s), {sizes.tasks:,} tasks")
-                    r = measure(cluster, admins, shards, sizes, scratch)
-                    results.append(r)
-                    say(shard_report.line(r))
+                steps = len(counts) * sizes.repeats
+                for n, (shards, rep) in enumerate(
+                    itertools.product(counts, range(sizes.repeats)), 1
+                ):
+                    say(f"step {n}/{steps}: {shards} shard(s), {sizes.tasks:,} tasks")
+                    one = measure(cluster, admins, shards, sizes, scratch / f"{shards}-{rep}")
+                    say(
+                        shard_report.line(
+                            {"shards": shards, **{k: summary([v], shards) for k, v in one.items()}}
+                        )
+                    )
+                    measured.setdefault(shards, []).append(one)
+                results = [
+                    {
+                        "shards": shards,
+                        **{
+                            phase: summary([m[phase] for m in runs], shards)
+                            for phase in ("enqueue", "drain")
+                        },
+                    }
+                    for shards, runs in measured.items()
+                ]
             finally:
                 for admin in admins:
                     admin.close()

@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks import shard_report
 from benchmarks.shard_shares import EVEN_WITHIN, shares, unevenness
+from benchmarks.sharded import summary
 from tests.conftest import ROOT
 
 
@@ -40,13 +41,14 @@ def test_shares_of_no_calls_are_zero() -> None:
 def _phase(fractions: list[float], shards: int) -> dict[str, Any]:
     return {
         "per_s": 1000.0,
+        "per_s_runs": [900.0, 1000.0, 1100.0],
         "shares": fractions,
         "unevenness": unevenness(fractions, shards),
         "script_calls_per_task": 0.01,
         "cpu_us_per_task": 10.0,
         "masters_alone_per_s": 100_000.0,
         "finished": True,
-        "ran": 10,
+        "tasks": 10,
     }
 
 
@@ -80,6 +82,7 @@ def test_report_says_which_spread_misses_the_goal_and_how_many_cores_there_were(
     text = shard_report.markdown(results)
     rows = [r for r in text.splitlines() if r.startswith("| 3 |")]
     assert "| 8% met |" in rows[0] and "| 20% NOT met |" in rows[1], rows
+    assert "| 1,000 (900 to 1,100) |" in rows[0]
     assert EVEN_WITHIN == 0.10 and "goal 10%" in text
     assert "**This machine has 7 cores.** The 6 redis-servers" in text
     assert "(expectation, not measurement)" in text
@@ -96,3 +99,16 @@ def test_bad_shard_counts_are_a_usage_error() -> None:
             check=False,
         )
         assert out.returncode == 2 and "--shards" in out.stderr, out.stderr
+
+
+def test_summary_takes_the_median_rate_and_sums_what_each_master_served() -> None:
+    phases = [
+        {"per_s": r, "tasks": 100, "finished": True, "script_calls": c, "cpu_s": [0.1, 0.2, 0.1]}
+        for r, c in ((10.0, [10, 10, 20]), (30.0, [20, 10, 10]), (20.0, [0, 10, 0]))
+    ]
+    out = summary(phases, 3)
+    assert out["per_s"] == 20.0 and out["per_s_runs"] == [10.0, 30.0, 20.0]
+    assert out["script_calls"] == [30, 30, 30] and out["unevenness"] == 0.0
+    assert out["script_calls_per_task"] == pytest.approx(0.3)
+    assert out["masters_alone_per_s"] == pytest.approx(300 / 0.6)
+    assert summary([{**phases[0], "finished": False}, phases[1]], 3)["finished"] is False
