@@ -130,8 +130,25 @@ def _expected(runs: Sequence[Mapping[str, Any]]) -> str:
         "extra script calls of N shards cost (the column above: a worker of a "
         "sharded namespace claims from every shard, and a claim of an empty shard is a call "
         'too). The "masters alone" column is that bound for each count, from this run\'s '
-        "CPU time.\n"
+        "CPU time" + _bound_ratios(runs) + "\n"
     )
+
+
+def _bound_ratios(runs: Sequence[Mapping[str, Any]]) -> str:
+    """The masters-alone bound of each count as a multiple of one shard's."""
+    one = next((r for r in runs if r["shards"] == 1), None)
+    if one is None or len(runs) < 2:
+        return "."
+    parts = []
+    for phase in ("enqueue", "drain"):
+        base = one[phase]["masters_alone_per_s"]
+        ratios = [
+            f"{r['shards']} shards {r[phase]['masters_alone_per_s'] / base:.1f}x"
+            for r in runs
+            if r["shards"] != 1
+        ]
+        parts.append(f"{phase} {', '.join(ratios)}")
+    return f": against one shard's, {'; '.join(parts)}."
 
 
 def markdown(results: Mapping[str, Any]) -> str:

@@ -35,6 +35,7 @@ from .measures.watch import check_alive
 from .peers.probe import BATCH, OUT_ENV
 from .procs import DriverFailed, started
 from .redisinfo import Snapshot, snapshot
+from .report import clean
 from .runner import LoadWatch, machine
 from .runs import RunLog, steady_rate
 from .shard_shares import shares, unevenness
@@ -239,5 +240,6 @@ def _commit() -> str:
 
 def write(results: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = json.dumps(clean(results), indent=2, allow_nan=False)
+    (out / "results.json").write_text(text + "\n")
     (out / "report.md").write_text(shard_report.markdown(results))
