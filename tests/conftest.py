@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -116,12 +117,12 @@ def sentinel_group() -> Iterator[SentinelGroup]:
         yield group
 
 
-@pytest.fixture
-def valkey_with_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
-    """valkey-server 9.1 and one replica of it, for ``WAITAOF``: both fsync every write
-    (under ``everysec`` each ``WAITAOF`` waits for the next second's fsync)."""
+@contextlib.contextmanager
+def primary_and_replica(kind: str) -> Iterator[tuple[RedisServer, RedisServer]]:
+    """A server of ``kind`` and one replica of it, both fsyncing every write (under
+    ``everysec`` each ``WAITAOF`` waits for the next second's fsync); skips when missing."""
     try:
-        binary = find_redis_server("valkey")
+        binary = find_redis_server(kind)
     except RedisNotFound as exc:
         pytest.skip(str(exc))
     # The primary syncs a replica at once, not after the default 5 s wait for others.
@@ -134,6 +135,20 @@ def valkey_with_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
         )
         with replica:
             yield primary, replica
+
+
+@pytest.fixture
+def valkey_with_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
+    """valkey-server 9.1 and one replica of it, for ``WAITAOF``."""
+    with primary_and_replica("valkey") as pair:
+        yield pair
+
+
+@pytest.fixture
+def system_with_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
+    """The system's redis-server (Debian's 7.0: ``WAIT``, no ``WAITAOF``) and one replica."""
+    with primary_and_replica("system") as pair:
+        yield pair
 
 
 @pytest.fixture
