@@ -17,6 +17,7 @@ from pathlib import Path
 
 from duetime.chaos.checker import DEFAULT_CHECKERS, Checker
 from duetime.chaos.checker.expectations import ANY_CONFIG, Expect
+from duetime.chaos.checker.redis_docs import REPLICATION_EXPECTATIONS
 from duetime.chaos.client.workload import TaskKind, Workload
 from duetime.chaos.nemesis import Nemesis
 from duetime.chaos.system.cluster import ClusterSettings
@@ -70,6 +71,8 @@ STANDARD_EXPECTATIONS: Mapping[str, tuple[Expect, ...]] = {
         SKEW_IN_FORCE,
         CRON_ONCE,
     ),
+    # On replicated and clustered topologies: what replication and durability promise.
+    **REPLICATION_EXPECTATIONS,
 }
 ALL_AOF_CONFIGS = tuple(f"aof={mode}" for mode in AOF_MODES)
 # For scenarios whose faults hit only the testbed's own processes (workers, tickers).

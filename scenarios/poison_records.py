@@ -41,7 +41,10 @@ SCENARIO = Scenario(
             schedule=FaultSchedule(first_s=1.0, every_s=3.0, jitter_s=0.5, hold_s=(0.2, 0.5))
         ),
     ),
-    expectations={ANY_CONFIG: (*STANDARD_EXPECTATIONS[ANY_CONFIG], SET_ASIDE)},
+    expectations={
+        **STANDARD_EXPECTATIONS,
+        ANY_CONFIG: (*STANDARD_EXPECTATIONS[ANY_CONFIG], SET_ASIDE),
+    },
     checkers={**DEFAULT_CHECKERS, "poisoned": poisoned.check},
     quick_version=QuickVersion(
         workload=Workload(tasks=30, duration=3.0, lead=(0.3, 1.0), work=(0.05, 0.2), cron=CRON),

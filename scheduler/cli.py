@@ -13,6 +13,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -33,13 +34,20 @@ from .errors import (
     TaskNotFound,
     unreachable,
 )
+from .keys import MAX_SHARDS
 from .lease_events import LeaseObserver
 from .metrics import WorkerMetrics
 from .plural import counted
 from .progress import SHOW_AFTER_S, ProgressLine
 from .record import Status
 from .redact import mask_url
-from .settings import DEFAULT_LEASE_S, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_PAYLOAD_BYTES
+from .settings import (
+    DEFAULT_DURABILITY_TIMEOUT_S,
+    DEFAULT_LEASE_S,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    Durability,
+)
 from .task import TaskInfo
 from .worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_GRACE_S, Handler, Worker
 
@@ -173,6 +181,38 @@ def parse_when(text: str) -> int | float | dt.datetime:
     return when
 
 
+DURABILITY_FORMS = "none, wait:N or waitaof:N, optionally followed by ,timeout=SECONDS"
+
+
+def parse_durability(text: str) -> Durability:
+    """``--durability``: ``none``, ``wait:N`` (``WAIT N``) or ``waitaof:N`` (``WAITAOF 1 N``),
+    optionally followed by ``,timeout=SECONDS``."""
+    kind, _, rest = text.partition(",")
+    mode, _, count = kind.partition(":")
+    timeout_s = DEFAULT_DURABILITY_TIMEOUT_S
+    if rest:
+        name, eq, seconds = rest.partition("=")
+        if name != "timeout" or not eq:
+            raise UsageError(f"expected {DURABILITY_FORMS}, not {text!r}")
+        try:
+            timeout_s = float(seconds)
+        except ValueError:
+            raise UsageError(f"timeout must be a number of seconds, not {seconds!r}") from None
+    if kind == "none":
+        if rest:
+            raise UsageError(f"none waits for nothing: it takes no timeout ({text!r})")
+        return Durability()
+    # At most 4 digits: int() refuses a number of thousands of digits with a ValueError.
+    if mode not in ("wait", "waitaof") or not re.fullmatch(r"[0-9]{1,4}", count):
+        raise UsageError(f"expected {DURABILITY_FORMS}, not {text!r}")
+    if mode == "wait" and int(count) == 0:
+        raise UsageError("wait:0 waits for no replica: use none, or wait:1 or more")
+    try:
+        return Durability(replicas=int(count), fsync=mode == "waitaof", timeout_s=timeout_s)
+    except InvalidInput as exc:
+        raise UsageError(str(exc)) from None
+
+
 def read_url_file(path: str) -> str:
     """The URL in ``path``: its first non-empty line, without surrounding blanks."""
     try:
@@ -218,6 +258,9 @@ def _scheduler(
             namespace=args.namespace,
             allow_eviction=args.allow_eviction,
             on_scheduled=on_scheduled,
+            shards=args.shards,
+            # Only the commands that schedule tasks have the flag.
+            durability=getattr(args, "durability", None),
         )
     except ValueError as exc:
         raise UsageError(f"--url: {exc}") from None
@@ -232,6 +275,11 @@ def _scheduler(
             if reason == "Connection refused":
                 reason = f"Connection refused by {sched.url} (is Redis running there?)"
             raise RedisUnavailable(f"connecting: {reason}") from exc
+        return sched
+    if args.shards is not None:
+        # A count that disagrees with the stored one is a usage error: say so now, not
+        # from inside a worker's loop.
+        sched.shard_keys()
     return sched
 
 
@@ -459,6 +507,15 @@ def build_parser() -> argparse.ArgumentParser:
                 help="the namespace to work in; producers and workers must name the same one",
             )
         sp.add_argument(
+            "--shards",
+            type=_flag(int, lambda n: validation.count("--shards", n, 1, MAX_SHARDS)),
+            default=None,
+            metavar="N",
+            help="spread the namespace over N Cluster hash tags (README: Scaling out); "
+            "default: the count stored for the namespace, 1 when none is. Every process "
+            "of a namespace must give the same N",
+        )
+        sp.add_argument(
             "--log-level",
             type=str.upper,
             choices=LOG_LEVELS,
@@ -572,6 +629,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"runs before the task becomes a dead letter, 1 to 1000 "
         f"(default: {DEFAULT_MAX_ATTEMPTS})",
+    )
+    s.add_argument(
+        "--durability",
+        type=_flag(parse_durability, lambda _: None),
+        default="none",
+        metavar="MODE",
+        help="when the task counts as scheduled: none (once the primary has it), wait:N "
+        "(once N replicas have it too: WAIT), waitaof:N (once the primary's AOF on disk "
+        "and N replicas' AOFs have it: WAITAOF, Redis 7.2+ or Valkey with appendonly yes); "
+        f"add ,timeout=SECONDS (default {DEFAULT_DURABILITY_TIMEOUT_S:g}) to fail (exit 1, "
+        "the task id in the message: retrying with --id is safe) when not confirmed in time",
     )
     s.set_defaults(func=cmd_schedule)
 

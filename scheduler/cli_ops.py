@@ -212,7 +212,8 @@ def _namespaces_in(sched: Scheduler) -> list[str]:
     try:
         for key in sched.redis.scan_iter(match="dt:{*}:*", count=1000):
             text = key.decode(errors="replace") if isinstance(key, bytes) else str(key)
-            found.add(text[len("dt:{") : text.index("}:")])
+            # A shard's tag is "<namespace>#<shard>" ('#' is never in a namespace).
+            found.add(text[len("dt:{") : text.index("}:")].partition("#")[0])
     except redis.ResponseError as exc:
         raise _usage(f"cannot look for namespaces ({exc}): name them with --namespace") from None
     return sorted(found)

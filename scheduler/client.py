@@ -28,11 +28,12 @@ from .errors import (
     OutageLog,
     RedisFull,
     RedisMisconfigured,
+    ShardsMismatch,
     TaskNotFound,
     library_error,
     redis_errors,
 )
-from .keys import Keys
+from .keys import MAX_SHARDS, Keys, schedule_shard, shard_of, shard_tags
 from .lua import Scripts
 from .record import Record, Status
 from .redact import mask_url
@@ -47,6 +48,8 @@ log = logging.getLogger("duetime.client")
 # Told each time tasks were created: (task type, how many). For metrics.
 ScheduledObserver = Callable[[str, int], None]
 
+# One call of the schedule script: its keys, its args, the ids of its tasks.
+_Call = tuple[list[str], list[Any], list[str]]
 # Scripts take at most this many tasks per call, so one call never blocks Redis long.
 SCHEDULE_CHUNK = 1000
 # A call that gets no answer in five seconds fails with RedisUnavailable instead of hanging.
@@ -93,6 +96,13 @@ class Scheduler:
     :class:`RedisMisconfigured` unless ``allow_eviction=True``, which logs a warning
     instead. Reads (``get``, ``dead_letters``...) are not refused.
 
+    ``shards`` spreads the namespace over that many Cluster hash tags (1 to 256; README:
+    Scaling out; :mod:`duetime.keys` says where each task lives). ``None`` uses the count
+    stored in Redis for the namespace, 1 when none is. An int is stored on the first call
+    if no count is; if another count is stored, every call raises :class:`ShardsMismatch`
+    and writes nothing. The count is read once per Scheduler, at its first call; give
+    every process of a namespace the same count (or none, once it is stored).
+
     ``on_scheduled``, if given, is called with (task type, count) for the tasks each call
     created, recurring slots fired by this process's ticker included (e.g.
     :meth:`duetime.metrics.WorkerMetrics.scheduled`).
@@ -110,8 +120,14 @@ class Scheduler:
         allow_eviction: bool = False,
         on_scheduled: ScheduledObserver | None = None,
         durability: Durability | None = None,
+        shards: int | None = None,
     ) -> None:
         self.keys = Keys(validation.namespace(namespace))
+        self._wanted_shards = (
+            None if shards is None else validation.count("shards", shards, 1, MAX_SHARDS)
+        )
+        self._shard_keys: list[Keys] | None = None
+        self._shards_lock = threading.Lock()
         if on_scheduled is not None and not callable(on_scheduled):
             raise InvalidInput(f"on_scheduled must be callable, not {on_scheduled!r}")
         self.on_scheduled = on_scheduled
@@ -157,6 +173,7 @@ class Scheduler:
         allow_eviction: bool = False,
         on_scheduled: ScheduledObserver | None = None,
         durability: Durability | None = None,
+        shards: int | None = None,
         **connection: Any,
     ) -> Scheduler:
         """Connect to ``redis://host:port/db`` (or ``rediss://`` for TLS, ``unix://``): one
@@ -200,6 +217,7 @@ class Scheduler:
             allow_eviction=allow_eviction,
             on_scheduled=on_scheduled,
             durability=durability,
+            shards=shards,
         )
         scheduler.url = shown
         return scheduler
@@ -274,15 +292,73 @@ class Scheduler:
                 f"the primary was demoted; asking the Sentinels for the new one ({exc})"
             ) from exc
 
+    # -- shards ------------------------------------------------------------
+
+    @property
+    def shards(self) -> int:
+        """How many shards the namespace has (asks Redis on the first use)."""
+        with redis_errors("reading the namespace's shard count"):
+            return len(self.shard_keys())
+
+    def shard_keys(self) -> list[Keys]:
+        """The keys of each shard, shard 0 first: ``[self.keys]`` for an unsharded
+        namespace. Asks Redis on the first call (``shards.lua``), storing the count
+        this Scheduler was given if none is stored; raises :class:`ShardsMismatch`
+        (nothing written) if another count is. Redis's errors pass unchanged (callers
+        map them as their own call's)."""
+        if self._shard_keys is not None:
+            return self._shard_keys
+        with self._shards_lock:
+            if self._shard_keys is None:
+                wanted = self._wanted_shards
+                # Reading takes the count's key alone, so a producer's ACL need not
+                # name the keys that storing looks at.
+                keys = [self.keys.shards]
+                if wanted is not None:
+                    keys += [self.keys.tasks, self.keys.cron]
+                stored = int(self.scripts.run("shards", keys, ["" if wanted is None else wanted]))
+                count = stored or 1
+                if wanted is not None and count != wanted:
+                    raise ShardsMismatch(self.namespace, count, wanted)
+                self._shard_keys = [
+                    Keys(self.namespace, tag=tag) if count > 1 else self.keys
+                    for tag in shard_tags(self.namespace, count)
+                ]
+            return self._shard_keys
+
+    def shard_of(self, task_id: str | bytes) -> int:
+        """The shard (0 to ``shards - 1``) that holds ``task_id``."""
+        return shard_of(task_id, len(self.shard_keys()))
+
+    def keys_for(self, task_id: str | bytes) -> Keys:
+        """The keys of the shard that holds ``task_id``."""
+        shards = self.shard_keys()
+        return shards[shard_of(task_id, len(shards))]
+
+    def schedule_keys(self, name: str | bytes) -> Keys:
+        """The keys of the shard that holds recurring schedule ``name`` and its slot tasks."""
+        shards = self.shard_keys()
+        return shards[schedule_shard(name, len(shards))]
+
+    def by_shard(self, ids: Iterable[str | bytes]) -> dict[int, list[int]]:
+        """Positions of ``ids`` grouped by the shard that holds each, shards in order."""
+        n = len(self.shard_keys())
+        groups: dict[int, list[int]] = {}
+        for pos, tid in enumerate(ids):
+            groups.setdefault(shard_of(tid, n), []).append(pos)
+        return dict(sorted(groups.items()))
+
     def now_arg(self) -> str:
         """The ``now`` argument of the scripts: '' means Redis's clock."""
         return "" if self.clock is None else str(int(self.clock()))
 
-    def now_ms(self) -> int:
+    def now_ms(self, keys: Keys | None = None) -> int:
+        """Now in epoch ms: ``clock()``, else ``TIME`` of the server holding ``keys``
+        (a shard's own clock decides what is due on it), or of the plain tag's."""
         if self.clock is not None:
             return int(self.clock())
         with redis_errors("reading Redis TIME"):
-            sec, usec = self.redis.time()
+            sec, usec = self._node((keys or self.keys).tasks).time()
         return int(sec) * 1000 + int(usec) // 1000
 
     # -- producing ---------------------------------------------------------
@@ -357,41 +433,58 @@ class Scheduler:
                     f"them could be stored, so give each task its own id"
                 )
             seen.add(tid)
-        keys = [self.keys.tasks, self.keys.due, self.keys.done, self.keys.errors]
-        calls: list[list[Any]] = []
-        for start in range(0, len(rows), SCHEDULE_CHUNK):
-            chunk = rows[start : start + SCHEDULE_CHUNK]
-            args: list[Any] = [self.keys.wake, len(chunk)]
-            for row in chunk:
-                args.extend(row)
-            calls.append(args)
         with redis_errors("schedule_task", ids):
+            calls = self._chunks(rows)
+            chunk_ids = [chunk for _, _, chunk in calls]
             if self.durability.waits:
-                replies = self._write_durably(keys, calls, ids)
+                replies = self._write_durably(calls)
             elif len(calls) == 1:
                 # One round trip: a pipeline would first ask SCRIPT EXISTS.
-                replies = [self.scripts.run("schedule", keys, calls[0])]
+                replies = [self.scripts.run("schedule", calls[0][0], calls[0][1])]
             elif calls and isinstance(self.redis, RedisCluster):
                 # redis-py's Cluster pipeline cannot load scripts: one call per chunk.
                 replies = []
-                for args in calls:
+                for keys, args, _ in calls:
                     try:
                         replies.append(self.scripts.run("schedule", keys, args))
                     except redis.RedisError as exc:
-                        self._raise_for_chunks(ids, [*replies, exc])
+                        self._raise_for_chunks(chunk_ids, [*replies, exc])
             elif calls:
                 self.scripts.server()
                 pipe = self.redis.pipeline(transaction=False)
-                for args in calls:
+                for keys, args, _ in calls:
                     self.scripts.run("schedule", keys, args, pipe)
                 replies = pipe.execute(raise_on_error=False)
-                self._raise_for_chunks(ids, replies)
+                self._raise_for_chunks(chunk_ids, replies)
             else:
                 replies = []
-        codes = [code for reply in replies for code in reply]
-        done = [Scheduled(tid, code == Result.OK) for tid, code in zip(ids, codes, strict=True)]
+        created = {
+            tid: code == Result.OK
+            for chunk, reply in zip(chunk_ids, replies, strict=True)
+            for tid, code in zip(chunk, reply, strict=True)
+        }
+        done = [Scheduled(tid, created[tid]) for tid in ids]
         self._tell_scheduled(row[2] for row, d in zip(rows, done, strict=True) if d.created)
         return done
+
+    def _chunks(
+        self, rows: list[tuple[str, int, str]]
+    ) -> list[tuple[list[str], list[Any], list[str]]]:
+        """The ``schedule`` calls that write ``rows``: (keys, args, task ids) per call, each
+        to one shard, at most ``SCHEDULE_CHUNK`` tasks each. No Redis call for no rows."""
+        if not rows:
+            return []
+        shards = self.shard_keys()
+        calls: list[_Call] = []
+        for shard, positions in self.by_shard(row[0] for row in rows).items():
+            k = shards[shard]
+            for start in range(0, len(positions), SCHEDULE_CHUNK):
+                chunk = [rows[p] for p in positions[start : start + SCHEDULE_CHUNK]]
+                args: list[Any] = [k.wake, len(chunk)]
+                for row in chunk:
+                    args.extend(row)
+                calls.append(([k.tasks, k.due, k.done, k.errors], args, [r[0] for r in chunk]))
+        return calls
 
     def _tell_scheduled(self, records: Iterable[str]) -> None:
         """Tell ``on_scheduled`` the types of the tasks whose records were just written."""
@@ -408,7 +501,7 @@ class Scheduler:
                 # A bystander: its failure must not turn a write that happened into an error.
                 log.exception("on_scheduled raised; the tasks were scheduled")
 
-    def _write_durably(self, keys: list[str], calls: list[list[Any]], ids: list[str]) -> list[Any]:
+    def _write_durably(self, calls: list[_Call]) -> list[Any]:
         """Each chunk, then ``WAIT``/``WAITAOF`` on the connection that wrote it (both wait
         for that connection's last write), so a chunk returns only once it is as durable as
         asked. Raises :class:`NotDurable` for the first chunk that is not: the chunks
@@ -416,7 +509,8 @@ class Scheduler:
         self.scripts.server()
         replies: list[Any] = []
         wanted = self.durability
-        for args in calls:
+        ids = [tid for _, _, chunk in calls for tid in chunk]
+        for keys, args, _ in calls:
             # Not pipelined: a replica acks what it has fsynced when the master asks, and
             # a write and the question in one packet would find it not yet fsynced (the
             # next ack comes a second later).
@@ -435,7 +529,7 @@ class Scheduler:
                     ) from exc
                 raise
             except redis.ResponseError as exc:
-                self._raise_for_chunks(ids, [*replies, exc])
+                self._raise_for_chunks([c for _, _, c in calls], [*replies, exc])
             if not wanted.met(confirmed):
                 raise NotDurable(
                     f"schedule_task: {self.url or 'Redis'} has the write, but {wanted.label} "
@@ -468,16 +562,18 @@ class Scheduler:
             if wanted.met(confirmed) or time.monotonic() >= deadline:
                 return confirmed
 
-    def _raise_for_chunks(self, ids: list[str], replies: list[Any]) -> None:
-        """Raise for the first chunk Redis refused, naming the ids the others stored."""
+    def _raise_for_chunks(self, chunks: list[list[str]], replies: list[Any]) -> None:
+        """Raise for the first chunk Redis refused, naming the ids the others stored.
+        ``chunks``: the task ids of each call, in the order of ``replies``."""
         failed = [r for r in replies if isinstance(r, Exception)]
         if not failed:
             return
+        ids = [tid for chunk in chunks for tid in chunk]
         written = [
             tid
-            for n, reply in enumerate(replies)
+            for chunk, reply in zip(chunks, replies, strict=False)
             if not isinstance(reply, Exception)
-            for tid in ids[n * SCHEDULE_CHUNK : (n + 1) * SCHEDULE_CHUNK]
+            for tid in chunk
         ]
         error = failed[0]
         mapped = (
@@ -520,10 +616,16 @@ class Scheduler:
         return _info(task_id, raw, error, None if run_at is None else float(run_at))
 
     def _peek(self, ids: list[str] | list[bytes]) -> list[tuple[Any, Any, Any]]:
-        """(record, last error, due score) of each id; None where there is none."""
-        keys = [self.keys.tasks, self.keys.errors, self.keys.due]
-        rows = self.scripts.run("peek", keys, list(ids))
-        return [(row[0], row[1], row[2]) for row in rows]
+        """(record, last error, due score) of each id; None where there is none. One call
+        per shard the ids live on."""
+        shards = self.shard_keys()
+        out: list[tuple[Any, Any, Any]] = [(None, None, None)] * len(ids)
+        for shard, positions in self.by_shard(ids).items():
+            k = shards[shard]
+            rows = self.scripts.run("peek", [k.tasks, k.errors, k.due], [ids[p] for p in positions])
+            for pos, row in zip(positions, rows, strict=True):
+                out[pos] = (row[0], row[1], row[2])
+        return out
 
     def cancel(self, task_id: str) -> bool:
         """Cancel a task that has not finished. Returns False if it had finished already.
@@ -532,8 +634,8 @@ class Scheduler:
         it cannot be acknowledged or retried any more.
         """
         validation.task_id(task_id)
-        keys = self.keys
         with redis_errors("cancel"):
+            keys = self.keys_for(task_id)
             code = self.scripts.run(
                 "cancel",
                 [keys.tasks, keys.due, keys.leases, keys.retrying, keys.done, keys.errors],
@@ -547,9 +649,8 @@ class Scheduler:
         validation.task_id(task_id)
         due = validation.due_ms(timestamp)
         with redis_errors("reschedule"):
-            code = self.scripts.run(
-                "reschedule", [self.keys.tasks, self.keys.due], [self.keys.wake, task_id, due]
-            )
+            k = self.keys_for(task_id)
+            code = self.scripts.run("reschedule", [k.tasks, k.due], [k.wake, task_id, due])
         self._found(task_id, code)
         if code == Result.REFUSED:
             raise InvalidState(f"task {task_id!r} is running or finished; it cannot be moved")
@@ -565,35 +666,41 @@ class Scheduler:
             )
 
     def stats(self) -> Stats:
-        """Counts of the namespace, taken atomically (see :class:`Stats`)."""
-        keys = self.keys
+        """Counts of the namespace (see :class:`Stats`): taken atomically on each shard,
+        and summed over the shards (each counting "due" by its own clock)."""
+        totals = [0] * 7
         with redis_errors("stats"):
-            _, due, waiting, in_flight, retrying, dead, done, lost = self.scripts.run(
-                "stats",
-                [keys.due, keys.leases, keys.retrying, keys.dead, keys.done, keys.lost],
-                [self.now_arg()],
-            )
+            for keys in self.shard_keys():
+                _, due, waiting, in_flight, retrying, dead, done, lost = self.scripts.run(
+                    "stats",
+                    [keys.due, keys.leases, keys.retrying, keys.dead, keys.done, keys.lost],
+                    [self.now_arg()],
+                )
+                counts = (int(waiting) - int(due), due, in_flight, retrying, dead, done, lost)
+                totals = [t + int(c) for t, c in zip(totals, counts, strict=True)]
+        scheduled, due, in_flight, retrying, dead, done, lost = totals
         return Stats(
-            scheduled=int(waiting) - int(due),
-            due=int(due),
-            in_flight=int(in_flight),
-            retrying=int(retrying),
-            dead=int(dead),
-            done=int(done),
-            lost=int(lost),
+            scheduled=scheduled,
+            due=due,
+            in_flight=in_flight,
+            retrying=retrying,
+            dead=dead,
+            done=done,
+            lost=lost,
         )
 
     # -- dead letters ------------------------------------------------------
 
     def dead_letters(self, limit: int = 100, offset: int = 0) -> list[TaskInfo]:
-        """Dead-lettered tasks, oldest first: ``limit`` (0 to 10,000) from ``offset`` on."""
+        """Dead-lettered tasks, oldest first: ``limit`` (0 to 10,000) from ``offset`` on.
+
+        In a sharded namespace the shards' dead letters are merged by time of death (each
+        shard's clock), so a page reads up to ``offset + limit`` entries of each shard."""
         validation.page(limit, offset)
         if limit == 0:
             return []
         with redis_errors("dead_letters"):
-            ids: list[bytes] = self.redis.zrange(  # type: ignore[assignment]
-                self.keys.dead, offset, offset + limit - 1
-            )
+            ids = self._dead_ids(limit, offset)
             if not ids:
                 return []
             rows = self._peek(ids)
@@ -604,11 +711,26 @@ class Scheduler:
             if raw is not None
         ]
 
+    def _dead_ids(self, limit: int, offset: int) -> list[bytes]:
+        shards = self.shard_keys()
+        if len(shards) == 1:
+            found: list[bytes] = self.redis.zrange(  # type: ignore[assignment]
+                shards[0].dead, offset, offset + limit - 1
+            )
+            return found
+        merged: list[tuple[float, bytes]] = []
+        for k in shards:
+            rows: list[tuple[bytes, float]] = self.redis.zrange(  # type: ignore[assignment]
+                k.dead, 0, offset + limit - 1, withscores=True
+            )
+            merged.extend((score, tid) for tid, score in rows)
+        return [tid for _, tid in sorted(merged)[offset : offset + limit]]
+
     def retry_dead(self, task_id: str) -> None:
         """Give a dead-lettered task a fresh set of attempts, due now."""
         validation.task_id(task_id)
-        keys = self.keys
         with redis_errors("retry_dead"):
+            keys = self.keys_for(task_id)
             code = self.scripts.run(
                 "retry_dead",
                 [keys.tasks, keys.due, keys.dead],
@@ -626,16 +748,21 @@ class Scheduler:
         Deleting all of them goes in batches of 1,000; ``progress`` is called with the
         number deleted so far after each batch.
         """
-        keys = [self.keys.tasks, self.keys.dead, self.keys.errors]
+        if task_id is not None:
+            validation.task_id(task_id)
         with redis_errors("purge_dead"):
             if task_id is not None:
-                validation.task_id(task_id)
-                return int(self.scripts.run("purge_dead", keys, [task_id, 0]))
+                k = self.keys_for(task_id)
+                return int(
+                    self.scripts.run("purge_dead", [k.tasks, k.dead, k.errors], [task_id, 0])
+                )
             total = 0
-            while n := int(self.scripts.run("purge_dead", keys, ["", SCHEDULE_CHUNK])):
-                total += n
-                if progress is not None:
-                    progress(total)
+            for k in self.shard_keys():
+                keys = [k.tasks, k.dead, k.errors]
+                while n := int(self.scripts.run("purge_dead", keys, ["", SCHEDULE_CHUNK])):
+                    total += n
+                    if progress is not None:
+                        progress(total)
             return total
 
     # -- recurring ---------------------------------------------------------

@@ -11,6 +11,10 @@ ticker reads the version, then the spec, and the firing must still match that
 version, so a ticker that read the old spec cannot fire it, nor write a next slot
 computed from the old expression, once the spec changed.
 
+In a sharded namespace a schedule, its next slot and its version live on the shard of
+its name, as do the tasks of its slots (:mod:`duetime.keys`), so that firing stays one
+atomic script; a ticker ticks every shard, each by that shard's clock.
+
 Where the slots fall across daylight-saving changes: :mod:`duetime.slots`.
 """
 
@@ -43,6 +47,7 @@ from .slots import latest_slot, next_slot
 
 if TYPE_CHECKING:
     from .client import Scheduler
+    from .keys import Keys
 
 log = logging.getLogger("duetime.cron")
 
@@ -189,8 +194,9 @@ class CronTicker:
         ticker would now (:meth:`RecurringSchedule.due_slots`: under its own misfire
         policy), then the new spec starts from its first slot after now.
         """
-        keys = self._s.keys
         text = spec.to_json()
+        with redis_errors("schedule_recurring"):
+            keys = self._s.schedule_keys(spec.name)
         for _ in range(_REGISTER_TRIES):
             with redis_errors("schedule_recurring"):
                 pipe = self._s.redis.pipeline(transaction=False)  # see _read_versioned
@@ -200,7 +206,7 @@ class CronTicker:
                 version, old_text, old_next = pipe.execute()
             if old_text is not None and old_text.decode() == text:
                 return
-            now = self._s.now_ms()
+            now = self._s.now_ms(keys)
             args: list[Any] = [
                 spec.name,
                 text,
@@ -245,20 +251,25 @@ class CronTicker:
 
     def unregister(self, name: str) -> bool:
         with redis_errors("unschedule_recurring"):
+            keys = self._s.schedule_keys(name)
             pipe = self._s.redis.pipeline(transaction=True)
-            pipe.hdel(self._s.keys.cron, name)
-            pipe.zrem(self._s.keys.cron_next, name)
-            pipe.hdel(self._s.keys.cron_unreadable, name)
+            pipe.hdel(keys.cron, name)
+            pipe.zrem(keys.cron_next, name)
+            pipe.hdel(keys.cron_unreadable, name)
             removed, _, set_aside = pipe.execute()
         return bool(removed or set_aside)
 
     def all(self) -> dict[str, tuple[RecurringSchedule, float | None]]:
+        specs: dict[bytes, bytes] = {}
+        slots: dict[bytes, float] = {}
         with redis_errors("recurring"):
-            pipe = self._s.redis.pipeline(transaction=True)
-            pipe.hgetall(self._s.keys.cron)
-            pipe.zrange(self._s.keys.cron_next, 0, -1, withscores=True)
-            specs, nexts = pipe.execute()
-        slots = {name: score / 1000 for name, score in nexts}
+            for keys in self._s.shard_keys():
+                pipe = self._s.redis.pipeline(transaction=True)
+                pipe.hgetall(keys.cron)
+                pipe.zrange(keys.cron_next, 0, -1, withscores=True)
+                shard_specs, nexts = pipe.execute()
+                specs.update(shard_specs)
+                slots.update((name, score / 1000) for name, score in nexts)
         out: dict[str, tuple[RecurringSchedule, float | None]] = {}
         for name, text in specs.items():
             try:
@@ -273,11 +284,16 @@ class CronTicker:
     def unreadable(self) -> dict[str, tuple[str, bytes]]:
         """Specs that cannot be read: name -> (why, the spec's raw bytes). Those set aside,
         and those no ticker has found yet."""
+        specs: dict[bytes, bytes] = {}
+        set_aside: dict[bytes, bytes] = {}
         with redis_errors("unreadable_recurring"):
-            pipe = self._s.redis.pipeline(transaction=True)
-            pipe.hgetall(self._s.keys.cron)
-            pipe.hgetall(self._s.keys.cron_unreadable)
-            specs, set_aside = pipe.execute()
+            for keys in self._s.shard_keys():
+                pipe = self._s.redis.pipeline(transaction=True)
+                pipe.hgetall(keys.cron)
+                pipe.hgetall(keys.cron_unreadable)
+                shard_specs, shard_aside = pipe.execute()
+                specs.update(shard_specs)
+                set_aside.update(shard_aside)
         out: dict[str, tuple[str, bytes]] = {}
         for raw_name, text in specs.items():
             name = raw_name.decode(errors="backslashreplace")
@@ -294,18 +310,24 @@ class CronTicker:
         return out
 
     def tick(self) -> float:
-        """Fire what is due; return seconds until the next slot (capped at an hour)."""
-        keys = self._s.keys
+        """Fire what is due on every shard; return seconds until the next slot (capped at
+        an hour)."""
+        with redis_errors("tick_cron"):
+            shards = self._s.shard_keys()
+        return min(self._tick(keys) for keys in shards)
+
+    def _tick(self, keys: Keys) -> float:
+        """:meth:`tick` for the schedules of one shard, by that shard's clock."""
         with redis_errors("tick_cron"):
             while True:
-                now = self._s.now_ms()
+                now = self._s.now_ms(keys)
                 due: list[tuple[bytes, float]] = self._s.redis.zrangebyscore(  # type: ignore[assignment]
                     keys.cron_next, "-inf", now, start=0, num=_TICK_BATCH, withscores=True
                 )
                 if not due:
                     break
                 names = [n for n, _ in due]  # bytes: a name that is not UTF-8 is set aside
-                versions, specs = self._read_versioned(names)
+                versions, specs = self._read_versioned(keys, names)
                 for name, (_, slot), text, version in zip(
                     names, due, specs, versions, strict=False
                 ):
@@ -316,19 +338,18 @@ class CronTicker:
                         spec = RecurringSchedule.from_json(name.decode(), text)
                         spec.next_after(int(slot))
                     except (CorruptRecord, UnicodeDecodeError, ValueError, KeyError) as exc:
-                        self._set_aside(name, text, str(exc))
+                        self._set_aside(keys, name, text, str(exc))
                         continue
-                    self._fire(spec, (version or b"0").decode(), int(slot), now)
+                    self._fire(keys, spec, (version or b"0").decode(), int(slot), now)
             head: list[tuple[bytes, float]] = self._s.redis.zrange(  # type: ignore[assignment]
                 keys.cron_next, 0, 0, withscores=True
             )
         if not head:
             return 3600.0
-        return max(0.0, min(3600.0, (head[0][1] - self._s.now_ms()) / 1000))
+        return max(0.0, min(3600.0, (head[0][1] - self._s.now_ms(keys)) / 1000))
 
-    def _set_aside(self, name: bytes, text: bytes, reason: str) -> None:
+    def _set_aside(self, keys: Keys, name: bytes, text: bytes, reason: str) -> None:
         """Move an unreadable spec out of the way of the others, logging it once."""
-        keys = self._s.keys
         code = self._s.scripts.run(
             "quarantine_cron",
             [keys.cron, keys.cron_next, keys.cron_unreadable],
@@ -343,7 +364,7 @@ class CronTicker:
             )
 
     def _read_versioned(
-        self, names: Sequence[str | bytes]
+        self, keys: Keys, names: Sequence[str | bytes]
     ) -> tuple[list[bytes | None], list[bytes | None]]:
         """The versions, then the specs, of ``names``.
 
@@ -352,12 +373,14 @@ class CronTicker:
         version is current, i.e. only while the spec read is the current one.
         """
         pipe = self._s.redis.pipeline(transaction=False)
-        pipe.hmget(self._s.keys.cron_version, names)
-        pipe.hmget(self._s.keys.cron, names)
+        pipe.hmget(keys.cron_version, names)
+        pipe.hmget(keys.cron, names)
         versions, specs = pipe.execute()
         return versions, specs
 
-    def _fire(self, spec: RecurringSchedule, version: str, slot: int, now: int) -> Result:
+    def _fire(
+        self, keys: Keys, spec: RecurringSchedule, version: str, slot: int, now: int
+    ) -> Result:
         """Fire ``slot`` of ``spec`` as read at ``version``; REFUSED if anything moved since."""
         if now - slot <= MISFIRE_GRACE_MS:
             fire: int | None = slot
@@ -373,7 +396,6 @@ class CronTicker:
                 spec.misfire,
                 "firing once for the newest" if fire is not None else "skipping them",
             )
-        keys = self._s.keys
         code = self._s.scripts.run(
             "fire_cron",
             [keys.cron, keys.cron_next, keys.tasks, keys.due, keys.cron_version],
@@ -395,10 +417,14 @@ class CronTicker:
 
     def heartbeat(self, period_s: float) -> None:
         """Log one line: the schedules, the slots fired since the last line, the next slot."""
+        nexts: list[tuple[bytes, float]] = []
         with redis_errors("cron heartbeat"):
-            nexts: list[tuple[bytes, float]] = self._s.redis.zrange(  # type: ignore[assignment]
-                self._s.keys.cron_next, 0, -1, withscores=True
-            )
+            for keys in self._s.shard_keys():
+                found: list[tuple[bytes, float]] = self._s.redis.zrange(  # type: ignore[assignment]
+                    keys.cron_next, 0, -1, withscores=True
+                )
+                nexts += found
+        nexts.sort(key=lambda entry: entry[1])
         fired, self.fired = self.fired, 0
         if not nexts:
             log.info(

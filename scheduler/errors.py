@@ -21,6 +21,23 @@ class InvalidInput(SchedulerError, ValueError):
     """The call was rejected before anything was written."""
 
 
+class ShardsMismatch(InvalidInput):
+    """The namespace is stored with another shard count than this Scheduler was given:
+    nothing was written. Every producer and worker of a namespace must name the same count
+    (or none, to use the stored one); changing it for a namespace that holds data is not
+    supported (README: Scaling out)."""
+
+    def __init__(self, namespace: str, stored: int, wanted: int) -> None:
+        super().__init__(
+            f"namespace {namespace!r} has {stored} shard{'s' if stored != 1 else ''} in "
+            f"Redis, but shards={wanted} was asked: every process of a namespace must use "
+            f"the same count (leave it out to use the stored one); nothing was written"
+        )
+        self.namespace = namespace
+        self.stored = stored
+        self.wanted = wanted
+
+
 class RedisUnavailable(SchedulerError):
     """Redis could not be reached or did not answer in time.
 

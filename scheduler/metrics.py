@@ -284,9 +284,12 @@ class NamespaceCollector(Collector):
 def namespace_snapshot(scheduler: Scheduler) -> dict[str, float]:
     """Counts by state, the oldest due task's age and the workers alive, from Redis."""
     stats = scheduler.stats()
-    now_ms = scheduler.now_ms()
-    first: Any = scheduler.redis.zrange(scheduler.keys.due, 0, 0, withscores=True)
-    oldest = max(0.0, (now_ms - float(first[0][1])) / 1000) if first else 0.0
+    oldest = 0.0
+    for keys in scheduler.shard_keys():
+        first: Any = scheduler.redis.zrange(keys.due, 0, 0, withscores=True)
+        if first:
+            age = (scheduler.now_ms(keys) - float(first[0][1])) / 1000
+            oldest = max(oldest, age)
     return {
         "due": stats.due,
         "scheduled": stats.scheduled,

@@ -69,12 +69,34 @@ class _Done:
     error: BaseException | None
 
 
+@dataclass(frozen=True)
 class _Wake:
-    pass
+    """Look for due tasks: on shard ``shard``, or on every shard (None)."""
+
+    shard: int | None = None
 
 
 _WAKE = _Wake()
 _Event = _Done | _Wake
+
+
+@dataclass
+class _Turn:
+    """When to claim from one shard next.
+
+    A shard whose last claim filled its batch (``more_due``) or that was woken is asked
+    again at once; one that returned less is left alone until its wake message, its next
+    due time or lease expiry (``wake_at``), at most ``MAX_IDLE_S``; one whose call failed,
+    until ``wake_at`` after a backoff.
+    """
+
+    more_due: bool = True
+    wake_at: float = 0.0
+    backoff: float = 0.0
+    previous_claim: str = ""
+
+    def ready(self, now: float) -> bool:
+        return (self.backoff == 0 and self.more_due) or now >= self.wake_at
 
 
 class Worker:
@@ -84,6 +106,11 @@ class Worker:
     functions work too. A handler that returns finishes its task; one that raises
     is retried with backoff (``duetime.retry``) and dead-lettered after its last
     attempt. A task type without a handler is dead-lettered at once, with a log line.
+
+    In a sharded namespace (``Scheduler(shards=N)``) the worker claims from every shard,
+    one claim per shard in turn, starting from a different shard each round so that no
+    shard starves; a shard that had nothing due is not asked again until its wake
+    message, its next due time or ``MAX_IDLE_S``.
 
     Many workers, in many processes and machines, may share a namespace. Each holds
     the tasks it runs under a lease of ``lease_s`` seconds that it renews while they
@@ -220,107 +247,140 @@ class Worker:
             self._finish(to_ack)
 
     def _loop_until_stopped(self, to_ack: list[Lease]) -> None:
-        more_due = True
-        wake_at = 0.0
+        # One per shard, made once the shard count is known (Redis may be down at start).
+        turns: list[_Turn] = []
+        rotation = 0
         stop_deadline: float | None = None
+        # After a failed ack or shard-count read: nothing is sent before retry_at.
         backoff = 0.0
+        retry_at = 0.0
         refusals = RefusalLog(log, "worker", MAX_REFUSED_BACKOFF_S)
-        previous_claim = ""
         while True:
             room = self.concurrency - len(self._held)
+            now = time.monotonic()
             if self._stopping.is_set():
                 if stop_deadline is None:
-                    stop_deadline = time.monotonic() + self.shutdown_grace_s
+                    stop_deadline = now + self.shutdown_grace_s
                     log.info("stopping: waiting for %s", counted(len(self._held), "running task"))
-                if not self._held or self._abort.is_set() or time.monotonic() >= stop_deadline:
+                if not self._held or self._abort.is_set() or now >= stop_deadline:
                     break
-                timeout = max(0.0, stop_deadline - time.monotonic())
-            elif room > 0 and backoff == 0 and (more_due or time.monotonic() >= wake_at):
+                timeout = max(0.0, stop_deadline - now)
+            elif backoff:
+                timeout = max(0.0, min(retry_at - now, MAX_IDLE_S))
+            elif room > 0 and (not turns or any(t.ready(now) for t in turns)):
                 timeout = 0.0
             elif room > 0:
-                timeout = max(0.0, min(wake_at - time.monotonic(), MAX_IDLE_S))
+                timeout = max(0.0, min(min(t.wake_at for t in turns) - now, MAX_IDLE_S))
             else:
                 timeout = MAX_IDLE_S
             if self._deadlines:
                 first = min(deadline for deadline, _ in self._deadlines.values())
                 timeout = max(0.0, min(timeout, first - time.monotonic()))
 
-            woken = self._collect(to_ack, timeout)
-            more_due = more_due or woken
+            for shard in self._collect(to_ack, timeout):
+                for i, turn in enumerate(turns):
+                    if shard is None or shard == i:
+                        turn.more_due = True
             self._time_out(to_ack)
-            if backoff and time.monotonic() < wake_at:
+            if backoff and time.monotonic() < retry_at:
                 continue
             called = bool(to_ack)
             try:
                 if to_ack:
                     self._ack(to_ack)
-                room = self.concurrency - len(self._held)
-                if (
-                    not self._stopping.is_set()
-                    and room > 0
-                    and (more_due or time.monotonic() >= wake_at)
-                ):
-                    limit = min(room, MAX_CLAIM_BATCH)
+                if not turns:
+                    turns = [_Turn() for _ in self.scheduler.shard_keys()]
                     called = True
-                    sent = time.monotonic()
-                    got = worker_protocol.claim(
-                        self.scheduler, self.lease_ms, limit, previous_claim
-                    )
-                    previous_claim = got.claim_id
-                    for task in got.tasks:
-                        self._observe(
-                            "claim",
-                            lease_of(task),
-                            True,
-                            sent,
-                            task.attempt,
-                            task=task,
-                            claimed_at=got.now_ms / 1000,
-                        )
-                        self._dispatch(task)
-                    if got.buried:
-                        log.warning(
-                            "%s out of attempts after lost leases",
-                            counted(got.buried, "task ran", "tasks ran"),
-                        )
-                    self._report_bad_data(got, sent)
-                    more_due = len(got.tasks) + len(got.unreadable) == limit
-                    wake_at = time.monotonic() + (
-                        MAX_IDLE_S
-                        if got.next_wake_ms is None
-                        else max(0.0, (got.next_wake_ms - got.now_ms) / 1000)
-                    )
-                backoff = 0.0
-                refusals.allowed()
-                if called:
-                    self.scheduler.outage.recovered()
             except redis.RedisError as exc:
-                if is_refusal(exc):
-                    backoff = min(MAX_REFUSED_BACKOFF_S, max(1.0, backoff * 2))
-                    refusals.refused(exc)
-                elif isinstance(exc, redis.ConnectionError | redis.TimeoutError):
-                    # Retry within a second, so work resumes soon after Redis does; the
-                    # outage log keeps the log from saying so every time.
-                    backoff = min(1.0, max(0.05, backoff * 2))
-                    self.scheduler.outage.failed(exc)
-                else:
-                    backoff = min(1.0, max(0.05, backoff * 2))
-                    log.warning("Redis call failed, retrying in %.2fs: %s", backoff, exc)
-                more_due = True
-                wake_at = time.monotonic() + backoff
+                backoff = self._backed_off(exc, backoff, refusals)
+                retry_at = time.monotonic() + backoff
+                continue
+            backoff = 0.0
+            if not self._stopping.is_set() and self.concurrency > len(self._held):
+                called = self._claim_round(turns, rotation, refusals) or called
+                rotation = (rotation + 1) % len(turns)
+            if called and not any(t.backoff for t in turns):
+                refusals.allowed()
+                self.scheduler.outage.recovered()
 
-    def _collect(self, to_ack: list[Lease], timeout: float) -> bool:
-        """Wait up to ``timeout`` for events, then take all that are queued."""
-        woken = False
+    def _claim_round(self, turns: list[_Turn], rotation: int, refusals: RefusalLog) -> bool:
+        """One claim from each shard that is ready, starting at shard ``rotation``, while
+        there is room; the room is shared among the ready shards. True if any was asked."""
+        n = len(turns)
+        now = time.monotonic()
+        ready = [i for i in (rotation + k for k in range(n)) if turns[i % n].ready(now)]
+        called = False
+        for asked, i in enumerate(ready):
+            turn = turns[i % n]
+            room = self.concurrency - len(self._held)
+            if room <= 0:
+                break
+            limit = min(room, MAX_CLAIM_BATCH, -(-room // (len(ready) - asked)))
+            called = True
+            sent = time.monotonic()
+            try:
+                got = worker_protocol.claim(
+                    self.scheduler, self.lease_ms, limit, turn.previous_claim, i % n
+                )
+            except redis.RedisError as exc:
+                turn.backoff = self._backed_off(exc, turn.backoff, refusals)
+                turn.more_due = True
+                turn.wake_at = time.monotonic() + turn.backoff
+                continue
+            turn.backoff = 0.0
+            turn.previous_claim = got.claim_id
+            for task in got.tasks:
+                self._observe(
+                    "claim",
+                    lease_of(task),
+                    True,
+                    sent,
+                    task.attempt,
+                    task=task,
+                    claimed_at=got.now_ms / 1000,
+                )
+                self._dispatch(task)
+            if got.buried:
+                log.warning(
+                    "%s out of attempts after lost leases",
+                    counted(got.buried, "task ran", "tasks ran"),
+                )
+            self._report_bad_data(got, sent)
+            turn.more_due = len(got.tasks) + len(got.unreadable) == limit
+            turn.wake_at = time.monotonic() + (
+                MAX_IDLE_S
+                if got.next_wake_ms is None
+                else max(0.0, (got.next_wake_ms - got.now_ms) / 1000)
+            )
+        return called
+
+    def _backed_off(self, exc: redis.RedisError, backoff: float, refusals: RefusalLog) -> float:
+        """Log a failed call as the kind of failure it is; the next, longer, backoff."""
+        if is_refusal(exc):
+            refusals.refused(exc)
+            return min(MAX_REFUSED_BACKOFF_S, max(1.0, backoff * 2))
+        backoff = min(1.0, max(0.05, backoff * 2))
+        if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            # Retry within a second, so work resumes soon after Redis does; the outage log
+            # keeps the log from saying so every time.
+            self.scheduler.outage.failed(exc)
+        else:
+            log.warning("Redis call failed, retrying in %.2fs: %s", backoff, exc)
+        return backoff
+
+    def _collect(self, to_ack: list[Lease], timeout: float) -> set[int | None]:
+        """Wait up to ``timeout`` for events, then take all that are queued. Returns the
+        shards woken (None: every shard)."""
+        woken: set[int | None] = set()
         try:
             event = self._events.get(timeout=timeout) if timeout > 0 else self._events.get_nowait()
         except queue.Empty:
-            return False
+            return woken
         while True:
             if isinstance(event, _Done):
                 self._settle(event, to_ack)
             else:
-                woken = True
+                woken.add(event.shard)
             try:
                 event = self._events.get_nowait()
             except queue.Empty:
@@ -455,11 +515,19 @@ class Worker:
             )
 
     def _ack(self, to_ack: list[Lease]) -> None:
+        """Ack ``to_ack``, one call per shard; the leases of a shard whose call failed stay
+        in ``to_ack`` (the error is raised once the other shards' acks are settled)."""
         with self._held_lock:
             self._settling.update(to_ack)
+        settled: list[tuple[Lease, bool]] = []
+        failed: redis.RedisError | None = None
         sent = time.monotonic()
-        results = worker_protocol.ack(self.scheduler, to_ack)
-        settled = list(zip(to_ack, results, strict=False))
+        for positions in self.scheduler.by_shard(tid for tid, _ in to_ack).values():
+            part = [to_ack[p] for p in positions]
+            try:
+                settled += zip(part, worker_protocol.ack(self.scheduler, part), strict=True)
+            except redis.RedisError as exc:
+                failed = failed or exc
         with self._held_lock:
             for lease, _ in settled:
                 self._held.pop(lease, None)
@@ -473,7 +541,10 @@ class Worker:
                 log.warning(
                     "ack of %s refused: its lease was taken over or it was cancelled", lease[0]
                 )
-        to_ack.clear()
+        done = {lease for lease, _ in settled}
+        to_ack[:] = [lease for lease in to_ack if lease not in done]
+        if failed is not None:
+            raise failed
 
     def _finish(self, to_ack: list[Lease]) -> None:
         self._collect(to_ack, 0)
@@ -634,7 +705,9 @@ class Worker:
                 ignore_subscribe_messages=True
             )
             try:
-                pubsub.subscribe(self.scheduler.keys.wake)
+                # One channel per shard; a message names the shard that has a new head.
+                channels = {k.wake.encode(): i for i, k in enumerate(self.scheduler.shard_keys())}
+                pubsub.subscribe(*channels)
                 # A message published while we were not subscribed is lost: look once.
                 self._events.put(_WAKE)
                 while not self._halt.is_set():
@@ -643,7 +716,10 @@ class Worker:
                     delay = 0.05
                     refusals.allowed()
                     if message is not None:
-                        self._events.put(_WAKE)
+                        channel = message.get("channel")
+                        if isinstance(channel, str):
+                            channel = channel.encode()
+                        self._events.put(_Wake(channels.get(channel)))
             except Exception as exc:  # the listener must outlive any connection trouble
                 if is_refusal(exc):
                     # Without wake-ups the worker still claims every MAX_IDLE_S.

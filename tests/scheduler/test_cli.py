@@ -17,7 +17,8 @@ import pytest
 from duetime import NewTask, Scheduler, Status, worker_protocol
 from duetime.chaos.system.redis_server import RedisServer
 from duetime.cli import build_parser
-from tests.conftest import ROOT
+from tests.conftest import ROOT, readme_block
+from tests.scheduler.test_topologies import _wait_in_sync
 from tests.scheduler.test_validation import snapshot
 
 
@@ -132,6 +133,33 @@ BAD_FLAGS = [
     pytest.param("dead", ["retry", "a\nb"], "printable", id="retry-newline"),
     pytest.param("dead", ["purge", "a\x01b"], "printable", id="purge-control"),
     pytest.param("nonsense", [], "invalid choice", id="no-such-command"),
+    pytest.param(
+        "schedule", ["--at", "1", "--durability", "fast"], "expected none, wait:N", id="dur-word"
+    ),
+    pytest.param("schedule", ["--at", "1", "--durability", "wait"], "wait:N", id="dur-no-count"),
+    pytest.param("schedule", ["--at", "1", "--durability", "wait:x"], "wait:N", id="dur-count-x"),
+    pytest.param("schedule", ["--at", "1", "--durability", "wait:-1"], "wait:N", id="dur-neg"),
+    pytest.param("schedule", ["--at", "1", "--durability", "wait:0"], "use none", id="dur-wait-0"),
+    pytest.param("schedule", ["--at", "1", "--durability", "waitaof:1001"], "1000", id="dur-1001"),
+    pytest.param(
+        "schedule", ["--at", "1", "--durability", "wait:" + "9" * 5000], "wait:N", id="dur-huge"
+    ),
+    pytest.param(
+        "schedule", ["--at", "1", "--durability", "none,timeout=1"], "no timeout", id="dur-none-t"
+    ),
+    pytest.param(
+        "schedule", ["--at", "1", "--durability", "wait:1,timeout=x"], "seconds", id="dur-t-x"
+    ),
+    pytest.param(
+        "schedule", ["--at", "1", "--durability", "wait:1,timeout=nan"], "timeout_s", id="dur-nan"
+    ),
+    pytest.param(
+        "schedule", ["--at", "1", "--durability", "wait:1,timeout=-1"], "timeout_s", id="dur-t-neg"
+    ),
+    pytest.param(
+        "schedule", ["--at", "1", "--durability", "wait:1,lag=1"], "timeout=SECONDS", id="dur-key"
+    ),
+    pytest.param("stats", ["--durability", "wait:1"], "unrecognized", id="dur-on-stats"),
 ]
 
 
@@ -413,3 +441,57 @@ def test_dead_purge_of_many_counts_on_stderr_while_it_runs(sched: Scheduler) -> 
     assert sched.stats().dead == 0
     bad = cli("dead", "purge", *base_flags(sched), "--progress-after", "-1")
     assert bad.returncode == 2 and "--progress-after must be from 0 to 86400" in bad.stderr
+
+
+def _script_calls(server: RedisServer, command: str) -> int:
+    with server.client(decode_responses=True) as c:
+        return int(c.info("commandstats").get(f"cmdstat_{command}", {"calls": 0})["calls"])
+
+
+def test_schedule_waits_for_waitaof_and_says_when_a_replica_does_not_confirm(
+    valkey_with_replica: tuple[RedisServer, RedisServer],
+) -> None:
+    primary, replica = valkey_with_replica
+    _wait_in_sync(replica)
+    line = readme_block("durability-cli").strip()
+    assert "redis://127.0.0.1:6379/0" in line and "--durability waitaof:1" in line
+    readme = line.replace("redis://127.0.0.1:6379/0", primary.url).split()
+    assert readme[:3] == ["python", "-m", "duetime"]
+    out = cli(*readme[3:])
+    assert out.returncode == 0 and out.stdout == "welcome-42\n", out.stderr
+    assert _script_calls(primary, "waitaof") >= 1
+    keys = Scheduler.from_url(primary.url, namespace="shop").keys
+    with replica.client() as on_replica:
+        assert on_replica.hexists(keys.tasks, "welcome-42")  # confirmed: the replica has it
+    base = ["schedule", "--url", primary.url, "--namespace", "cli-durable", "--type", "t"]
+    replica.pause()
+    try:
+        late = cli(*base, "--at", "0", "--id", "late", "--durability", "waitaof:1,timeout=0.5")
+    finally:
+        replica.resume()
+    assert late.returncode == 1 and late.stdout == ""
+    assert late.stderr.count("\n") == 1 and "Traceback" not in late.stderr
+    assert "WAITAOF 1 1 confirmed [1, 0] within 0.5s" in late.stderr, late.stderr
+    assert "retry with task_id='late'" in late.stderr
+    again = cli(*base, "--at", "0", "--id", "late", "--durability", "waitaof:1")
+    assert again.returncode == 0 and "already exists" in again.stderr  # the retry is safe
+
+
+def test_schedule_waits_for_wait_and_a_server_without_waitaof_refuses_it(
+    system_with_replica: tuple[RedisServer, RedisServer],
+) -> None:
+    primary, replica = system_with_replica
+    if primary.version >= (7, 2):
+        pytest.skip(f"this redis-server ({primary.version}) has WAITAOF")
+    _wait_in_sync(replica)
+    base = ["schedule", "--url", primary.url, "--namespace", "cli-wait", "--type", "t"]
+    out = cli(*base, "--at", "0", "--id", "one", "--durability", "wait:1")
+    assert out.returncode == 0 and out.stdout == "one\n", out.stderr
+    assert _script_calls(primary, "wait") >= 1
+    with primary.client() as root:
+        before = snapshot(root)
+        refused = cli(*base, "--at", "0", "--id", "two", "--durability", "waitaof:1")
+        assert snapshot(root) == before  # nothing written
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert "which has no WAITAOF: durability fsync=True needs Redis 7.2" in refused.stderr

@@ -84,21 +84,21 @@ def test_an_id_in_use_is_refused_until_its_task_finishes(sched: Scheduler) -> No
         assert result.task_id == tid
         return result.created
 
-    def claim_one() -> Task:
-        (task,) = worker_protocol.claim(sched, 60_000, 1).tasks
+    def claim_one(tid: str) -> Task:
+        (task,) = worker_protocol.claim(sched, 60_000, 1, shard=sched.shard_of(tid)).tasks
         return task
 
     assert submit("pending", 2_000_000_000) is True
     assert submit("pending", 2_000_000_000) is False  # a producer's retry after a timeout
     assert submit("running") is True
-    running = claim_one()
+    running = claim_one("running")
     assert submit("running") is False
     assert submit("retrying") is True
-    retrying = claim_one()
+    retrying = claim_one("retrying")
     worker_protocol.fail(sched, retrying.task_id, retrying.token, "boom", 60_000)
     assert submit("retrying") is False
     sched.schedule_task(0, None, task_type="t", task_id="dead", max_attempts=1)
-    dying = claim_one()
+    dying = claim_one("dead")
     worker_protocol.fail(sched, dying.task_id, dying.token, "boom", None)
     assert submit("dead") is False  # a dead letter keeps its id until purged
     assert sched.purge_dead("dead") == 1

@@ -23,7 +23,7 @@ from tests.conftest import ROOT, Clock, Executions, WorkerProcesses
 
 
 def cron_task_slots(s: Scheduler, name: str) -> list[int]:
-    ids = [k.decode() for k in s.redis.hkeys(s.keys.tasks)]
+    ids = [k.decode() for k in s.redis.hkeys(s.schedule_keys(name).tasks)]
     return sorted(int(i.rsplit(":", 1)[1]) for i in ids if i.startswith(f"cron:{name}:"))
 
 
@@ -180,7 +180,7 @@ def test_cron_processes_killed_and_restarted_fire_each_slot_once(
 
 def read_as_ticker(s: Scheduler, name: str) -> tuple[RecurringSchedule, str]:
     """A spec and its version, read as ``tick`` reads them."""
-    (version,), (text,) = s._cron._read_versioned([name])
+    (version,), (text,) = s._cron._read_versioned(s.keys, [name])
     assert text is not None
     return RecurringSchedule.from_json(name, text), (version or b"0").decode()
 
@@ -195,7 +195,9 @@ def test_a_ticker_holding_the_old_spec_cannot_fire_it(clocked: Scheduler, clock:
     clocked.schedule_recurring("r", "*/10 * * * * *", task_type="t", task_data={"v": 2})
     assert clocked.recurring()["r"][1] == nxt  # same expression: the same next slot
     clock.ms = slot
-    assert clocked._cron._fire(old, version, slot, slot) == Result.REFUSED  # stale version
+    assert (
+        clocked._cron._fire(clocked.keys, old, version, slot, slot) == Result.REFUSED
+    )  # stale version
     assert cron_task_slots(clocked, "r") == []
     clocked.tick_cron()
     info = clocked.get(f"cron:r:{slot}")

@@ -40,12 +40,12 @@ def renew_and_finish(s: Scheduler, lease: Lease, finish: str) -> None:
 @pytest.mark.topologies(quick=True)
 def test_nothing_is_claimed_before_its_due_time(clocked: Scheduler, clock: Clock) -> None:
     tid = clocked.schedule_task(clock.ms / 1000 + 10, None)
-    got = worker_protocol.claim(clocked, 1000, 10)
+    got = worker_protocol.claim(clocked, 1000, 10, shard=clocked.shard_of(tid))
     assert got.tasks == [] and got.next_wake_ms == clock.ms + 10_000
     clock.advance(9.999)
-    assert worker_protocol.claim(clocked, 1000, 10).tasks == []
+    assert worker_protocol.claim(clocked, 1000, 10, shard=clocked.shard_of(tid)).tasks == []
     clock.advance(0.001)
-    (task,) = worker_protocol.claim(clocked, 1000, 10).tasks
+    (task,) = worker_protocol.claim(clocked, 1000, 10, shard=clocked.shard_of(tid)).tasks
     assert task.task_id == tid and task.attempt == 1
 
 
@@ -62,11 +62,13 @@ def test_expired_lease_is_taken_over_and_the_stale_holder_is_fenced(
     clocked: Scheduler, clock: Clock
 ) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, None)
-    (first,) = worker_protocol.claim(clocked, 1000, 1).tasks
+    (first,) = worker_protocol.claim(clocked, 1000, 1, shard=clocked.shard_of(tid)).tasks
     clock.advance(0.5)
-    assert worker_protocol.claim(clocked, 1000, 1).tasks == []  # lease still held
+    assert (
+        worker_protocol.claim(clocked, 1000, 1, shard=clocked.shard_of(tid)).tasks == []
+    )  # lease still held
     clock.advance(0.6)
-    (second,) = worker_protocol.claim(clocked, 1000, 1).tasks
+    (second,) = worker_protocol.claim(clocked, 1000, 1, shard=clocked.shard_of(tid)).tasks
     assert second.task_id == tid and second.attempt == 2
     assert second.idempotency_key == first.idempotency_key
     # The first holder can change nothing any more.
@@ -85,11 +87,15 @@ def test_retry_dead_does_not_reissue_the_token_of_an_earlier_holder(
     clocked: Scheduler, clock: Clock, finish: str
 ) -> None:
     tid = clocked.schedule_task(clock.ms / 1000, None, max_attempts=1)
-    (stale,) = worker_protocol.claim(clocked, 1000, 1).tasks  # its worker is paused
+    (stale,) = worker_protocol.claim(
+        clocked, 1000, 1, shard=clocked.shard_of(tid)
+    ).tasks  # its worker is paused
     clock.advance(1.001)
-    assert worker_protocol.claim(clocked, 1000, 1).buried == 1  # out of attempts
+    assert (
+        worker_protocol.claim(clocked, 1000, 1, shard=clocked.shard_of(tid)).buried == 1
+    )  # out of attempts
     clocked.retry_dead(tid)
-    (fresh,) = worker_protocol.claim(clocked, 1000, 1).tasks
+    (fresh,) = worker_protocol.claim(clocked, 1000, 1, shard=clocked.shard_of(tid)).tasks
     assert fresh.task_id == tid and fresh.attempt == stale.attempt == 1
     assert fresh.token > stale.token
     assert_fenced_out(clocked, (tid, stale.token))  # the paused worker resumes

@@ -42,7 +42,7 @@ def test_cli_names_the_refused_command_in_one_line_and_exits_1(
 def test_cli_names_the_commands_of_a_script_refused_inside(
     acl_users: AclUsers, namespace: str
 ) -> None:
-    no_zadd = acl_users.make(BASE + "+ping +evalsha +script|load +hsetnx +zrange +publish")
+    no_zadd = acl_users.make(BASE + "+ping +evalsha +script|load +get +hsetnx +zrange +publish")
     env = {"DUETIME_URL": url_of(no_zadd)}
     out = cli("schedule", "--namespace", namespace, "--type", "t", "--at", "0", env=env)
     assert out.returncode == 1 and "Traceback" not in out.stderr

@@ -488,15 +488,22 @@ def cluster_of_two_replicas() -> Iterator[LocalCluster]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("shards", [1, 3])
 def test_cluster_master_sigkilled_mid_run_loses_no_acknowledged_task(
-    cluster_of_two_replicas: LocalCluster, tmp_path: Path
+    cluster_of_two_replicas: LocalCluster, tmp_path: Path, shards: int
 ) -> None:
+    """With 3 shards, the master of shard 0 is killed: the workers (told no count: they
+    read it) keep claiming from the other two shards meanwhile."""
     local_cluster = cluster_of_two_replicas
     executions = Executions(tmp_path / "executions.jsonl")
     procs = WorkerProcesses(local_cluster.url, "killed", executions.path)
     s = Scheduler.from_url(
-        local_cluster.url, namespace="killed", durability=Durability(replicas=1, timeout_s=1)
+        local_cluster.url,
+        namespace="killed",
+        durability=Durability(replicas=1, timeout_s=1),
+        shards=shards,
     )
+    assert s.shards == shards
     stop, acked = threading.Event(), []
     producer = threading.Thread(target=_produce, args=(s, "k", stop, acked))
     concurrency, workers = 4, 2
@@ -506,7 +513,7 @@ def test_cluster_master_sigkilled_mid_run_loses_no_acknowledged_task(
         producer.start()
         time.sleep(2)
         before = len(acked)
-        local_cluster.master_of(s.keys.tasks).kill()
+        local_cluster.master_of(s.shard_keys()[0].tasks).kill()
         local_cluster.wait_ready()
         promoted = len(acked)
         time.sleep(3)

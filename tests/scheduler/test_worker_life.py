@@ -218,10 +218,12 @@ def test_a_bug_in_the_main_loop_still_hands_back_what_the_worker_holds(
     running, may_return = threading.Event(), threading.Event()
     real_claim = worker_protocol.claim
 
-    def claim(s: Scheduler, lease_ms: int, limit: int, previous: str) -> worker_protocol.Claimed:
+    def claim(
+        s: Scheduler, lease_ms: int, limit: int, previous: str, shard: int = 0
+    ) -> worker_protocol.Claimed:
         if running.is_set():
             raise ValueError("a bug in claim")
-        return real_claim(s, lease_ms, limit, previous)
+        return real_claim(s, lease_ms, limit, previous, shard)
 
     monkeypatch.setattr(worker_protocol, "claim", claim)
 

@@ -31,9 +31,10 @@ def _watch_parent(mountpoint: str, runtime_dir: str | None) -> None:
     while os.getppid() == parent:
         time.sleep(_WATCH_INTERVAL_S)
     _log.warning("parent %d died; unmounting %s", parent, mountpoint)
-    unmount(mountpoint, lazy=True)
+    # Before the unmount: it ends the FUSE loop, and the process may exit with it.
     if runtime_dir is not None:
         shutil.rmtree(runtime_dir, ignore_errors=True)
+    unmount(mountpoint, lazy=True)
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(_EXIT_GRACE_S)
     os._exit(1)
