@@ -12,17 +12,21 @@ from .partition_primary import PartitionPrimary
 from .poison import PoisonRecords
 from .power_loss import PowerLoss
 from .redis_process import KillRedis
+from .replication import FailoverPowerLoss, KillPrimary, LagReplica
 from .slow_disk import SlowDisk
 from .workers import KillWorker, PauseWorker
 
 __all__ = [
     "ClockSkew",
+    "FailoverPowerLoss",
     "Fault",
     "FaultSchedule",
     "FillMemory",
     "KillCronSchedulers",
+    "KillPrimary",
     "KillRedis",
     "KillWorker",
+    "LagReplica",
     "Nemesis",
     "NemesisContext",
     "NemesisUnavailable",

@@ -46,7 +46,7 @@ SIDE = ("producer-0",)
 CLIENT_NAME = re.compile(r"(producer|worker|cron|dispatcher)-\d+")
 # Name of the direct link the side's clients use.
 DIRECT_LINK = "primary-side"
-# Sentinel needs down-after (1 s here) plus an election; give it ample time.
+# Sentinel needs down-after (2 s here) plus an election; give it ample time.
 PROMOTION_TIMEOUT_S = 30.0
 # Sentinel demotes a returning old primary after 4 publish periods (8 s by default).
 DEMOTION_TIMEOUT_S = 45.0

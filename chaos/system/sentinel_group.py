@@ -23,11 +23,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
+from .node_disks import NodeDisks
 from .peer_links import PeerLinks
+from .promotion import (
+    Clock,
+    Pause,
+    Promotion,
+    Rejoin,
+    Strike,
+    Turns,
+    no_retry,
+    pause,
+    replica_in_sync,
+    strike_and_wait,
+    wait_for,
+)
 from .redis_server import (
     Persistence,
     RedisServer,
@@ -36,10 +50,22 @@ from .redis_server import (
     free_port,
 )
 
+if TYPE_CHECKING:
+    from .backends.power_disk import PowerDisk
+
 SERVICE = "duetime"
-# Short, so a SIGKILLed primary is replaced within a few seconds in tests.
-DOWN_AFTER_MS = 1000
+# Short, so a SIGKILLed primary is replaced within a few seconds in tests; above the ping
+# period (1 s) with a second to spare: after +switch-master a Sentinel restarts its
+# down-timer for the new primary and first pings it only a ping period later, so at
+# 1000 ms the new primary was often flagged down for a moment (4 failovers: 2 to 5
+# +sdown/-sdown of a live primary, and a second failover when two Sentinels agreed;
+# at 2000 ms: none).
+DOWN_AFTER_MS = 2000
 FAILOVER_TIMEOUT_MS = 5000
+# Sentinel's own periods (Redis 7.0+ ``SENTINEL DEBUG``): a restarted old primary is made a
+# replica once it has looked like a primary for 4 publish periods, found by an INFO every
+# info period; by default 8 s and 10 s, which would make every heal take ~11 s.
+SENTINEL_PERIODS_MS = {"info-period": 1000, "publish-period": 250}
 
 
 @dataclass
@@ -84,9 +110,20 @@ class Sentinel:
         )
         return self
 
+    def shorten_periods(self) -> None:
+        """Apply ``SENTINEL_PERIODS_MS``; a Sentinel without ``SENTINEL DEBUG`` (6.2) keeps
+        its defaults, so rejoining a restarted node just takes longer there."""
+        args = [x for item in SENTINEL_PERIODS_MS.items() for x in item]
+        with contextlib.suppress(redis.ResponseError):
+            self.call("SENTINEL", "DEBUG", *args)
+
     def call(self, *command: object) -> Any:
         with redis.Redis(
-            host=self.host, port=self.port, socket_timeout=2, decode_responses=True
+            host=self.host,
+            port=self.port,
+            socket_timeout=2,
+            decode_responses=True,
+            retry=no_retry(),
         ) as c:
             return c.execute_command(*command)
 
@@ -121,6 +158,11 @@ class SentinelGroup:
     links: PeerLinks | None = field(default=None, init=False)
     servers: list[RedisServer] = field(default_factory=list, init=False)
     watchers: list[Sentinel] = field(default_factory=list, init=False)
+    # Servers (by index: 0 the first primary) whose files sit on a power-loss disk.
+    disks: NodeDisks = field(default_factory=NodeDisks, init=False)
+    # Held by a replication nemesis for a whole strike and for a whole heal, so faults of
+    # several nemeses never interleave their steps on one topology.
+    strikes: Turns = field(default_factory=Turns, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.binary = self.binary or find_redis_server()
@@ -152,18 +194,26 @@ class SentinelGroup:
         try:
             if self.peer_links:
                 self.links = PeerLinks().start()
-            primary = RedisServer(self.persistence, binary=self.binary, extra=list(extra))
+            primary = RedisServer(
+                self.persistence,
+                binary=self.binary,
+                extra=list(extra),
+                data_dir=self.disks.data_dir(0),
+            )
             self.servers.append(primary)
             primary.start()
             if self.links is not None:
                 self.links.attach(primary)
-            for _ in range(self.replicas):
+            for index in range(1, self.replicas + 1):
                 # With peer links, a replica announces its link before it syncs.
                 replica_of = (
                     [] if self.links is not None else [f"replicaof {primary.host} {primary.port}"]
                 )
                 replica = RedisServer(
-                    self.persistence, binary=self.binary, extra=[*extra, *replica_of]
+                    self.persistence,
+                    binary=self.binary,
+                    extra=[*extra, *replica_of],
+                    data_dir=self.disks.data_dir(index),
                 )
                 self.servers.append(replica)
                 replica.start()
@@ -176,6 +226,8 @@ class SentinelGroup:
                 self.watchers.append(watcher)
                 watcher.start()
             self._wait(deadline, "replicas in sync and Sentinels that know each other", self._ready)
+            for watcher in self.watchers:
+                watcher.shorten_periods()
         except BaseException:
             self.stop()
             raise
@@ -226,15 +278,78 @@ class SentinelGroup:
     def failover_by_kill(self, timeout: float = 30.0) -> RedisServer:
         """SIGKILL the primary; return the replica the Sentinels promoted, once it says
         it is a primary."""
+        return self.kill_primary(timeout=timeout).promoted
+
+    def primaries(self) -> list[RedisServer]:
+        """The primary, as a list (a Cluster has several)."""
+        return [self.primary()]
+
+    def replicas_of(self, primary: RedisServer) -> list[RedisServer]:
+        """The running servers other than ``primary`` (all replicate it once in sync)."""
+        return [s for s in self.servers if s is not primary and s.running]
+
+    def kill_primary(
+        self,
+        primary: RedisServer | None = None,
+        *,
+        clock: Clock = time.time,
+        strike: Strike = RedisServer.kill,
+        timeout: float = 30.0,
+    ) -> Promotion:
+        """Strike the primary (SIGKILL unless ``strike`` says otherwise) and wait until
+        every Sentinel names a promoted replica, not as down, and it says ``role:master``
+        (``agreed_primary``). ``primary``, if given, must be the current one."""
         old = self.primary()
-        old.kill()
+        if primary is not None and primary is not old:
+            raise ValueError(f"{primary.host_port} is not the primary ({old.host_port} is)")
 
-        def promoted() -> bool:
+        def promoted() -> RedisServer | None:
             new = self.agreed_primary()
-            return new is not None and new is not old
+            return new if new is not None and new is not old else None
 
-        self._wait(time.monotonic() + timeout, "a promoted replica", promoted)
-        return self.primary()
+        return strike_and_wait(old, strike, clock, promoted, timeout)
+
+    def rejoin(
+        self, server: RedisServer, *, clock: Clock = time.time, timeout: float = 60.0
+    ) -> Rejoin:
+        """Start a killed ``server`` again on its port and wait until the Sentinels made it
+        a replica of the primary, it caught up, and every Sentinel lists it as a replica
+        that is up (so the next failover may pick it)."""
+        server.start(timeout=min(timeout, 60.0))
+        host, port = self.address(server)
+        followed: list[RedisServer] = []
+
+        def rejoined() -> bool:
+            primary = self.agreed_primary()
+            if primary is None or primary is server:
+                return False
+            followed.append(primary)
+            if not replica_in_sync(server, primary, self.address(primary)):
+                return False
+            for watcher in self.watchers:
+                replicas = map(_fields, watcher.call("SENTINEL", "REPLICAS", self.service))
+                entry = [f for f in replicas if (str(f["ip"]), int(f["port"])) == (host, port)]
+                if not entry or {"s_down", "o_down", "disconnected"} & _flags(entry[0]):
+                    return False
+            return True
+
+        wait_for(f"{server.host_port} to rejoin as a replica in sync", rejoined, timeout)
+        return Rejoin(server, followed[-1], clock())
+
+    def put_on_power_disks(self) -> None:
+        """Before ``start()``: every server keeps its files on a power-loss disk of its own
+        (each may become the primary). Raises ``PowerDiskUnavailable`` without FUSE."""
+        if self.servers:
+            raise RuntimeError("put the servers on power-loss disks before the group starts")
+        self.disks.attach(range(1 + self.replicas))
+
+    def disk_of(self, server: RedisServer) -> PowerDisk | None:
+        """The power-loss disk under ``server``'s files, if any."""
+        return self.disks.disk(self.servers.index(server))
+
+    def pause_replicas(self, primary: RedisServer, *, clock: Clock = time.time) -> Pause:
+        """SIGSTOP every replica of ``primary``; ``Pause.resume()`` sends SIGCONT."""
+        return pause(self.replicas_of(primary), clock)
 
     def _ready(self) -> bool:
         primary = self.servers[0]
@@ -265,6 +380,7 @@ class SentinelGroup:
             watcher.stop()
         for server in self.servers:
             server.stop()
+        self.disks.unmount()
         if self.links is not None:
             self.links.close()
 
@@ -280,7 +396,7 @@ _REPLICATION = ["repl-diskless-sync-delay 0"]
 
 
 def _info(server: RedisServer, section: str) -> dict[str, Any]:
-    with server.client(socket_timeout=2, decode_responses=True) as c:
+    with server.client(socket_timeout=2, decode_responses=True, retry=no_retry()) as c:
         return {str(k): v for k, v in c.info(section).items()}
 
 
@@ -293,3 +409,7 @@ def _fields(state: Any) -> dict[str, Any]:
     if isinstance(state, dict):
         return {str(k): v for k, v in state.items()}
     return dict(zip(state[::2], state[1::2], strict=True))
+
+
+def _flags(fields: dict[str, Any]) -> set[str]:
+    return set(str(fields.get("flags", "")).split(","))

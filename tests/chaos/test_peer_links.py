@@ -54,7 +54,7 @@ def test_nodes_and_sentinels_know_each_other_only_by_peer_links(
 def test_a_cut_link_stops_replication_but_not_a_direct_client(
     linked_group: SentinelGroup,
 ) -> None:
-    # Checked within Sentinel's down-after (1 s), before it promotes anything: after a
+    # Checked within Sentinel's down-after (2 s), before it promotes anything: after a
     # promotion the replicas would have left the old primary whatever the cut did.
     primary = linked_group.primary()
     assert linked_group.links is not None
