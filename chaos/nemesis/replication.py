@@ -23,9 +23,9 @@ evidence, ``old_offset`` (the old primary's replication offset just before the s
 either offset is unknown).
 
 A SIGSTOPped replica's kernel still receives the stream into its socket buffer, which
-it applies after SIGCONT: ``lag_replica`` leaves the promoted replica missing data only
-once the writes made during the pause outgrow that buffer (megabytes; the tests write
-~39 MB). Under a light load its ``missing_bytes`` is 0, like ``kill_primary``'s.
+it applies after SIGCONT: ``lag_replica`` therefore also closes the replicas' links on
+the primary's side once they are stopped, so every write of the pause is one the
+promoted replica lacks (``missing_bytes``), however light the load.
 """
 
 from __future__ import annotations
@@ -171,6 +171,11 @@ class LagReplica(Nemesis):
                 return None
             paused = replication.pause_replicas(primary, clock=clock)
             try:
+                # A stopped replica's kernel would still buffer the stream and apply it on
+                # SIGCONT; closing its link now makes it lag for real, as a slow or
+                # partitioned replica would.
+                with primary.client(socket_timeout=2) as c:
+                    c.client_kill_filter(_type="replica")
                 if ctx.stop.wait(self.lag_s):  # the run is ending: no strike
                     return None
 

@@ -7,9 +7,7 @@ promoted, as Sentinel and Cluster do.
 - ``WAIT 1``: a confirmed write is on a replica, and the best replica has it;
 - a primary that took writes alone, then rejoined as a replica, discards them (the
   ``partition_primary`` window, and why a power-lost primary's own disk does not matter
-  once a replica was promoted);
-- a SIGSTOPped replica still receives the stream into its socket: resumed after the
-  primary died, it has what the primary acknowledged while it was stopped.
+  once a replica was promoted).
 """
 
 from __future__ import annotations
@@ -82,17 +80,3 @@ def test_a_demoted_primary_discards_what_it_took_alone(primary_with_replicas: Se
         o.replicaof(new.host, new.port)  # told to step down: a replica of the new one
         wait_until(lambda: link_up(old) and offset(old) >= offset(new))
         assert (o.exists("before"), o.exists("alone"), o.exists("after")) == (1, 0, 1)
-
-
-def test_a_stopped_replica_still_receives_the_stream(primary_with_replicas: Servers) -> None:
-    primary, (replica,) = primary_with_replicas(1)
-    replica.pause()
-    with primary.client() as p:
-        for i in range(100):
-            p.set(f"k{i}", "x" * 200)
-        assert p.wait(1, 100) == 0  # the stopped replica acknowledges nothing
-    primary.kill()
-    replica.resume()
-    promoted = promote_best([replica])
-    with promoted.client() as client:
-        assert client.dbsize() == 100  # the kernel had buffered it all for the replica
