@@ -37,7 +37,7 @@ from duetime.chaos.system.backends import (
     check_backend,
 )
 from duetime.chaos.system.redis_server import RedisNotFound
-from duetime.chaos.system.run_config import NOT_APPLICABLE, RunConfig
+from duetime.chaos.system.run_config import CLUSTER, DEFAULTS, NOT_APPLICABLE, RunConfig
 from duetime.chaos.toxiproxy import cli as toxiproxy_cli
 
 from .config import ConfigError, config_help, expand_run_configs, parse_run_config
@@ -92,15 +92,33 @@ def not_applicable(
 ) -> str | None:
     """Why this run cannot be made, decided before anything starts; None if it can."""
     why = config.not_applicable(scenario.topologies)
-    if why is None and not config.is_default_topology:
-        if design is not REFERENCE:
-            why = (
-                f"published designs connect to one redis-server (redis.Redis.from_url): "
-                f"{design.name} cannot run on {config.label}"
-            )
-        elif backend != DEFAULT_BACKEND:
-            why = f"the {backend} backend runs one Redis of its image: {config.label} needs local"
+    if why is None and design is not REFERENCE:
+        why = design_not_applicable(config, design)
+    if why is None and not config.is_default_topology and backend != DEFAULT_BACKEND:
+        why = f"the {backend} backend runs one Redis of its image: {config.label} needs local"
     return why
+
+
+def design_not_applicable(config: RunConfig, design: Design) -> str | None:
+    """Why a published design cannot run under ``config`` (which itself can run), or None:
+    the designs run on one redis-server or behind Sentinel, as their users would."""
+    if config.topology == CLUSTER:
+        return (
+            f"published designs use a plain redis.Redis client and multi-key commands without "
+            f"hash tags, so they do not speak Redis Cluster: {design.name} cannot run on "
+            f"topology=cluster"
+        )
+    if config.durability != DEFAULTS["durability"]:
+        return (
+            f"published designs never wait for replicas or the AOF: {design.name} runs with "
+            f"durability=none only, not durability={config.durability}"
+        )
+    if config.server != DEFAULTS["server"]:
+        return (
+            f"published designs are measured on server={DEFAULTS['server']} only: "
+            f"{design.name} is not run on server={config.server}"
+        )
+    return None
 
 
 def not_applicable_results(

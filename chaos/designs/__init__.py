@@ -9,6 +9,12 @@ module that provides:
   contract of :mod:`duetime.chaos.designs.process`) and, if it has recurring tasks,
   ``python -m MODULE cron ...``.
 
+Every design's processes and producers get the run's URL: one redis-server's, or on
+``topology=replicated`` a ``redis+sentinel://`` URL, which each design turns into the
+client its users would make (:mod:`duetime.chaos.designs.redis_client`). Published
+designs do not run on a Cluster, nor with ``durability`` other than ``none``
+(``duetime.chaos.cli.design_not_applicable`` says why).
+
 Only the reference scheduler is held to expectations; the published designs are
 measured, not fixed (see each module's docstring for the choices made where its
 source is silent).

@@ -51,13 +51,14 @@ Failure windows:
 - Two dispatchers (an operator starts a second one, e.g. during a partition):
   both read the same due member; with no WATCH both transactions run: the second
   ZREM removes nothing but its RPUSH pushes again. The task runs twice.
-- The reply to EXEC is lost: ``connect(url)`` uses ``Redis.from_url``, whose
-  connections get ``Retry(NoBackoff(), 0)``, so redis-py 8 closes the connection
-  and raises the ``ConnectionError``; nothing is resent. The round stops; the
-  next round finds the member gone (applied) or still there (not applied) and
-  moves it once. A client built with ``redis.Redis(host=...)`` has three retries
-  by default: its pipeline, not WATCHing, resends MULTI..EXEC on a new connection
-  and the RPUSH runs twice.
+- The reply to EXEC is lost: ``connect(url)`` uses ``Redis.from_url`` (Sentinel's
+  ``master_for`` on a replicated topology), whose connections get
+  ``Retry(NoBackoff(), 0)``, so redis-py 8 closes the connection and raises the
+  ``ConnectionError``; nothing is resent. The round stops; the next round finds
+  the member gone (applied) or still there (not applied) and moves it once. A
+  client built with ``redis.Redis(host=...)`` has three retries by default: its
+  pipeline, not WATCHing, resends MULTI..EXEC on a new connection and the RPUSH
+  runs twice.
 - Worker dies after BLPOP and before the handler finishes: the member is gone from
   the list and nothing else records it. Lost.
 """

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import redis
 
+from .redis_client import redis_client
+
 # The reference scheduler's client timeouts (duetime.client), so that no design
 # waits longer on a partitioned Redis than another does.
 SOCKET_TIMEOUT_S = 5.0
@@ -74,13 +76,14 @@ def delivery_from_json(text: str) -> Delivery:
 
 
 def connect(url: str) -> redis.Redis:
-    """A plain redis-py client, as a user of a published design would make one.
+    """A plain redis-py client, as a user of a published design would make one
+    (``Redis.from_url``, or Sentinel's ``master_for`` on a replicated topology).
 
-    ``Redis.from_url`` in redis-py 8.1 retries nothing: a lost reply reaches the
+    Either one in redis-py 8 retries nothing: a lost reply reaches the
     design's code as an error (``redis.Redis(host=...)`` would resend up to three
     times, which can repeat an unwatched MULTI/EXEC; see batch_dispatcher).
     """
-    return redis.Redis.from_url(
+    return redis_client(
         url,
         socket_timeout=SOCKET_TIMEOUT_S,
         socket_connect_timeout=CONNECT_TIMEOUT_S,

@@ -72,6 +72,7 @@ import redis
 
 from . import process
 from .contract import CONNECT_TIMEOUT_S, REDIS_DOWN, SOCKET_TIMEOUT_S, Delivery, connect
+from .redis_client import redis_client
 
 log = logging.getLogger("duetime.chaos.designs.idempotency_keys")
 
@@ -99,7 +100,7 @@ def score_of(timestamp: float) -> int:
 def connect_raw(url: str) -> redis.Redis:
     """A client whose replies stay bytes: a payload that is not UTF-8 fails its own task
     (decoded in :meth:`Executor.run`), not the whole round."""
-    return redis.Redis.from_url(
+    return redis_client(
         url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S
     )
 

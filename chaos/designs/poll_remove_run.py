@@ -93,6 +93,7 @@ from duetime.chaos.client.handlers import CRON_TASK_TYPE
 
 from . import process
 from .contract import CONNECT_TIMEOUT_S, REDIS_DOWN, SOCKET_TIMEOUT_S, Delivery
+from .redis_client import redis_client
 
 log = logging.getLogger("duetime.chaos.designs.poll_remove_run")
 
@@ -119,7 +120,7 @@ class IoredisBackoff(AbstractBackoff):
 
 def connect(url: str) -> redis.Redis:
     """A client that, like ioredis, resends a command whose reply was lost on reconnect."""
-    return redis.Redis.from_url(
+    return redis_client(
         url,
         socket_timeout=SOCKET_TIMEOUT_S,
         socket_connect_timeout=CONNECT_TIMEOUT_S,

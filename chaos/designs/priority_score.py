@@ -64,6 +64,7 @@ import redis
 
 from . import process
 from .contract import CONNECT_TIMEOUT_S, SOCKET_TIMEOUT_S, Delivery, connect
+from .redis_client import redis_client
 
 log = logging.getLogger("duetime.chaos.designs.priority_score")
 
@@ -196,7 +197,7 @@ class Consumer:
 def connect_raw(url: str) -> redis.Redis:
     """A client whose replies stay bytes: a member that is not UTF-8 is dropped by the
     consumer (:meth:`Consumer.step`), not a crash of its thread."""
-    return redis.Redis.from_url(
+    return redis_client(
         url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S
     )
 

@@ -43,13 +43,13 @@ Failure windows:
 - Two dispatchers read the same member: the first EXEC changes the set, so the
   second's EXEC returns nil (``WatchError``). No duplicate.
 - The reply to EXEC is lost (connection dropped). ``connect(url)`` builds the
-  client with ``Redis.from_url``, whose connections get ``Retry(NoBackoff(), 0)``:
-  redis-py 8 does not resend. Its pipeline's failure callback closes the
-  connection and, since the pipeline was WATCHing, raises ``WatchError`` instead
-  of the ``ConnectionError``. The loop starts over: if EXEC was applied the member
-  is gone from the set, if not it is still there; either way it is moved once.
-  (Even with retries configured, a WATCHing pipeline raises ``WatchError`` on a
-  connection error instead of resending.)
+  client with ``Redis.from_url`` (or Sentinel's ``master_for``), whose connections
+  get ``Retry(NoBackoff(), 0)``: redis-py 8 does not resend. Its pipeline's
+  failure callback closes the connection and, since the pipeline was WATCHing,
+  raises ``WatchError`` instead of the ``ConnectionError``. The loop starts over:
+  if EXEC was applied the member is gone from the set, if not it is still there;
+  either way it is moved once. (Even with retries configured, a WATCHing pipeline
+  raises ``WatchError`` on a connection error instead of resending.)
 - Worker dies (SIGKILL, OOM) after BLPOP and before the handler finishes: the
   task was removed from the list by BLPOP and nothing else records it. Lost.
 """

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from run_helpers import REPO_ROOT, pid_alive, started_processes
 
+from duetime.chaos.cli import main
 from duetime.chaos.config import parse_run_config
 from duetime.chaos.history.store import HISTORY_FILE
 from duetime.chaos.runner import RunOutcome, RunRequest, run_scenario
@@ -71,3 +72,22 @@ def test_kill_workers_on_a_local_redis_cluster(tmp_path: Path) -> None:
     assert len(settings["data_nodes"].split(",")) == 6
     assert outcome.results["checkers"]["lost"]["details"]["acknowledged"] > 0
     assert_everything_stopped(outcome, data_nodes=6)
+
+
+@pytest.mark.slow
+def test_a_published_design_runs_behind_sentinel_with_its_own_workers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "kill_workers", "--strategy", "poll-remove-run", "--quick"]
+    assert main([*argv, "--config", "topology=replicated", "--out", str(tmp_path)]) == 0
+    assert "MEASURED" in capsys.readouterr().out
+    (run_dir,) = tmp_path.iterdir()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert (results["status"], results["error"]) == ("completed", "")
+    assert (results["strategy"], results["topology"]) == ("poll-remove-run", "replicated")
+    assert results["checkers"]["lost"]["details"]["executed"] > 0
+    started = started_processes(run_dir / HISTORY_FILE)
+    assert {p["role"] for p in started} >= {"redis", "worker"}
+    assert sum(1 for p in started if p["role"] == "redis") == 3
+    for proc in started:
+        assert not pid_alive(int(proc["pid"])), proc
