@@ -1,5 +1,5 @@
-"""``python -m duetime.chaos``: list scenarios, run one, run the matrix, or prove the
-checkers can fail (``mutants``).
+"""``python -m duetime.chaos``: list scenarios, run one, run the matrix (or render a
+finished one's report again), or prove the checkers can fail (``mutants``).
 
 Exit status: 0 when every expectation held, 1 when one did not (or a run
 crashed), 2 on bad usage, 130 when interrupted.
@@ -28,7 +28,13 @@ from duetime.chaos.mutants import cli as mutants_cli
 from duetime.chaos.report.figures import verdict_of
 from duetime.chaos.report.matrix import write_matrix
 from duetime.chaos.report.matrix_progress import MatrixProgress, clock_text
+from duetime.chaos.report.matrix_reload import (
+    MatrixDirError,
+    load_matrix_results,
+    original_command,
+)
 from duetime.chaos.report.matrix_screen import SCREEN_WIDTH, print_screen, screen_lines
+from duetime.chaos.report.rate_costs import RateCostsError, Setting, load_rate_costs
 from duetime.chaos.report.terminal import RichObserver, print_line, print_summary
 from duetime.chaos.system.backends import (
     BACKENDS,
@@ -46,6 +52,10 @@ from .scenario import Scenario, ScenarioError, discover, find_scenario, load_sce
 
 DEFAULT_SEED = 1
 DEFAULT_OUT = Path("reports")
+RATE_COSTS_HELP = (
+    "results.json of python -m benchmarks.durability: fills the schedule-rate cost of "
+    "the per-topology table matrix.md opens with (default: not measured)"
+)
 
 
 def _command(
@@ -248,8 +258,13 @@ def select_scenarios(directory: Path, names: str | None) -> list[Path]:
     return paths
 
 
+def _rate_costs(args: argparse.Namespace) -> dict[Setting, dict[str, Any]] | None:
+    return None if args.rate_costs is None else load_rate_costs(Path(args.rate_costs))
+
+
 def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     paths = select_scenarios(Path(args.directory), args.scenarios)
+    rate_costs = _rate_costs(args)  # a bad file is refused before hours of runs
     chosen = expand_run_configs(args.config) if args.config else None
     designs = parse_strategies(args.strategy)
     if args.worker_module and designs != [REFERENCE]:
@@ -292,13 +307,33 @@ def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
         overall.run_finished()
     all_results = [by_position[p] for p in sorted(by_position)]
     command = shlex.join(["python", "-m", "duetime.chaos", *sys.argv[1:]])
-    md = write_matrix(out, all_results, command)
+    md = write_matrix(out, all_results, command, rate_costs, args.rate_costs or "")
     _rule(console, f"matrix done in {clock_text(time.monotonic() - overall.started)}")
     print_screen(console, screen_lines(all_results, out, md))
     status = exit_status(all_results, args.allow_skips)
     if status and all(verdict_of(r) in GOOD | {"skipped", NOT_APPLICABLE} for r in all_results):
         print_line(console, "runs were skipped (see above); --allow-skips accepts that")
     return status
+
+
+def cmd_matrix_report(args: argparse.Namespace, console: Console) -> int:
+    """Render matrix.md (and matrix.json, comparison.md) again from a finished matrix's
+    folder, with the durability table's rate costs if given; runs nothing."""
+    out = Path(args.directory)
+    rate_costs = _rate_costs(args)
+    all_results = load_matrix_results(out)
+    command = shlex.join(["python", "-m", "duetime.chaos", *sys.argv[1:]])
+    first = original_command(out) or command
+    md = write_matrix(
+        out,
+        all_results,
+        first,
+        rate_costs,
+        args.rate_costs or "",
+        rendered_by="" if first == command else command,
+    )
+    print_line(console, f"wrote {md} ({len(all_results)} runs)")
+    return 0
 
 
 def _rule(console: Console, title: str) -> None:
@@ -379,8 +414,17 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"designs to compare: all, or a comma-separated list of {', '.join(DESIGNS)} "
         "(default %(default)s)",
     )
+    mx.add_argument("--rate-costs", default=None, help=RATE_COSTS_HELP)
     common(mx)
     mx.set_defaults(func=cmd_matrix)
+
+    mr = sub.add_parser(
+        "matrix-report",
+        help="render matrix.md again from a finished matrix's folder, running nothing",
+    )
+    mr.add_argument("directory", help="the matrix's folder (its --out: has matrix.json)")
+    mr.add_argument("--rate-costs", default=None, help=RATE_COSTS_HELP)
+    mr.set_defaults(func=cmd_matrix_report)
 
     ex = sub.add_parser(
         "explore",
@@ -423,7 +467,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args, console)
         return result
-    except (ConfigError, ScenarioError, UnknownDesign, FileNotFoundError) as exc:
+    except (
+        ConfigError,
+        ScenarioError,
+        UnknownDesign,
+        FileNotFoundError,
+        RateCostsError,
+        MatrixDirError,
+    ) as exc:
         print_line(Console(stderr=True), Text.assemble(("error:", "red"), f" {exc}"))
         return 2
     except KeyboardInterrupt:

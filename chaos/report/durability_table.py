@@ -3,9 +3,10 @@ repeated and delayed, and what the setting costs in schedule rate.
 
 Built from the runs' results (``results.json``: their ``config`` label and checker
 details), summed over every scenario, server and persistence setting run under that
-topology and durability. The schedule-rate cost is not a chaos figure: it comes from the
-benchmark run with the same settings (``benchmarks``, ``--durability``), passed in by the
-caller; a cell with no figure says so.
+topology and durability (and per server when the runs used several). The schedule-rate
+cost is not a chaos figure: it comes from the benchmark run with the same settings
+(``python -m benchmarks.durability``, read by :mod:`.rate_costs`), passed in by the
+caller; a cell with no figure says how to measure it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .rate_costs import NOT_MEASURED, Setting, cost_text
+
 TOPOLOGIES = ("single", "replicated", "cluster")
 DURABILITIES = ("none", "wait", "waitaof")
-NOT_MEASURED = "not measured"
 HEADERS = (
     "topology",
     "durability",
@@ -36,15 +38,17 @@ def config_parts(label: str) -> dict[str, str]:
     """A run's config label (``topology=replicated,durability=wait,aof=everysec``) as its
     settings; those a label leaves out have their defaults (``single``, ``none``)."""
     parts = dict(part.split("=", 1) for part in label.split(",") if "=" in part)
-    return {"topology": "single", "durability": "none", **parts}
+    return {"topology": "single", "server": "redis", "durability": "none", **parts}
 
 
 @dataclass
 class DurabilityRow:
-    """Every run of one topology under one durability setting."""
+    """Every run of one topology under one durability setting (on one server, or on
+    every server: ``server`` is then empty)."""
 
     topology: str
     durability: str
+    server: str = ""
     runs: int = 0
     acknowledged: int = 0
     lost: int = 0
@@ -91,6 +95,7 @@ class DurabilityRow:
         return [
             self.topology,
             self.durability,
+            *([self.server] if self.server else []),
             str(self.runs),
             str(self.acknowledged),
             str(self.lost),
@@ -113,17 +118,29 @@ def _s(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def durability_rows(all_results: Iterable[Mapping[str, Any]]) -> list[DurabilityRow]:
-    """One row per topology and durability that some run measured, in a fixed order."""
-    rows: dict[tuple[str, str], DurabilityRow] = {}
+def durability_rows(
+    all_results: Iterable[Mapping[str, Any]], per_server: bool = False
+) -> list[DurabilityRow]:
+    """One row per topology and durability (and server, if ``per_server``) that some run
+    measured, in a fixed order."""
+    rows: dict[tuple[str, str, str], DurabilityRow] = {}
     for results in all_results:
         parts = config_parts(str(results.get("config", "")))
-        key = (parts["topology"], parts["durability"])
+        key = (parts["topology"], parts["durability"], parts["server"] if per_server else "")
         rows.setdefault(key, DurabilityRow(*key)).add(results)
     return sorted((r for r in rows.values() if r.runs), key=_order)
 
 
-def _order(row: DurabilityRow) -> tuple[int, str, int, str]:
+def servers_of(all_results: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The servers the measured runs ran on, in the order first seen."""
+    found: dict[str, None] = {}
+    for results in all_results:
+        if results.get("checkers"):
+            found[config_parts(str(results.get("config", "")))["server"]] = None
+    return list(found)
+
+
+def _order(row: DurabilityRow) -> tuple[int, str, int, str, str]:
     def rank(value: str, known: tuple[str, ...]) -> int:
         return known.index(value) if value in known else len(known)
 
@@ -132,19 +149,34 @@ def _order(row: DurabilityRow) -> tuple[int, str, int, str]:
         row.topology,
         rank(row.durability, DURABILITIES),
         row.durability,
+        row.server,
     )
 
 
 def durability_table(
     all_results: Iterable[Mapping[str, Any]],
-    rate_cost: Mapping[tuple[str, str], str] | None = None,
+    rate_costs: Mapping[Setting, Mapping[str, Any]] | None = None,
 ) -> list[str]:
-    """The markdown lines of the table. ``rate_cost``: per (topology, durability), the
-    schedule-rate cost the benchmark measured under the same settings (e.g.
-    ``"-38% (1,240/s vs 2,000/s)"``)."""
-    costs = rate_cost or {}
-    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    for row in durability_rows(all_results):
-        cost = costs.get((row.topology, row.durability), NOT_MEASURED)
+    """The markdown lines of the table: a row per topology and durability, per server
+    when the runs used several. ``rate_costs``: the durability benchmark's rows
+    (:func:`.rate_costs.load_rate_costs`); without them the cost column says how to
+    measure it."""
+    measured = list(all_results)
+    servers = servers_of(measured)
+    per_server = len(servers) > 1
+    headers = list(HEADERS)
+    if per_server:
+        headers.insert(2, "server")
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in durability_rows(measured, per_server):
+        server = row.server or (servers[0] if servers else "")
+        cost = NOT_MEASURED
+        if rate_costs is not None:
+            cost = cost_text(rate_costs, (server, row.topology, row.durability))
         lines.append("| " + " | ".join(row.cells(cost)) + " |")
     return lines
+
+
+def wants_table(all_results: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether the matrix opens with the table: some run was not on ``topology=single``."""
+    return any(config_parts(str(r.get("config", "")))["topology"] != "single" for r in all_results)
