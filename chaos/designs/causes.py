@@ -35,8 +35,9 @@ STILL_PENDING = (
 EXPLANATIONS: dict[str, dict[str, str]] = {
     "reference": {
         "lost_never_started": "Redis lost acknowledged writes: without persistence a restart "
-        "starts empty, and appendfsync no/everysec lose what was not yet fsynced at a power "
-        "loss (see the strikes per configuration in matrix.md).",
+        "starts empty, appendfsync no/everysec lose what was not yet fsynced at a power "
+        "loss, and a failover loses what the promoted replica lacked (asynchronous "
+        "replication, durability=none) (see the strikes per configuration in matrix.md).",
         "lost_started_never_finished": "Redis lost the task after a worker claimed it: the "
         "restart or power cut that dropped recent writes dropped the task's record too.",
         "lost_failed_not_retried": "Redis lost the retry: the task failed, its retry was "
