@@ -43,7 +43,13 @@ from duetime.chaos.system.backends import (
     check_backend,
 )
 from duetime.chaos.system.redis_server import RedisNotFound
-from duetime.chaos.system.run_config import CLUSTER, DEFAULTS, NOT_APPLICABLE, RunConfig
+from duetime.chaos.system.run_config import (
+    CLUSTER,
+    DEFAULTS,
+    NOT_APPLICABLE,
+    RunConfig,
+    not_applicable_verdict,
+)
 from duetime.chaos.toxiproxy import cli as toxiproxy_cli
 
 from .config import ConfigError, config_help, expand_run_configs, parse_run_config
@@ -153,14 +159,7 @@ def not_applicable_results(
         "command": _command(
             path, config, args.seed, args.quick, args.worker_module, args.backend, design
         ),
-        "status": NOT_APPLICABLE,
-        "skip_reason": why,
-        "verdict": NOT_APPLICABLE,
-        "verdict_reasons": [why],
-        "passed": False,
-        "expectations": [],
-        "checkers": {},
-        "warnings": [],
+        **not_applicable_verdict(why),
     }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from duetime.chaos.designs import REFERENCE
 from duetime.chaos.history.store import RESULTS_FILE
-from duetime.chaos.system.run_config import NOT_APPLICABLE
+from duetime.chaos.system.run_config import NOT_APPLICABLE, not_applicable_verdict
 
 from .matrix import MATRIX_JSON, MATRIX_MD
 
@@ -80,14 +80,7 @@ def _results_of(out_dir: Path, row: dict[str, Any], reasons: dict[str, str]) -> 
             "scenario": row.get("scenario", ""),
             "strategy": row.get("strategy", ""),
             "config": row.get("config", ""),
-            "status": NOT_APPLICABLE,
-            "skip_reason": why,
-            "verdict": NOT_APPLICABLE,
-            "verdict_reasons": [why],
-            "passed": False,
-            "expectations": [],
-            "checkers": {},
-            "warnings": [],
+            **not_applicable_verdict(why),
         }
     path = out_dir / str(row["run_id"]) / RESULTS_FILE
     try:

@@ -105,6 +105,20 @@ class RunConfig:
         return None
 
 
+def not_applicable_verdict(why: str) -> dict[str, Any]:
+    """The verdict fields of a results record for a run that was not made (``why``)."""
+    return {
+        "status": NOT_APPLICABLE,
+        "skip_reason": why,
+        "verdict": NOT_APPLICABLE,
+        "verdict_reasons": [why],
+        "passed": False,
+        "expectations": [],
+        "checkers": {},
+        "warnings": [],
+    }
+
+
 def server_name(binary: str, version: tuple[int, ...]) -> str:
     """``redis-7.0.15`` or ``valkey-9.1.2``: what ``binary`` is, for the history."""
     kind = "valkey" if "valkey" in binary.rsplit("/", 1)[-1] else "redis"
