@@ -33,6 +33,7 @@ from duetime.chaos.designs import REFERENCE, Design, DesignClient, open_client
 from duetime.chaos.designs.data_faults import FULL_REFUSALS, open_evicting_client
 from duetime.chaos.designs.reference import ReferenceClient
 from duetime.chaos.history.clock import TestbedClock
+from duetime.chaos.history.host_clock import HostClockWatch
 from duetime.chaos.history.ops import CRON_SCHEDULE, PHASE
 from duetime.chaos.history.sink import EventSink
 from duetime.chaos.history.sink_reader import read_sink
@@ -136,6 +137,7 @@ class _Run:
         self.sink_dir = self.run_dir / SINK_DIR
         self.clock = TestbedClock.anchored_now()
         self.recorder = EventSink(self.sink_dir / "runner.jsonl", "runner", self.clock)
+        self.host_clock = HostClockWatch(self.recorder)
         self.live = LiveView(self.sink_dir)
         self.cluster = Cluster(
             settings=self.scenario.cluster,
@@ -175,6 +177,7 @@ class _Run:
 
     def execute(self) -> RunOutcome:
         status, error = "completed", ""
+        self.host_clock.start()
         try:
             self._drive()
         except _Skipped as exc:
@@ -187,6 +190,7 @@ class _Run:
             raise
         finally:
             self._shutdown()
+            self.host_clock.stop()
             outcome = self._finish(status, error)
         return outcome
 

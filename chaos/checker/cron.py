@@ -14,6 +14,8 @@ it recovers fire late, one by one (catch-up); when older, ``run_once`` fires onc
 for the newest missed slot and ``skip`` fires at most that newest one (only if
 it is within the grace). Slots within ``edge_s`` of an outage's ends may go
 either way: the ticker polls, so a slot just before a kill may not have fired.
+Up and down times are put on the host's wall clock, where slots are
+(:mod:`.wall_clock`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from duetime.slots import next_slot
 
 from .facts import CRON_PREFIX, executions
 from .result import Result, listed
+from .wall_clock import WallClock
 
 CRON_ROLE = "cron"
 EDGE_S = 0.5
@@ -104,14 +107,18 @@ class CronChecker:
         schedules = {str(op.value["name"]): op.value for op in history if op.f == CRON_SCHEDULE}
         if not schedules:
             return Result("valid", "no cron schedules in this run", {"schedules": 0})
-        up = up_intervals(history)
+        wall = WallClock.of(history)
+        up = [
+            Interval(wall.at(i.start), wall.at(i.end) if i.end < math.inf else math.inf)
+            for i in up_intervals(history)
+        ]
         if not up:
             return Result("unknown", "no cron scheduler ever became ready", {})
         downs = down_windows(up)
         closing = downs[-1] if downs and downs[-1].end == math.inf else None
         outages = [d for d in downs if d is not closing]
         cover_start = up[0].start
-        cover_end = closing.start if closing else max(op.time for op in history)
+        cover_end = closing.start if closing else wall.at(max(op.time for op in history))
 
         fired: dict[tuple[str, float], list[bool]] = defaultdict(list)
         firsts: dict[tuple[str, float], int] = defaultdict(int)

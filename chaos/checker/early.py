@@ -4,7 +4,9 @@ The due time is the one the producer asked for (ground truth), or, for a cron
 firing, the slot time in its id; never the due time the scheduler handed its
 handler, which only the mismatch count compares. A run of a task whose due time
 nothing outside the scheduler recorded cannot be judged: it makes the verdict
-``unknown`` (the lost checker reports it as never scheduled).
+``unknown`` (the lost checker reports it as never scheduled). A start is judged on
+the host's wall clock at that moment, as Redis judged the due time
+(:mod:`.wall_clock`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from duetime.chaos.history.ops import Op
 
 from .facts import CRON_PREFIX, executions, schedule_outcomes
 from .result import Result, listed
+from .wall_clock import WallClock
 
 # Due times travel as float seconds and may be stored as integer milliseconds:
 # one millisecond of rounding either way, plus one for the clock anchoring.
@@ -34,6 +37,7 @@ def true_due(task_id: str, asked: dict[str, float]) -> float | None:
 
 def check(history: Sequence[Op], tolerance: float = TOLERANCE_S) -> Result:
     asked = {t: o.due_at for t, o in schedule_outcomes(history).items()}
+    wall = WallClock.of(history)
     early = []
     worst = 0.0
     mismatched = []
@@ -46,14 +50,16 @@ def check(history: Sequence[Op], tolerance: float = TOLERANCE_S) -> Result:
             continue
         if abs(e.due_at - due) > tolerance:
             mismatched.append(e.task_id)
-        if e.start < due - tolerance:
+        started = wall.latest(e.start)
+        if started < due - tolerance:
             early.append(e.task_id)
-            worst = max(worst, due - e.start)
+            worst = max(worst, due - started)
     details = {
         "executions": len(runs),
         "early": len(early),
         "max_early_s": round(worst, 6),
         "tolerance_s": tolerance,
+        "wall_clock_moved_s": round(wall.moved_s, 6),
         "early_ids": listed(set(early)),
         "due_mismatch": len(mismatched),
         "due_mismatch_ids": listed(set(mismatched)),
@@ -71,4 +77,10 @@ def check(history: Sequence[Op], tolerance: float = TOLERANCE_S) -> Result:
             "scheduler: not judged",
             details,
         )
-    return Result("valid", f"none of {len(runs)} executions started before due", details)
+    moved = f" (the host's wall clock moved {wall.moved_s:.3f} s on the testbed's)"
+    return Result(
+        "valid",
+        f"none of {len(runs)} executions started before due"
+        + (moved if wall.moved_s >= 0.01 else ""),
+        details,
+    )

@@ -4,8 +4,9 @@ A task's lateness is its first start minus the later of its due time and the
 moment it was first submitted (a task submitted after its due time, because
 Redis was down, could not have run earlier). Reports p50/p99/max over one-off
 tasks, and the same until the first run that finished (a run killed mid-task
-is only finished by its retry, after the lease). It is a measurement: valid
-unless a bound is given and exceeded.
+is only finished by its retry, after the lease). Times are on the host's wall
+clock, as due times are (:mod:`.wall_clock`). It is a measurement: valid unless a
+bound is given and exceeded.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from duetime.chaos.history.ops import Op
 
 from .facts import executions_by_task, is_cron, percentile, schedule_outcomes
 from .result import Result, Verdict
+from .wall_clock import WallClock
 
 
 def latenesses(history: Sequence[Op], *, until_finished: bool = False) -> dict[str, float]:
     """Seconds late per one-off task: at its first start, or (``until_finished``) at the
     end of its first run that finished (tasks that never finished are left out)."""
     outcomes = schedule_outcomes(history)
+    wall = WallClock.of(history)
     result = {}
     for task_id, runs in executions_by_task(history).items():
         if is_cron(task_id) or task_id not in outcomes:
@@ -35,7 +38,7 @@ def latenesses(history: Sequence[Op], *, until_finished: bool = False) -> dict[s
             moment = min(ends)
         else:
             moment = runs[0].start
-        result[task_id] = moment - max(o.due_at, o.first_invoke)
+        result[task_id] = wall.at(moment) - max(o.due_at, wall.at(o.first_invoke))
     return result
 
 

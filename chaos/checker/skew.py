@@ -5,8 +5,9 @@ the testbed clock (``wall_skew_s``), and so does each round of a design's dispat
 process that moved tasks (``dispatch``: that process decides due times and runs no
 handler). A clock-skew fault claims one process ran shifted by ``shift_s``; this
 checker looks for runs or dispatch rounds of that process, inside the fault window,
-that saw at least half that shift. A fault with no such run tested nothing (the worker
-ran nothing, or a restart dropped the shift): ``unknown``, never a pass.
+that saw at least half that shift, beyond what the host's own wall clock had moved
+(:mod:`.wall_clock`). A fault with no such run tested nothing (the worker ran
+nothing, or a restart dropped the shift): ``unknown``, never a pass.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from duetime.chaos.history.ops import DISPATCH, EXECUTE, Op
 
 from .facts import fault_windows
 from .result import Result
+from .wall_clock import WallClock
 
 CLOCK_SKEW = "clock_skew"
 
@@ -28,13 +30,14 @@ def check(history: Sequence[Op]) -> Result:
         if (op.f == EXECUTE and op.type == "invoke") or (op.f == DISPATCH and op.type == "info")
     ]
     faults = [w for w in fault_windows(history) if w.fault == CLOCK_SKEW]
+    wall = WallClock.of(history)
     untested: list[str] = []
     seen: list[dict[str, object]] = []
     total = 0
     for w in faults:
         shift = float(w.detail.get("shift_s", 0.0))
         skews = [
-            float(op.value["wall_skew_s"])
+            float(op.value["wall_skew_s"]) - wall.lead(op.time)
             for op in runs
             if w.start <= op.time <= w.end and w.hits(op.process) and "wall_skew_s" in op.value
         ]

@@ -35,6 +35,8 @@ PHASE = "phase"
 LEASE = "lease"
 # The settings read back from Redis after each start (what the run really tested).
 REDIS_CONFIG = "redis-config"
+# How far the host's wall clock was ahead of the testbed clock (it moved by a step or more).
+HOST_CLOCK = "host-clock"
 
 
 class HistoryError(ValueError):

@@ -11,6 +11,7 @@ from duetime.chaos.history.ops import (
     EXECUTE,
     FAULT_END,
     FAULT_START,
+    HOST_CLOCK,
     LEASE,
     PROCESS_END,
     REDIS_CONFIG,
@@ -234,6 +235,11 @@ class HistoryBuilder:
             started + 0.05 if finished else None,
             due=slot,
         )
+
+    def host_clock(self, at: float, lead: float) -> HistoryBuilder:
+        """The runner read the host's wall clock ``lead`` seconds ahead of the testbed's."""
+        self.ops.append(Op("info", "runner", at, HOST_CLOCK, {"wall_lead_s": lead}))
+        return self
 
     def build(self) -> list[Op]:
         return sorted_by_time(self.ops)

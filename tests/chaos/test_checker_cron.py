@@ -34,6 +34,17 @@ def test_a_slot_missed_while_a_ticker_was_up_is_invalid(hb: HistoryBuilder) -> N
     assert result.details["missed_slots"] == ["c@1010.0"]
 
 
+def test_a_ticker_up_by_the_wall_clock_must_fire_the_slots_it_covered(hb: HistoryBuilder) -> None:
+    # The host's wall clock ran 2 s ahead of the testbed's: the ticker, up from 1000.3 to
+    # 1018.3 by the testbed clock, covered slots 1004..1018 by the slots' clock, not 1002..1016.
+    hb.host_clock(0.0, 2.0).cron_schedule("c", EVERY_2S).cron_up(1, 1000.3, 1018.3)
+    fire_every_2s(hb, 1004, 1016)
+    result = check(hb.build())
+    assert result.verdict == "invalid"
+    assert result.details["missed_slots"] == ["c@1018.0"]
+    assert result.details["slots_expected"] == 8
+
+
 def test_one_ticker_down_the_other_must_cover(hb: HistoryBuilder) -> None:
     hb.cron_schedule("c", EVERY_2S).cron_up(1, 1000.3, 1030.3)
     hb.cron_up(2, 1000.3, 1010.3).cron_up(3, 1013.0, 1030.3)

@@ -38,3 +38,10 @@ def test_until_finished_counts_the_retry_after_a_killed_run(hb: HistoryBuilder) 
     details = LatenessChecker()(hb.build()).details
     assert details["max_s"] == pytest.approx(0.0)
     assert details["finished_max_s"] == pytest.approx(2.75)
+
+
+def test_lateness_is_measured_on_the_hosts_wall_clock(hb: HistoryBuilder) -> None:
+    # The wall clock gained 0.2 s during the run: a start 0.1 s before due on the testbed
+    # clock was 0.1 s late on the clock the due time is on.
+    hb.host_clock(0.0, 0.0).host_clock(9.0, 0.2).schedule("a", due=10.0).run("a", 9.9, 10.0)
+    assert LatenessChecker()(hb.build()).details["max_s"] == pytest.approx(0.1)

@@ -44,3 +44,10 @@ def test_a_dispatcher_round_with_its_clock_right_is_no_evidence(hb: HistoryBuild
     hb.fault("clock_skew", 1.0, 9.0, targets=["dispatcher-0"], shift_s=30.0)
     hb.ops.append(Op("info", "dispatcher-0", 2.0, DISPATCH, {"moved": 3, "wall_skew_s": 0.0}))
     assert skew.check(hb.build()).verdict == "unknown"
+
+
+def test_the_hosts_own_wall_clock_moving_is_not_the_nemesis_shift(hb: HistoryBuilder) -> None:
+    # The whole host's wall clock ran 0.4 s ahead: the worker saw that, not a 0.5 s shift.
+    hb.host_clock(0.0, 0.4).fault("clock_skew", 1.0, 9.0, targets=["worker-1"], shift_s=0.5)
+    skewed_run(hb, 2.0, 0.4, "worker-1")
+    assert skew.check(hb.build()).verdict == "unknown"
