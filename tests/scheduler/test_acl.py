@@ -103,7 +103,7 @@ def test_worker_acl_claims_acks_renews_fails_releases_ticks_and_subscribes(
         if task.task_id == "fails":
             raise RuntimeError("planned")
         if task.task_id == "slow":
-            time.sleep(1.0)  # longer than the lease: renewed meanwhile
+            time.sleep(1.5)  # three leases long: renewed meanwhile
         if task.task_id == "hangs":
             release_started.set()
             time.sleep(3)
@@ -112,7 +112,7 @@ def test_worker_acl_claims_acks_renews_fails_releases_ticks_and_subscribes(
     producer.schedule_task(0, task_type="t", task_id="fails", max_attempts=2)
     producer.schedule_task(0, task_type="t", task_id="slow")
     admin.schedule_recurring("every-second", "* * * * * *", task_type="tick")
-    worker = Worker(worker_sched, {"t": handler, "tick": handler}, lease_s=0.3, shutdown_grace_s=0)
+    worker = Worker(worker_sched, {"t": handler, "tick": handler}, lease_s=0.5, shutdown_grace_s=0)
     thread = threading.Thread(target=worker.run)
     thread.start()
     try:

@@ -2,8 +2,9 @@
 
 ``design_procs.start(module, "worker", ...)`` runs ``python -m MODULE worker`` with
 the chaos handlers, which record every execution to a sink in ``tmp_path``;
-``design_procs.executions()`` reads them back as the checkers see them.
-Every process is SIGKILLed at teardown.
+``design_procs.executions()`` reads them back as the checkers see them, and
+``design_procs.started_early()`` judges their starts on the host's wall clock, as the
+early checker does. Every process is SIGKILLed at teardown.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from duetime.chaos.checker.early import TOLERANCE_S
 from duetime.chaos.checker.facts import Execution, executions
+from duetime.chaos.checker.wall_clock import WallClock
 from duetime.chaos.history.clock import TestbedClock
+from duetime.chaos.history.host_clock import HostClockWatch
 from duetime.chaos.history.ops import Op
 from duetime.chaos.history.sink import EventSink
 from duetime.chaos.history.sink_reader import read_sink
@@ -39,6 +43,9 @@ class DesignProcesses:
         self.log_dir = tmp / "logs"
         self.clock = TestbedClock.anchored_now()
         self.procs: list[subprocess.Popen[bytes]] = []
+        host_sink = EventSink(self.sink_dir / "host.jsonl", "host", self.clock)
+        self.host_clock = HostClockWatch(host_sink)
+        self.host_clock.start()
 
     def start(
         self, module: str, command: str, *extra: str, name: str | None = None
@@ -93,6 +100,13 @@ class DesignProcesses:
     def executions(self) -> list[Execution]:
         return executions(self.history())
 
+    def started_early(self, tolerance: float = TOLERANCE_S) -> list[Execution]:
+        """The runs that started before the due time their handler was given, on the
+        host's wall clock (where Redis judged it)."""
+        history = self.history()
+        wall = WallClock.of(history)
+        return [e for e in executions(history) if wall.latest(e.start) < e.due_at - tolerance]
+
     def wait_for(
         self, what: Callable[[list[Execution]], bool], timeout: float = 15.0
     ) -> list[Execution]:
@@ -107,6 +121,8 @@ class DesignProcesses:
         pytest.fail(f"timed out after {timeout}s; executions: {self.executions()}\n{logs}")
 
     def close(self) -> None:
+        self.host_clock.stop()
+        self.host_clock.sink.close()
         for proc in self.procs:
             if proc.poll() is None:
                 self.kill(proc)
