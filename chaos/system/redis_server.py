@@ -204,12 +204,19 @@ def find_redis_server(kind: str | None = None) -> str:
     )
 
 
+# The replication settings the loss windows of a cut-off primary rest on
+# (chaos/checker/loss_bounds.py): when it stops accepting writes on its own.
+REPLICATION_READ_BACK = ("min-replicas-to-write", "min-replicas-max-lag", "cluster-node-timeout")
+
+
 def read_settings(url: str) -> dict[str, str]:
-    """The persistence settings a running Redis reports (``Persistence.READ_BACK``)."""
+    """The settings a running Redis reports that a run's verdict rests on: persistence
+    (``Persistence.READ_BACK``) and replication (``REPLICATION_READ_BACK``)."""
     client = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
     settings: dict[str, str] = {}
     try:
-        for name in Persistence.READ_BACK:  # one at a time: Redis 6.2 takes one pattern
+        # One at a time: Redis 6.2 takes one pattern.
+        for name in (*Persistence.READ_BACK, *REPLICATION_READ_BACK):
             settings.update({str(k): str(v) for k, v in client.config_get(name).items()})
     finally:
         client.close()

@@ -21,6 +21,7 @@ from duetime.chaos.checker.redis_docs import (
     WAIT_LOSES_NOTHING_IN_A_FAILOVER,
 )
 from duetime.chaos.scenario import NO_UNEXPLAINED_LOSS, STANDARD_EXPECTATIONS
+from duetime.chaos.system.redis_server import Persistence, RedisServer, read_settings
 
 REPLICATED = {"topology": "replicated"}
 # Longer before the strike than a replica may lag (plus a racing reply): never excused.
@@ -139,6 +140,15 @@ def test_min_replicas_to_write_bounds_the_cut_off_primarys_window(hb: HistoryBui
     # Cut at 10 s, max lag 2 s, acks once a second: writes refused from 13 s on.
     assert lost.check_unexplained(partitioned(hb, 12.0, **bounded).build()).verdict == "valid"
     late = partitioned(HistoryBuilder(), 16.0, **bounded).build()
+    assert lost.check_unexplained(late).verdict == "invalid"
+
+
+def test_the_bound_rests_on_what_a_real_primary_reports(hb: HistoryBuilder) -> None:
+    # The settings as a run records them: read back from a server started with them.
+    bounded = ["min-replicas-to-write 1", "min-replicas-max-lag 2"]
+    with RedisServer(Persistence("everysec"), extra=bounded) as server:
+        settings = read_settings(server.url)
+    late = partitioned(hb, 16.0, **settings).build()
     assert lost.check_unexplained(late).verdict == "invalid"
 
 

@@ -9,6 +9,7 @@ import pytest
 from duetime.chaos.system.redis_cluster import LocalCluster
 from duetime.chaos.system.redis_server import (
     MAXMEMORY_POLICIES,
+    REPLICATION_READ_BACK,
     Persistence,
     RedisNotFound,
     RedisServer,
@@ -56,6 +57,17 @@ def test_a_server_that_runs_another_maxmemory_policy_is_caught() -> None:
     with RedisServer(asked, extra=["maxmemory-policy allkeys-lru"]) as server:
         settings = read_settings(server.url)
     assert asked.mismatches(settings) == ["maxmemory-policy is 'allkeys-lru', not 'noeviction'"]
+
+
+def test_the_replication_settings_loss_windows_rest_on_are_read_back() -> None:
+    extra = ["min-replicas-to-write 1", "min-replicas-max-lag 2", "cluster-node-timeout 3000"]
+    with RedisServer(Persistence("everysec"), extra=extra) as server:
+        settings = read_settings(server.url)
+    assert {name: settings.get(name) for name in REPLICATION_READ_BACK} == {
+        "min-replicas-to-write": "1",
+        "min-replicas-max-lag": "2",
+        "cluster-node-timeout": "3000",
+    }
 
 
 # Each kind's binary and the version family it must report.

@@ -14,6 +14,7 @@ from duetime.chaos.config import parse_run_config
 from duetime.chaos.history.store import HISTORY_FILE
 from duetime.chaos.runner import RunOutcome, RunRequest, run_scenario
 from duetime.chaos.scenario import load_scenario
+from duetime.chaos.system.redis_cluster import NODE_TIMEOUT_MS
 from duetime.chaos.system.run_config import CLUSTER_SHARDS
 
 
@@ -59,6 +60,7 @@ def test_kill_workers_on_a_sentinel_group_with_producers_waiting_for_a_replica(
     assert settings["durability"] == "wait"
     assert settings["server"].startswith("redis-")
     assert len(settings["data_nodes"].split(",")) == 3
+    assert settings["min-replicas-to-write"] == "0"  # Redis's default: no minority bound
     assert outcome.results["checkers"]["lost"]["details"]["acknowledged"] > 0
     assert_everything_stopped(outcome, data_nodes=3)
 
@@ -70,6 +72,7 @@ def test_kill_workers_on_a_local_redis_cluster(tmp_path: Path) -> None:
     settings = redis_config(outcome)
     assert settings["topology"] == "cluster"
     assert len(settings["data_nodes"].split(",")) == 6
+    assert settings["cluster-node-timeout"] == str(NODE_TIMEOUT_MS)
     assert outcome.results["checkers"]["lost"]["details"]["acknowledged"] > 0
     assert_everything_stopped(outcome, data_nodes=6)
 
