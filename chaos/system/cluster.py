@@ -461,6 +461,9 @@ class Cluster:
                 node.kill()
                 self._record_end(REDIS_ROLE, _node_name(node), pid, "stopped")
             self._keep_redis_log(f"{_node_name(node)}.log", node.data_dir)
+        if isinstance(self.replication, SentinelGroup):
+            for watcher in self.replication.watchers:
+                self._keep_log(watcher.log_file, f"sentinel-{watcher.port}.log")
         self.replication.stop()
 
     def _env(self, name: str) -> dict[str, str]:
@@ -602,10 +605,13 @@ class Cluster:
     def _keep_redis_log(self, name: str = "redis.log", data_dir: Path | None = None) -> None:
         data_dir = data_dir or self.redis.data_dir
         if data_dir is not None:
-            log = data_dir / "redis.log"
-            if log.exists():
-                self.log_dir.mkdir(parents=True, exist_ok=True)
-                shutil.copy(log, self.log_dir / name)
+            self._keep_log(data_dir / "redis.log", name)
+
+    def _keep_log(self, log: Path, name: str) -> None:
+        """Copy a server's log into the run folder before its own folder is removed."""
+        if log.exists():
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy(log, self.log_dir / name)
 
 
 def _node_name(node: RedisServer) -> str:

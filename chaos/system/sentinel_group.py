@@ -110,6 +110,11 @@ class Sentinel:
         )
         return self
 
+    @property
+    def log_file(self) -> Path:
+        """Its log: the +sdown, +odown, election and +switch-master lines of a failover."""
+        return self._dir / "sentinel.log"
+
     def shorten_periods(self) -> None:
         """Apply ``SENTINEL_PERIODS_MS``; a Sentinel without ``SENTINEL DEBUG`` (6.2) keeps
         its defaults, so rejoining a restarted node just takes longer there."""

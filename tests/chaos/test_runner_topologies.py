@@ -61,6 +61,9 @@ def test_kill_workers_on_a_sentinel_group_with_producers_waiting_for_a_replica(
     assert settings["server"].startswith("redis-")
     assert len(settings["data_nodes"].split(",")) == 3
     assert settings["min-replicas-to-write"] == "0"  # Redis's default: no minority bound
+    sentinel_logs = sorted((outcome.run_dir / "logs").glob("sentinel-*.log"))
+    assert len(sentinel_logs) == 3
+    assert all("+monitor master" in log.read_text() for log in sentinel_logs)
     assert outcome.results["checkers"]["lost"]["details"]["acknowledged"] > 0
     assert_everything_stopped(outcome, data_nodes=3)
 
