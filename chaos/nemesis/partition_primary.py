@@ -17,6 +17,10 @@ its replicas refuses writes (NOREPLICAS) once none acknowledged within
 ``min_replicas_max_lag`` seconds (at once here, as the cut closes the replicas'
 connections).
 
+Like the other replication nemeses it takes the group's turn (``SentinelGroup.strikes``)
+for the whole cut and the whole heal, and strikes nothing once the run is ending or while
+the primary has no running replica to promote.
+
 Records (``fault-start``): ``struck_at`` (the cut), ``behind_since`` (= the cut),
 ``old_primary``, ``promoted`` (``host:port``), ``promoted_at`` (every Sentinel names the
 promoted replica, which says ``role:master``), ``promotion_s``, ``side``; at heal
@@ -40,6 +44,7 @@ from duetime.chaos.system.redis_server import RedisServer
 from duetime.chaos.system.sentinel_group import SentinelGroup
 
 from .base import Fault, FaultSchedule, Nemesis, NemesisContext, NemesisUnavailable
+from .replication import struck_primary
 
 # The producer that stays with the old primary: others keep asking the Sentinels.
 SIDE = ("producer-0",)
@@ -97,30 +102,38 @@ class PartitionPrimary(Nemesis):
     def inject(self, ctx: NemesisContext) -> Fault | None:
         group, links = _group_with_links(ctx.cluster)
         clock = ctx.cluster.clock
-        old = group.primary()
-        direct = links.direct(DIRECT_LINK, old)
-        direct.point_at(old)
-        struck_at = clock.now()
-        links.cut(old)
-        try:
-            promoted = _until(
-                self.promotion_timeout_s,
-                "the Sentinels to promote a replica",
-                lambda: _other(group.agreed_primary(), old),
-            )
-        except BaseException:
-            links.restore(old)
-            raise
-        promoted_at = clock.now()
+        # The group's turn, as the other replication nemeses take it: a strike of theirs
+        # (or its heal) must not interleave with this cut.
+        with group.strikes:
+            old = struck_primary(group, ctx)
+            if old is None:
+                return None
+            direct = links.direct(DIRECT_LINK, old)
+            direct.point_at(old)
+            struck_at = clock.now()
+            links.cut(old)
+            try:
+                promoted = _until(
+                    self.promotion_timeout_s,
+                    "the Sentinels to promote a replica",
+                    lambda: _other(group.agreed_primary(), old),
+                )
+            except BaseException:
+                links.restore(old)
+                raise
+            promoted_at = clock.now()
 
         def heal() -> dict[str, Any]:
-            links.restore(old)
-            _until(
-                self.demotion_timeout_s, "the old primary to be demoted", lambda: _is(old, "slave")
-            )
-            demoted_at = clock.now()
-            _until(self.demotion_timeout_s, "the old primary to resync", lambda: _synced(old))
-            direct.point_at(group.primary())
+            with group.strikes:
+                links.restore(old)
+                _until(
+                    self.demotion_timeout_s,
+                    "the old primary to be demoted",
+                    lambda: _is(old, "slave"),
+                )
+                demoted_at = clock.now()
+                _until(self.demotion_timeout_s, "the old primary to resync", lambda: _synced(old))
+                direct.point_at(group.primary())
             return {"demoted_at": demoted_at}
 
         return Fault(

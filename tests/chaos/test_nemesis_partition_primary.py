@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -157,3 +158,37 @@ def test_the_heal_demotes_the_old_primary_and_its_lone_write_is_lost(
         assert side.set("after", "1")  # the direct link now reaches the new primary
         assert side.execute_command("WAIT", 2, 5000) == 2
     assert linked_group.primary().host_port == fault.detail["promoted"]
+
+
+def test_the_cut_waits_for_the_turn_another_nemesis_holds(
+    linked_group: SentinelGroup, tmp_path: Path
+) -> None:
+    view = ClusterView(replication=linked_group)
+    nemesis = PartitionPrimary(side=(SIDE,))
+    nemesis.setup(as_cluster(view))
+    faults: list[Any] = []
+    injecting = threading.Thread(
+        target=lambda: faults.append(nemesis.inject(context(view, tmp_path)))
+    )
+    with linked_group.strikes:  # as a kill_primary strike or heal holds it
+        injecting.start()
+        deadline = time.monotonic() + 5
+        while linked_group.strikes.waiting < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert linked_group.strikes.waiting == 2, "the cut did not ask for the turn"
+        time.sleep(0.3)
+        for replica in linked_group.servers[1:]:
+            assert replication(replica)["master_link_status"] == "up"  # not cut meanwhile
+    injecting.join(60)
+    assert faults and faults[0] is not None
+    assert faults[0].detail["old_primary"] == linked_group.servers[0].host_port
+
+
+def test_no_cut_once_the_run_is_ending(linked_group: SentinelGroup, tmp_path: Path) -> None:
+    view = ClusterView(replication=linked_group)
+    nemesis = PartitionPrimary(side=(SIDE,))
+    nemesis.setup(as_cluster(view))
+    ctx = context(view, tmp_path)
+    ctx.stop.set()
+    assert nemesis.inject(ctx) is None
+    assert int(replication(linked_group.primary())["connected_slaves"]) == 2
