@@ -45,7 +45,7 @@ from duetime.chaos.report.markdown import write_report
 from duetime.chaos.system.backends import DEFAULT_BACKEND, make_backend
 from duetime.chaos.system.cluster import CRON_ROLE, WORKER_ROLE, Cluster
 from duetime.chaos.system.redis_server import Persistence
-from duetime.chaos.system.run_config import CLUSTER_SHARDS, RunConfig, shard_options
+from duetime.chaos.system.run_config import CLUSTER, CLUSTER_SHARDS, RunConfig, shard_options
 
 from .scenario import Scenario
 
@@ -219,6 +219,13 @@ class _Run:
         self.clients.append(client)
         return client
 
+    def _slot_of(self, client: DesignClient) -> Callable[[str], int] | None:
+        """On a Redis Cluster, how the producers learn a task's slot (the reference
+        scheduler's key layout; other designs do not run on a Cluster)."""
+        if self.config.topology == CLUSTER and isinstance(client, ReferenceClient):
+            return client.slot_of
+        return None
+
     def _drive(self) -> None:
         workload = self.scenario.workload
         self.prepared = list(self.scenario.nemeses)
@@ -250,6 +257,7 @@ class _Run:
                 rejected=(*client.rejected, *FULL_REFUSALS.get(self.design.name, ())),
                 give_up_after=PRODUCER_GIVE_UP_S,
                 stop=self.producer_stop,
+                slot_of=self._slot_of(client),
             )
             for i, client in enumerate(clients)
         ]

@@ -62,13 +62,29 @@ DURABILITY_WAITAOF = "waitaof"
 
 @dataclass(frozen=True)
 class LossSpan:
-    """Writes acknowledged from ``start`` to ``end`` (testbed clock) a strike may take."""
+    """Writes acknowledged from ``start`` to ``end`` (testbed clock) a strike may take;
+    in a Cluster, only writes to keys of ``slots`` (empty: any key)."""
 
     start: float
     end: float
+    slots: tuple[tuple[int, int], ...] = ()
 
-    def covers(self, at: float) -> bool:
-        return self.start <= at <= self.end
+    def covers(self, at: float, slot: int | None = None) -> bool:
+        """Whether a write acknowledged at ``at`` (to a key of Cluster slot ``slot``, when
+        the producer recorded it) is one this strike may take."""
+        return self.start <= at <= self.end and holds_slot(self.slots, slot)
+
+
+def struck_slots(w: FaultWindow) -> tuple[tuple[int, int], ...]:
+    """The Cluster slots the master struck by ``w`` served (its ``struck_slots`` detail);
+    empty when the strike took a node that held every key."""
+    return tuple((int(lo), int(hi)) for lo, hi in w.detail.get("struck_slots") or ())
+
+
+def holds_slot(slots: tuple[tuple[int, int], ...], slot: int | None) -> bool:
+    """Whether a key of ``slot`` was on a node serving ``slots``. A strike that names no
+    slots held every key; a write whose slot is unknown is given the benefit of the doubt."""
+    return not slots or slot is None or any(lo <= slot <= hi for lo, hi in slots)
 
 
 def documented_window_s(
@@ -134,7 +150,7 @@ def documented_span(
     window = documented_window_s(settings, fault, w.detail)
     if window <= 0:
         return None
-    return LossSpan(at - window, at + ACK_SLACK_S)
+    return LossSpan(at - window, at + ACK_SLACK_S, struck_slots(w))
 
 
 def _failover_span(
@@ -149,7 +165,8 @@ def _failover_span(
     if waited and durability(settings) in (DURABILITY_WAIT, DURABILITY_WAITAOF):
         return None
     behind = float(w.detail.get("behind_since", at))
-    return LossSpan(behind - REPLICATION_LAG_S, _old_primary_last_answer(settings, w, at))
+    last_answer = _old_primary_last_answer(settings, w, at)
+    return LossSpan(behind - REPLICATION_LAG_S, last_answer, struck_slots(w))
 
 
 def _old_primary_last_answer(settings: Mapping[str, str], w: FaultWindow, at: float) -> float:

@@ -12,6 +12,10 @@ strike it raced).
 A lost task is *explained* only by a strike whose span of acknowledged writes, as Redis
 documents it for the run's persistence and durability settings and that kind of strike
 (:func:`~duetime.chaos.checker.loss_bounds.documented_span`), holds its acknowledgement.
+In a Cluster the strike must also have hit the master of the task's slot: the nemesis
+records the slots the struck master served (``struck_slots``), the producer the slot of
+each task it scheduled (``slot``); a task on another master is never excused by it, nor
+counted at risk.
 Any other loss is the scheduler's (or the testbed's), whatever struck Redis around it.
 
 Per strike: the tasks *at risk* (acknowledged before it and not yet started by a
@@ -39,7 +43,7 @@ from .facts import (
     redis_settings,
 )
 from .failovers import failovers
-from .loss_bounds import ACK_SLACK_S, documented_span, struck_at
+from .loss_bounds import ACK_SLACK_S, documented_span, holds_slot, struck_at, struck_slots
 from .result import MAX_LISTED, listed
 
 
@@ -107,6 +111,15 @@ def ack_times(history: Sequence[Op]) -> dict[str, float]:
     return acked
 
 
+def task_slots(history: Sequence[Op]) -> dict[str, int]:
+    """The Cluster slot of each one-off task's keys, where its producer recorded one."""
+    return {
+        str(op.value["task_id"]): int(op.value["slot"])
+        for op in history
+        if op.f == SCHEDULE and op.type == "ok" and op.value.get("slot") is not None
+    }
+
+
 def lost_tasks(history: Sequence[Op]) -> set[str]:
     """Acknowledged one-off tasks with no run that finished (but those meant to fail)."""
     executed = {e.task_id for e in executions(history) if e.executed}
@@ -119,13 +132,14 @@ def loss_windows(history: Sequence[Op], lost: set[str]) -> tuple[list[LossWindow
     settings = redis_settings(history)
     spans = [documented_span(settings, w) for w, _ in found]
     acked = ack_times(history)
+    slots = task_slots(history)
     first_start: dict[str, float] = {}
     for e in executions(history):
         first_start.setdefault(e.task_id, e.start)
     culprit: dict[str, int] = {}
     for task_id in lost:
-        a = acked[task_id]
-        first = next((i for i, span in enumerate(spans) if span and span.covers(a)), None)
+        a, slot = acked[task_id], slots.get(task_id)
+        first = next((i for i, span in enumerate(spans) if span and span.covers(a, slot)), None)
         if first is None:
             first = next((i for i, (_, at) in enumerate(found) if at >= a - ACK_SLACK_S), None)
         if first is not None:
@@ -137,10 +151,14 @@ def loss_windows(history: Sequence[Op], lost: set[str]) -> tuple[list[LossWindow
     gone: set[str] = set()
     for i, (w, at) in enumerate(found):
         lost_here = by_strike[i]
+        on_struck_node = struck_slots(w)
         pending = {
             t
             for t, a in acked.items()
-            if a <= at and first_start.get(t, math.inf) > at + ACK_SLACK_S and t not in gone
+            if a <= at
+            and first_start.get(t, math.inf) > at + ACK_SLACK_S
+            and t not in gone
+            and holds_slot(on_struck_node, slots.get(t))
         }
         at_risk = lost_here | pending
         gone |= lost_here
@@ -169,6 +187,7 @@ def explain_losses(history: Sequence[Op], lost: set[str]) -> tuple[dict[str, str
     """
     settings = redis_settings(history)
     acked = ack_times(history)
+    slots = task_slots(history)
     spans = [(w, documented_span(settings, w)) for w, _ in strikes(history)]
     explained: dict[str, str] = {}
     for task_id in sorted(lost):
@@ -176,7 +195,7 @@ def explain_losses(history: Sequence[Op], lost: set[str]) -> tuple[dict[str, str
         if a is None:
             continue
         for w, span in spans:
-            if span is not None and span.covers(a):
+            if span is not None and span.covers(a, slots.get(task_id)):
                 explained[task_id] = str(w.detail.get("fault_id", w.fault))
                 break
     return explained, lost - set(explained)

@@ -35,7 +35,9 @@ class Producer:
     (rejected: certainly not written) or ``info`` (indeterminate: may be written).
     Retrying with the same task id is safe by the scheduler's contract, and a
     later ``ok`` makes the task acknowledged. A task is given up after
-    ``give_up_after`` seconds past its due time.
+    ``give_up_after`` seconds past its due time. ``slot_of``: on a Redis Cluster, the
+    slot of the keys a task is written to; the ``ok`` records it as ``slot``, so a
+    checker knows which master's failover could take the task.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class Producer:
         rejected: tuple[type[BaseException], ...],
         give_up_after: float,
         stop: threading.Event,
+        slot_of: Callable[[str], int] | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.plan = plan
@@ -58,6 +61,7 @@ class Producer:
         self.rejected = rejected
         self.give_up_after = give_up_after
         self.stop = stop
+        self.slot_of = slot_of
 
     def run(self) -> None:
         for task in self.plan:
@@ -107,6 +111,8 @@ class Producer:
                 if self.sink.clock.now() >= give_up_at or self.stop.wait(RETRY_PAUSE_S):
                     return
                 continue
+            if self.slot_of is not None:
+                value = {**value, "slot": self.slot_of(task.task_id)}
             self.sink.record("ok", SCHEDULE, value)
             return
 

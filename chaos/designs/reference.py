@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.crc import key_slot
+
 from duetime import InvalidInput, Scheduler
 
 
@@ -23,6 +25,11 @@ class ReferenceClient:
         return self.scheduler.schedule_task(
             timestamp, data, task_type=task_type, task_id=task_id, max_attempts=max_attempts
         )
+
+    def slot_of(self, task_id: str) -> int:
+        """The Redis Cluster slot of the keys ``task_id`` is written to (its shard's hash
+        tag): only that slot's master holds the task."""
+        return key_slot(self.scheduler.keys_for(task_id).tasks.encode())
 
     def backlog(self) -> dict[str, int]:
         stats = self.scheduler.stats()

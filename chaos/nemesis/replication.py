@@ -20,7 +20,8 @@ seconds after the fault began); and, as
 evidence, ``old_offset`` (the old primary's replication offset just before the strike),
 ``promoted_offset`` (how much of that stream the promoted node had) and
 ``missing_bytes`` (at least that much of the stream the promoted node lacked; None when
-either offset is unknown).
+either offset is unknown). In a Cluster also ``struck_slots``: the slot ranges the
+struck master served (``[[lo, hi], ...]``), the only keys a strike on it can take.
 
 A SIGSTOPped replica's kernel still receives the stream into its socket buffer, which
 it applies after SIGCONT: ``lag_replica`` therefore also closes the replicas' links on
@@ -82,6 +83,8 @@ def promotion_detail(promotion: Promotion, behind_since: float) -> dict[str, Any
         "promoted_offset": new,
         # A lower bound: the old primary may have taken more writes after its offset was read.
         "missing_bytes": max(0, old - new) if old is not None and new is not None else None,
+        # In a Cluster only the keys of these slots were on the struck master.
+        **({"struck_slots": [list(r) for r in promotion.slots]} if promotion.slots else {}),
     }
 
 

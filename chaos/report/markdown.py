@@ -170,7 +170,8 @@ def _loss_lines(results: dict[str, Any]) -> list[str]:
         "## Lost tasks by strike on Redis",
         "",
         "At risk: acknowledged before the strike and not yet started by a worker (only Redis "
-        "held them). Ages: how long before the strike the lost tasks had been acknowledged.",
+        "held them; in a Cluster, only those on the struck master's slots). Ages: how long "
+        "before the strike the lost tasks had been acknowledged.",
         "",
         "| strike | at (s) | at risk | lost | lost acknowledged (s before) "
         "| everything at risk lost |",

@@ -166,8 +166,9 @@ def summary_section(all_results: Sequence[dict[str, Any]]) -> list[str]:
         "## What each setting guaranteed here",
         "",
         "Generated from the runs above. A *strike* is a fault on Redis itself (a process "
-        "kill or a power loss, on a fast or slow disk); *at risk* are acknowledged tasks "
-        "that only Redis held when it struck (not yet started by a worker); the window is "
+        "kill or a power loss, on a fast or slow disk, or a failover); *at risk* are "
+        "acknowledged tasks that only Redis held when it struck (not yet started by a "
+        "worker; in a Cluster, only those on the struck master's slots); the window is "
         "how long before the strike the oldest lost task had been acknowledged.",
         "",
         "| config | runs | acknowledged | lost | lost, not by a strike | strikes on Redis "

@@ -41,7 +41,9 @@ class Promotion:
     topology named ``promoted`` and it said ``role:master``. ``old_offset``: the struck
     primary's replication offset read just before the strike (a lower bound of what it
     had); ``promoted_offset``: how much of the old primary's stream the promoted replica
-    had when it took over (``second_repl_offset - 1``). None when unreadable."""
+    had when it took over (``second_repl_offset - 1``). None when unreadable. ``slots``:
+    the Cluster slot ranges the struck master served, as ``CLUSTER NODES`` listed them
+    just before the strike; empty for a Sentinel group's primary, which holds every key."""
 
     old: RedisServer
     promoted: RedisServer
@@ -49,6 +51,7 @@ class Promotion:
     promoted_at: float
     old_offset: int | None
     promoted_offset: int | None
+    slots: tuple[tuple[int, int], ...] = ()
 
     @property
     def promotion_s(self) -> float:
@@ -174,9 +177,11 @@ def strike_and_wait(
     clock: Clock,
     promoted: Callable[[], RedisServer | None],
     timeout: float,
+    slots: tuple[tuple[int, int], ...] = (),
 ) -> Promotion:
     """Strike ``old`` and wait until ``promoted()`` names its successor. If none comes,
-    ``old`` is started again before the error is raised, so nothing is left down."""
+    ``old`` is started again before the error is raised, so nothing is left down.
+    ``slots``: the Cluster slots ``old`` served (``Promotion.slots``)."""
     old_offset = offset(old)
     struck_at = clock()
     strike(old)
@@ -195,4 +200,6 @@ def strike_and_wait(
             old.start()
         raise
     new, promoted_at = found[-1]
-    return Promotion(old, new, struck_at, promoted_at, old_offset, promoted_offset(new))
+    return Promotion(
+        old, new, struck_at, promoted_at, old_offset, promoted_offset(new), slots=slots
+    )

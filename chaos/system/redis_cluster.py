@@ -259,7 +259,7 @@ class LocalCluster:
             new = next(n for n in self.nodes if n.port == heirs[winner[0]])
             return new if role(new) == "master" and self._state_ok(new) else None
 
-        return strike_and_wait(old, strike, clock, promoted, timeout)
+        return strike_and_wait(old, strike, clock, promoted, timeout, slots=me.slots)
 
     def rejoin(
         self, node: RedisServer, *, clock: Clock = time.time, timeout: float = 60.0

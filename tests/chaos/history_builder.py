@@ -63,9 +63,11 @@ class HistoryBuilder:
         max_attempts: int = 3,
         fail_attempts: int = 0,
         error: str = "",
+        slot: int | None = None,
     ) -> HistoryBuilder:
         """One schedule call per outcome (retries), each an invoke then its completion;
-        ``error`` is the producer's ``repr`` of what a ``fail`` or ``info`` call raised."""
+        ``error`` is the producer's ``repr`` of what a ``fail`` or ``info`` call raised;
+        ``slot``: the Cluster slot the producer records with an ``ok``."""
         value = {
             "task_id": task_id,
             "due_at": due,
@@ -74,6 +76,8 @@ class HistoryBuilder:
         }
         for i, outcome in enumerate(outcomes):
             done = {**value, "error": error} if error and outcome != "ok" else value
+            if outcome == "ok" and slot is not None:
+                done = {**done, "slot": slot}
             self.ops.append(Op("invoke", "producer-0", at + i * 0.1, SCHEDULE, value))
             self.ops.append(Op(outcome, "producer-0", at + i * 0.1 + 0.01, SCHEDULE, done))
         return self
@@ -160,11 +164,14 @@ class HistoryBuilder:
         behind_since: float | None = None,
         healed_at: float | None = None,
         demoted_at: float | None = None,
+        struck_slots: Sequence[tuple[int, int]] = (),
     ) -> HistoryBuilder:
         """A replication fault as the replication nemeses record it: the primary struck
-        (killed or cut off) at ``struck_at``, a replica promoted at ``promoted_at``."""
+        (killed or cut off) at ``struck_at``, a replica promoted at ``promoted_at``; in a
+        Cluster, the struck master served ``struck_slots``."""
         behind = struck_at if behind_since is None else behind_since
         end = (promoted_at + 1.0) if healed_at is None else healed_at
+        slots = {"struck_slots": [list(r) for r in struck_slots]} if struck_slots else {}
         return self.fault(
             name,
             behind,
@@ -176,6 +183,7 @@ class HistoryBuilder:
             promoted="127.0.0.1:7002",
             promoted_at=promoted_at,
             promotion_s=round(promoted_at - struck_at, 3),
+            **slots,
         )
 
     def cron_schedule(

@@ -152,6 +152,44 @@ def test_the_bound_rests_on_what_a_real_primary_reports(hb: HistoryBuilder) -> N
     assert lost.check_unexplained(late).verdict == "invalid"
 
 
+# A Cluster master serving the first third of the slots is killed at 10 s, its replica
+# promoted at 12 s.
+STRUCK_SLOTS = ((0, 5460),)
+ON_STRUCK_MASTER, ON_ANOTHER_MASTER = 100, 9000
+
+
+def cluster_failover(hb: HistoryBuilder, lost_slot: int | None) -> HistoryBuilder:
+    """The task ``gone`` (of ``lost_slot``, None: not recorded), acknowledged 0.2 s before
+    the kill, never ran."""
+    hb.redis_config("everysec", durability="none", topology="cluster")
+    hb.failover("kill_primary", struck_at=10.0, promoted_at=12.0, struck_slots=STRUCK_SLOTS)
+    hb.schedule("gone", due=15, at=9.79, slot=lost_slot)
+    return hb
+
+
+def test_a_cluster_failover_explains_only_a_loss_on_the_struck_master(hb: HistoryBuilder) -> None:
+    mine = cluster_failover(hb, ON_STRUCK_MASTER).build()
+    assert lost.check_unexplained(mine).verdict == "valid"
+    # The same loss on a master nobody struck: nothing Redis documents takes it.
+    theirs = cluster_failover(HistoryBuilder(), ON_ANOTHER_MASTER).build()
+    result = lost.check_unexplained(theirs)
+    assert result.verdict == "invalid"
+    assert result.details["unexplained_ids"] == ["gone"]
+
+
+def test_a_loss_whose_slot_is_unknown_is_judged_by_time_alone(hb: HistoryBuilder) -> None:
+    unknown = cluster_failover(hb, None).build()
+    assert lost.check_unexplained(unknown).verdict == "valid"
+
+
+def test_only_tasks_on_the_struck_master_are_at_risk(hb: HistoryBuilder) -> None:
+    cluster_failover(hb, ON_STRUCK_MASTER)
+    for task_id, slot in (("mine", ON_STRUCK_MASTER + 1), ("theirs", ON_ANOTHER_MASTER)):
+        hb.schedule(task_id, due=13, at=9.0, slot=slot).run(task_id, 13.0, 13.2)
+    windows = lost.check(hb.build()).details["loss_windows"]
+    assert [(w["lost"], w["at_risk"]) for w in windows] == [(1, 2)]
+
+
 def power_lost(hb: HistoryBuilder, durability: str, promoted: bool) -> HistoryBuilder:
     """The primary's machine loses power at 10 s (its unsynced AOF gone); a task
     acknowledged 1.5 s before is lost: within everysec's window, beyond the lag's."""

@@ -188,6 +188,7 @@ def test_kill_primary_promotes_a_replica_every_sentinel_names_and_heals(
     assert fault is not None
     check_promotion(view, fault, old, old_pid)
     assert fault.detail["behind_since"] == fault.detail["struck_at"]
+    assert "struck_slots" not in fault.detail  # a Sentinel group's primary holds every key
     promoted = sentinel_group.primary()
     assert value(promoted, "before") == b"kept"
     # Written after the kill: the old primary can only have it from the new one.
@@ -229,6 +230,11 @@ def test_kill_primary_in_a_cluster_hands_the_slots_to_the_replica_and_heals(
     old, old_pid, port = pids[fault.detail["old_primary"]]
     check_promotion(view, fault, old, old_pid)
     key = keys[old.host_port]
+    # The struck slots hold the struck master's key and no other master's.
+    struck = fault.detail["struck_slots"]
+    for k in keys.values():
+        on_it = any(lo <= key_slot(k.encode()) <= hi for lo, hi in struck)
+        assert on_it == (k == key), (k, struck)
     local_cluster.wait_ready()
     assert local_cluster.master_of(key).host_port == fault.detail["promoted"]
     assert value(local_cluster.master_of(key), key) == b"kept"
