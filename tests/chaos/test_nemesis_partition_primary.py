@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import pytest
 import redis
+from replication_helpers import wait_until
 
 from duetime.chaos.history.clock import TestbedClock
 from duetime.chaos.history.sink import EventSink
@@ -97,10 +98,18 @@ def side_client(view: ClusterView) -> redis.Redis:
     return redis.Redis.from_url(view.pinned[SIDE], socket_timeout=5, decode_responses=True)
 
 
-def cut_and_check(linked_group: SentinelGroup, view: ClusterView, tmp_path: Path) -> Any:
-    """Inject and check that the cut cut what it claims; return the fault."""
+def set_up(linked_group: SentinelGroup) -> tuple[ClusterView, PartitionPrimary]:
+    """A run's view of ``linked_group`` and a partition_primary set up on it."""
+    view = ClusterView(replication=linked_group)
     nemesis = PartitionPrimary(side=(SIDE,))
     nemesis.setup(as_cluster(view))
+    return view, nemesis
+
+
+def cut_and_check(
+    linked_group: SentinelGroup, view: ClusterView, nemesis: PartitionPrimary, tmp_path: Path
+) -> Any:
+    """Inject and check that the cut cut what it claims; return the fault."""
     old = linked_group.primary()
     with side_client(view) as side:
         assert side.set("before", "1")
@@ -136,17 +145,17 @@ def cut_and_check(linked_group: SentinelGroup, view: ClusterView, tmp_path: Path
 def test_the_cut_isolates_the_primary_and_sentinels_promote_a_replica(
     linked_group: SentinelGroup, tmp_path: Path
 ) -> None:
-    view = ClusterView(replication=linked_group)
-    cut_and_check(linked_group, view, tmp_path)
+    view, nemesis = set_up(linked_group)
+    cut_and_check(linked_group, view, nemesis, tmp_path)
 
 
 @pytest.mark.slow
 def test_the_heal_demotes_the_old_primary_and_its_lone_write_is_lost(
     linked_group: SentinelGroup, tmp_path: Path
 ) -> None:
-    view = ClusterView(replication=linked_group)
+    view, nemesis = set_up(linked_group)
     old = linked_group.primary()
-    fault = cut_and_check(linked_group, view, tmp_path)
+    fault = cut_and_check(linked_group, view, nemesis, tmp_path)
     healed = fault.heal()
     assert healed is not None and healed["demoted_at"] > fault.detail["promoted_at"]
     info = replication(old)
@@ -163,19 +172,14 @@ def test_the_heal_demotes_the_old_primary_and_its_lone_write_is_lost(
 def test_the_cut_waits_for_the_turn_another_nemesis_holds(
     linked_group: SentinelGroup, tmp_path: Path
 ) -> None:
-    view = ClusterView(replication=linked_group)
-    nemesis = PartitionPrimary(side=(SIDE,))
-    nemesis.setup(as_cluster(view))
+    view, nemesis = set_up(linked_group)
     faults: list[Any] = []
     injecting = threading.Thread(
         target=lambda: faults.append(nemesis.inject(context(view, tmp_path)))
     )
     with linked_group.strikes:  # as a kill_primary strike or heal holds it
         injecting.start()
-        deadline = time.monotonic() + 5
-        while linked_group.strikes.waiting < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert linked_group.strikes.waiting == 2, "the cut did not ask for the turn"
+        wait_until(lambda: linked_group.strikes.waiting == 2, timeout=5)  # the cut asked
         time.sleep(0.3)
         for replica in linked_group.servers[1:]:
             assert replication(replica)["master_link_status"] == "up"  # not cut meanwhile
@@ -185,9 +189,7 @@ def test_the_cut_waits_for_the_turn_another_nemesis_holds(
 
 
 def test_no_cut_once_the_run_is_ending(linked_group: SentinelGroup, tmp_path: Path) -> None:
-    view = ClusterView(replication=linked_group)
-    nemesis = PartitionPrimary(side=(SIDE,))
-    nemesis.setup(as_cluster(view))
+    view, nemesis = set_up(linked_group)
     ctx = context(view, tmp_path)
     ctx.stop.set()
     assert nemesis.inject(ctx) is None
