@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -46,13 +47,40 @@ def test_a_running_watch_sees_a_step_of_the_wall_clock(tmp_path: Path) -> None:
     try:
         wall.lead = 0.25
         deadline = clock.now() + 5
-        while clock.now() < deadline and watch.recorded != 0.25:
-            pass
+        # Polled with sleeps: a loop spinning on the GIL delays the watch's thread.
+        while clock.now() < deadline and abs((watch.recorded or 0.0) - 0.25) > 1e-5:
+            time.sleep(0.001)
     finally:
         watch.stop()
         sink.close()
     wall_clock = WallClock.of(read_history(sink.path))
     assert wall_clock.moved_s == pytest.approx(0.25, abs=1e-5)
+
+
+class InterruptedOnce(SteppedWall):
+    """Its first reading comes 5 ms late, as after a thread switch."""
+
+    def __init__(self, clock: TestbedClock) -> None:
+        super().__init__(clock)
+        self.interrupted = False
+
+    def __call__(self) -> float:
+        if not self.interrupted:
+            self.interrupted = True
+            time.sleep(0.005)
+        return super().__call__()
+
+
+def test_a_reading_interrupted_by_a_thread_switch_is_not_taken_for_lead(tmp_path: Path) -> None:
+    clock = TestbedClock.anchored_now()
+    sink = EventSink(tmp_path / "runner.jsonl", "runner", clock)
+    wall = InterruptedOnce(clock)
+    wall.lead = 0.1
+    watch = HostClockWatch(sink, wall=wall, every_s=3600)
+    watch.sample(force=True)
+    sink.close()
+    assert wall.interrupted
+    assert watch.recorded == pytest.approx(0.1, abs=1e-4)
 
 
 def test_wall_time_is_interpolated_between_readings_and_held_outside() -> None:
